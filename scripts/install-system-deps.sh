@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the harness, the integration tests and the benchmarks use.
+# Idempotent and quiet when everything is present; needs root (or sudo) only when something is missing.
+set -euo pipefail
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v dropbear >/dev/null || need+=(dropbear-bin)
+[ -f /usr/include/fec.h ] || need+=(libfec-dev)
+command -v rg >/dev/null || need+=(ripgrep)
+command -v cc >/dev/null || need+=(gcc)
+command -v depmod >/dev/null || need+=(kmod)
+command -v xz >/dev/null || need+=(xz-utils)
+command -v dpkg-deb >/dev/null || need+=(dpkg)
+[ ${#need[@]} -eq 0 ] && exit 0
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing Debian packages: ${need[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,100 @@
+// Typed errors for the pure core. Every error names what was wrong and where
+// (physical address, zone, offset) so a user can act on it without a stack trace.
+
+export type RamoopsErrorKind =
+  | 'Truncated'
+  | 'BadSignature'
+  | 'BadHeader'
+  | 'EccUncorrectable'
+  | 'Decompress'
+  | 'OutputLimit'
+  | 'Config'
+  | 'AddressNotCaptured'
+  | 'Layout';
+
+export function hex(n: number | bigint): string {
+  return '0x' + n.toString(16);
+}
+
+export abstract class RamoopsError extends Error {
+  abstract readonly kind: RamoopsErrorKind;
+}
+
+export class TruncatedError extends RamoopsError {
+  readonly kind = 'Truncated' as const;
+  constructor(
+    readonly what: string,
+    readonly offset: number,
+    readonly need: number,
+    readonly have: number,
+  ) {
+    super(`${what}: need ${need} bytes at offset ${hex(offset)}, only ${have} available`);
+    this.name = 'TruncatedError';
+  }
+}
+
+export class ConfigError extends RamoopsError {
+  readonly kind = 'Config' as const;
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The kernel's probe would refuse this layout; message is the kernel's own where it has one. */
+export class LayoutError extends RamoopsError {
+  readonly kind = 'Layout' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'LayoutError';
+  }
+}
+
+export class AddressNotCapturedError extends RamoopsError {
+  readonly kind = 'AddressNotCaptured' as const;
+  constructor(
+    readonly address: number,
+    readonly length: number,
+    readonly detail: string,
+  ) {
+    super(`physical range ${hex(address)}..${hex(address + length)} is not in the dump: ${detail}`);
+    this.name = 'AddressNotCapturedError';
+  }
+}
+
+export class DecompressError extends RamoopsError {
+  readonly kind = 'Decompress' as const;
+  constructor(
+    readonly algorithm: string,
+    message: string,
+  ) {
+    super(`${algorithm}: ${message}`);
+    this.name = 'DecompressError';
+  }
+}
+
+export class OutputLimitError extends RamoopsError {
+  readonly kind = 'OutputLimit' as const;
+  constructor(
+    readonly algorithm: string,
+    readonly limit: number,
+  ) {
+    super(`${algorithm}: output exceeds the limit of ${limit} bytes`);
+    this.name = 'OutputLimitError';
+  }
+}
+
+export function isRamoopsError(e: unknown): e is RamoopsError {
+  return e instanceof RamoopsError;
+}
+
+/** Something the parser skipped or doubted; parsing goes on. */
+export interface Warning {
+  readonly code: string;
+  readonly message: string;
+  readonly zone?: string;
+  readonly address?: number;
+}
