@@ -1,0 +1,10 @@
+// The CLI's command list. Each command lives in its own file and exports a yargs CommandModule.
+import type { CommandModule } from 'yargs';
+import { extractCommand } from './extract.js';
+import { layoutCommand } from './layout.js';
+
+// Commands differ in their argument types; yargs only needs them as modules.
+export const commands: readonly CommandModule<object, never>[] = [
+  extractCommand as unknown as CommandModule<object, never>,
+  layoutCommand as unknown as CommandModule<object, never>,
+];

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Thin CLI: parse flags, call src/ or harness/, print. Exit codes: see --help of each command.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { commands } from './commands/index.js';
+
+async function main(): Promise<void> {
+  let y = yargs(hideBin(process.argv))
+    .scriptName('ramoops')
+    .usage('$0 <command> [options]\n\nRead Linux pstore/ramoops from RAM, prove crash capture in QEMU guests.')
+    .strict()
+    .demandCommand(1, 'name a command (see --help)')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .help();
+  for (const c of commands) y = y.command(c);
+  await y.parseAsync();
+}
+
+main().catch((e: unknown) => {
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`ramoops: ${msg}\n`);
+  process.exit(process.exitCode && process.exitCode !== 0 ? process.exitCode : 2);
+});

@@ -1,0 +1,368 @@
+// The one pipeline: (physical memory, config) -> the files the kernel would show in
+// /sys/fs/pstore, with per-zone reports and warnings. Everything else calls this.
+import { DecompressError, LayoutError, RamoopsError, hex, isRamoopsError, type Warning } from './errors.js';
+import type { RamoopsConfig } from './config/types.js';
+import { computeLayout, type Layout, type LayoutRules, type Zone, type ZoneKind } from './layout/layout.js';
+import {
+  atLeast,
+  describeVersion,
+  eccNoticePrefix,
+  emptyNeedsStartZero,
+  ftraceFormat,
+  hasEvenZoneSizes,
+  headerUsecTimes1000,
+  isPost49,
+  pmsgBeforeFtrace,
+  readerDecompressor,
+  rsDecodeMode,
+  signedHeaderSeconds,
+  versionCode,
+  type KernelVersion,
+} from './kernel/version.js';
+import type { PhysicalMemory } from './dump/memory.js';
+import { PERSISTENT_RAM_SIG } from './zone/geometry.js';
+import { eccNotice, probeSignature, readZone, type EccCounts, type ZoneRead, type ZoneStatus } from './zone/read.js';
+import { parseDmesgHeader } from './records/dmesg/header.js';
+import { decompress, workBufferSize, type Algorithm } from './records/decompress/index.js';
+import { combineFtrace, formatFtrace } from './records/ftrace/format.js';
+import type { SymbolTable } from './records/ftrace/symbols.js';
+
+export interface ZoneReport {
+  readonly kind: ZoneKind;
+  readonly index: number;
+  readonly address: number;
+  readonly size: number;
+  readonly capacity: number;
+  readonly eccBytes: number;
+  readonly status: ZoneStatus | 'not-captured';
+  readonly detail: string;
+  readonly ecc: EccCounts | undefined;
+}
+
+export interface PstoreFile {
+  /** e.g. dmesg-ramoops-0, dmesg-ramoops-1.enc.z */
+  readonly name: string;
+  readonly type: ZoneKind;
+  readonly id: number;
+  /** The bytes a read of the file returns. */
+  readonly bytes: Uint8Array;
+  /** What stat reports (differs from bytes.length only for ftrace: the binary length). */
+  readonly size: number;
+  /** dmesg: the record time; undefined where the kernel uses the mount time. */
+  readonly mtime: { readonly seconds: number; readonly nanoseconds: number } | undefined;
+  readonly zones: readonly { readonly index: number; readonly address: number }[];
+  readonly ecc: EccCounts | undefined;
+  /** dmesg: how the payload was stored and read. */
+  readonly compression: { readonly algorithm: Algorithm; readonly ok: boolean; readonly error?: string } | undefined;
+  readonly notes: readonly string[];
+}
+
+export interface Extraction {
+  readonly files: readonly PstoreFile[];
+  readonly zones: readonly ZoneReport[];
+  readonly layout: Layout;
+  /** How the layout was chosen, and assumptions made for an unknown sublevel. */
+  readonly decisions: readonly string[];
+  readonly warnings: readonly Warning[];
+  /** Writer version code found in ftrace zone signatures, if any. */
+  readonly ftraceVersionCode: number | undefined;
+}
+
+export interface ExtractOptions {
+  readonly symbols?: SymbolTable;
+}
+
+interface Candidate {
+  readonly rules: LayoutRules;
+  readonly label: string;
+}
+
+const FTRACE_MAX_CPUS = 256;
+
+function plausibleFtraceCode(sig: number, exact: number | undefined): boolean {
+  const code = (sig ^ PERSISTENT_RAM_SIG) >>> 0;
+  if (exact !== undefined) return code === exact;
+  const major = code >>> 16;
+  return major >= 3 && major <= 9;
+}
+
+function candidates(config: RamoopsConfig): Candidate[] {
+  const v = config.kernel;
+  const eras: { post49: boolean; pmsgFirst: boolean; even: boolean[]; label: string }[] = [];
+  if (v) {
+    const even = hasEvenZoneSizes(v);
+    eras.push({ post49: isPost49(v), pmsgFirst: pmsgBeforeFtrace(v), even: even === 'unknown' ? [true, false] : [even], label: describeVersion(v) });
+  } else {
+    eras.push({ post49: true, pmsgFirst: true, even: [true, false], label: '6.2+' });
+    eras.push({ post49: true, pmsgFirst: false, even: [true, false], label: '4.10..6.1' });
+    eras.push({ post49: false, pmsgFirst: false, even: [false], label: '4.9' });
+  }
+  const cpuChoices: number[] = [];
+  if (config.cpus !== undefined) cpuChoices.push(config.cpus);
+  else if (config.ftracePerCpu && config.ftraceSize) for (let n = 1; n <= FTRACE_MAX_CPUS; n++) cpuChoices.push(n);
+  else cpuChoices.push(1);
+  const out: Candidate[] = [];
+  for (const e of eras) {
+    for (const even of e.even) {
+      for (const n of e.post49 && config.ftracePerCpu ? cpuChoices : [1]) {
+        out.push({
+          rules: { post49: e.post49, pmsgFirst: e.pmsgFirst, evenZones: even, ftraceZones: n },
+          label: `${e.label} layout${even ? ', even zone sizes' : ''}${e.post49 && config.ftracePerCpu && config.ftraceSize ? `, ${n} ftrace zone${n > 1 ? 's' : ''}` : ''}`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function sameZones(a: Layout, b: Layout): boolean {
+  return a.zones.length === b.zones.length && a.zones.every((z, i) => z.offset === b.zones[i]?.offset && z.geometry.size === b.zones[i]?.geometry.size);
+}
+
+function tryRead(mem: PhysicalMemory, z: Zone): Uint8Array | undefined {
+  try {
+    return mem.read(z.address, z.geometry.size);
+  } catch (e) {
+    if (isRamoopsError(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Pick the layout whose zones carry the signatures the kernel writes into every zone it probes. */
+function chooseLayout(mem: PhysicalMemory, config: RamoopsConfig, rsMode: 'v5.3+' | 'legacy', decisions: string[]): Layout {
+  const exactCode = config.kernel ? versionCode(config.kernel) : undefined;
+  let best: { layout: Layout; score: number; label: string } | undefined;
+  let firstError: RamoopsError | undefined;
+  const distinct: Layout[] = [];
+  for (const c of candidates(config)) {
+    let layout: Layout;
+    try {
+      layout = computeLayout(config, c.rules);
+    } catch (e) {
+      if (isRamoopsError(e)) {
+        firstError ??= e;
+        continue;
+      }
+      throw e;
+    }
+    if (!distinct.some((d) => sameZones(d, layout))) distinct.push(layout);
+    let score = 0;
+    for (const z of layout.zones) {
+      const bytes = tryRead(mem, z);
+      if (!bytes) continue;
+      const sig = probeSignature(bytes, z.geometry, rsMode);
+      const ok = z.kind === 'ftrace' ? plausibleFtraceCode(sig, exactCode) : sig === PERSISTENT_RAM_SIG;
+      score += ok ? 1 : -2;
+    }
+    if (!best || score > best.score) best = { layout, score, label: c.label };
+  }
+  if (!best) throw firstError ?? new LayoutError('no layout candidate fits this configuration');
+  if (distinct.length > 1) {
+    decisions.push(`${distinct.length} layouts were possible for this configuration and kernel; chose "${best.label}", whose zone signatures validate best (score ${best.score} over ${best.layout.zones.length} zones)`);
+  }
+  return best.layout;
+}
+
+function decideMaybe(value: boolean | 'unknown', assumed: boolean, what: string, decisions: string[]): boolean {
+  if (value !== 'unknown') return value;
+  decisions.push(`kernel sublevel unknown: assumed ${what}: ${assumed ? 'yes' : 'no'}`);
+  return assumed;
+}
+
+/** Reproduce /sys/fs/pstore for the ramoops region described by `config` in `mem`. */
+export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: ExtractOptions = {}): Extraction {
+  const warnings: Warning[] = [];
+  const decisions: string[] = [];
+  const v: KernelVersion | undefined = config.kernel;
+  if (!v) decisions.push('no kernel version given: layout chosen by zone signatures, reader behaviour of 6.x assumed (ECC: prefix, deflate)');
+  const rsMode = v ? rsDecodeMode(v) : 'v5.3+';
+  const layout = chooseLayout(mem, config, rsMode, decisions);
+  const evenResolved = layout.rules.evenZones;
+  const needStart0 = v ? decideMaybe(emptyNeedsStartZero(v), evenResolved, 'an empty zone needs start == 0 (follows the even-zone backport found in the layout)', decisions) : true;
+  const usec1000 = v ? decideMaybe(headerUsecTimes1000(v), true, 'header microseconds are multiplied by 1000', decisions) : true;
+  const prefix = v ? eccNoticePrefix(v) : true;
+  const signedSecs = v ? signedHeaderSeconds(v) : true;
+  const reader = v ? readerDecompressor(v) : 'crypto';
+  const exactCode = v ? versionCode(v) : undefined;
+
+  // Read every zone as the kernel's probe does.
+  const reads = new Map<Zone, ZoneRead | undefined>();
+  const reports: ZoneReport[] = [];
+  let ftraceCode: number | undefined;
+  for (const z of layout.zones) {
+    const bytes = tryRead(mem, z);
+    let read: ZoneRead | undefined;
+    if (!bytes) {
+      warnings.push({ code: 'zone-not-captured', zone: `${z.kind}-${z.index}`, address: z.address, message: `${z.kind} zone ${z.index} at ${hex(z.address)} (${z.geometry.size} bytes) is not in the dump (${mem.description}); skipped` });
+    } else {
+      let expectedSig = PERSISTENT_RAM_SIG;
+      if (z.kind === 'ftrace') {
+        const sig = probeSignature(bytes, z.geometry, rsMode);
+        if (plausibleFtraceCode(sig, exactCode)) {
+          expectedSig = sig;
+          ftraceCode ??= (sig ^ PERSISTENT_RAM_SIG) >>> 0;
+        } else expectedSig = exactCode !== undefined ? (PERSISTENT_RAM_SIG ^ exactCode) >>> 0 : (PERSISTENT_RAM_SIG ^ 0x7fffffff) >>> 0;
+      }
+      read = readZone(bytes, z.geometry, { expectedSig, emptyNeedsStartZero: needStart0, rsMode });
+      if (read.status === 'invalid' || read.status === 'bad-signature') {
+        warnings.push({ code: `zone-${read.status}`, zone: `${z.kind}-${z.index}`, address: z.address, message: `${z.kind} zone ${z.index} at ${hex(z.address)}: ${read.detail}; the kernel resets it, no record` });
+      }
+      if (read.ecc && read.ecc.unrecoverable) {
+        warnings.push({ code: 'ecc-unrecoverable', zone: `${z.kind}-${z.index}`, address: z.address, message: `${z.kind} zone ${z.index} at ${hex(z.address)}: ${read.ecc.unrecoverable} block(s) with uncorrectable errors` });
+      }
+    }
+    reads.set(z, read);
+    reports.push({
+      kind: z.kind,
+      index: z.index,
+      address: z.address,
+      size: z.geometry.size,
+      capacity: z.geometry.capacity,
+      eccBytes: z.geometry.size - 12 - z.geometry.capacity,
+      status: read ? read.status : 'not-captured',
+      detail: read ? read.detail : 'not in the dump',
+      ecc: read?.ecc,
+    });
+  }
+  if (ftraceCode !== undefined && exactCode === undefined) {
+    decisions.push(`ftrace zones were written by kernel version code ${hex(ftraceCode)} (${ftraceCode >>> 16}.${(ftraceCode >>> 8) & 0xff}.${ftraceCode & 0xff})`);
+  }
+
+  const files: PstoreFile[] = [];
+  let stopped = false;
+  const stop = (why: string): void => {
+    stopped = true;
+    warnings.push({ code: 'read-stopped', message: `${why}: the kernel stops reading this backend here, so no later record appears` });
+  };
+  const zonesOf = (kind: ZoneKind): Zone[] => layout.zones.filter((z) => z.kind === kind);
+  const dmesgZones = zonesOf('dmesg');
+  const bufsize = atLeast(v ?? { major: 6, minor: 0, sublevel: undefined, release: '' }, 4, 18)
+    ? (dmesgZones[0]?.geometry.capacity ?? 0)
+    : Math.max(layout.recordSize, layout.consoleSize ? 1024 : 0);
+
+  // dmesg zones in index order.
+  for (const z of dmesgZones) {
+    if (stopped) break;
+    const r = reads.get(z);
+    if (!r || r.status !== 'ok') continue;
+    const notice = eccNotice(r.ecc, prefix);
+    const hdr = parseDmesgHeader(r.oldLog, signedSecs);
+    if (!hdr) {
+      warnings.push({ code: 'dmesg-no-header', zone: `dmesg-${z.index}`, address: z.address, message: `dmesg zone ${z.index} at ${hex(z.address)} holds ${r.oldLog.length} bytes without a valid ==== header; the kernel drops and resets it` });
+      continue;
+    }
+    const payload = r.oldLog.subarray(hdr.length);
+    if (payload.length === 0) {
+      stop(`dmesg zone ${z.index} at ${hex(z.address)} has a header and no payload`);
+      break;
+    }
+    const notes: string[] = [];
+    let bytes: Uint8Array = payload;
+    let name = `dmesg-ramoops-${z.index}`;
+    let compression: PstoreFile['compression'];
+    if (hdr.compressed) {
+      const algorithm: Algorithm = reader === 'zlib' ? ((config.compress as Algorithm | undefined) ?? 'zlib') : reader === 'crypto' ? ((config.compress ?? 'deflate') as Algorithm) : 'deflate';
+      const known = ['deflate', 'zlib', 'zstd', 'lzo', 'lz4', 'lz4hc', '842'].includes(algorithm);
+      try {
+        if (!known) throw new DecompressError(algorithm, `pstore.compress=${algorithm}: no decompressor is set up, the kernel cannot decompress`);
+        const limit = workBufferSize(algorithm, bufsize, reader === 'inflate-raw-15');
+        bytes = decompress(algorithm, payload, limit);
+        compression = { algorithm, ok: true };
+      } catch (e) {
+        if (!isRamoopsError(e)) throw e;
+        name += '.enc.z';
+        compression = { algorithm, ok: false, error: e.message };
+        notes.push(`decompression failed (${e.message}); kept compressed as the kernel does`);
+        warnings.push({ code: 'dmesg-decompress-failed', zone: `dmesg-${z.index}`, address: z.address, message: `dmesg zone ${z.index} at ${hex(z.address)}: ${e.message}; written as ${name}` });
+      }
+    }
+    const nsec = usec1000 ? hdr.fraction * 1000n : hdr.fraction;
+    const seconds = Number(BigInt.asIntN(64, hdr.seconds));
+    files.push({
+      name,
+      type: 'dmesg',
+      id: z.index,
+      bytes: concat(bytes, notice),
+      size: bytes.length + notice.length,
+      mtime: seconds !== 0 ? { seconds, nanoseconds: Number(nsec) } : undefined,
+      zones: [{ index: z.index, address: z.address }],
+      ecc: r.ecc,
+      compression,
+      notes,
+    });
+  }
+
+  const single = (kind: 'console' | 'pmsg'): void => {
+    if (stopped) return;
+    const z = zonesOf(kind)[0];
+    if (!z) return;
+    const r = reads.get(z);
+    if (!r || r.status !== 'ok') return;
+    const notice = eccNotice(r.ecc, prefix);
+    files.push({ name: `${kind}-ramoops-0`, type: kind, id: 0, bytes: concat(r.oldLog, notice), size: r.oldLog.length + notice.length, mtime: undefined, zones: [{ index: 0, address: z.address }], ecc: r.ecc, compression: undefined, notes: [] });
+  };
+  const ftrace = (): void => {
+    if (stopped) return;
+    const zs = zonesOf('ftrace');
+    if (!zs.length) return;
+    let buf: Uint8Array = new Uint8Array(0);
+    let corrected = 0;
+    let unrecoverable = 0;
+    let any = false;
+    const used: { index: number; address: number }[] = [];
+    if (layout.rules.post49 && config.ftracePerCpu) {
+      for (const z of zs) {
+        const r = reads.get(z);
+        if (!r) continue;
+        // With ECC every zone counts (its notice makes it "ok" to the kernel), even an empty one.
+        if (r.status !== 'ok' && !r.ecc) continue;
+        if (r.ecc) {
+          corrected += r.ecc.corrected;
+          unrecoverable += r.ecc.unrecoverable;
+        }
+        any = true;
+        if (r.oldLog.length) {
+          buf = combineFtrace(buf, r.oldLog);
+          used.push({ index: z.index, address: z.address });
+        }
+      }
+    } else {
+      const z = zs[0];
+      const r = z ? reads.get(z) : undefined;
+      if (!z || !r || r.status !== 'ok') return;
+      any = true;
+      buf = r.oldLog;
+      if (r.ecc) ({ corrected, unrecoverable } = r.ecc);
+      used.push({ index: 0, address: z.address });
+    }
+    if (!any) return;
+    if (buf.length === 0) {
+      // A zero-length record ends the kernel's read loop; ftrace is last, so nothing is lost.
+      return;
+    }
+    const ecc = config.eccSize ? { corrected, unrecoverable } : undefined;
+    const notice = eccNotice(ecc, prefix);
+    const total = concat(buf, notice);
+    const notes: string[] = [];
+    if (!options.symbols) notes.push('no System.map given: addresses are not symbolized (the kernel prints names)');
+    const text = new TextEncoder().encode(formatFtrace(total, v ? ftraceFormat(v) : '5.2', options.symbols));
+    files.push({ name: 'ftrace-ramoops-0', type: 'ftrace', id: 0, bytes: text, size: total.length, mtime: undefined, zones: used, ecc, compression: undefined, notes });
+  };
+  single('console');
+  if (layout.rules.post49) {
+    single('pmsg');
+    ftrace();
+  } else {
+    ftrace();
+    single('pmsg');
+  }
+  return { files, zones: reports, layout, decisions, warnings, ftraceVersionCode: ftraceCode };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (!b.length) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
