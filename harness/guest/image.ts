@@ -4,6 +4,7 @@
 // it, so the second run of a kernel costs one hash over a few megabytes.
 import { execa, ExecaError } from 'execa';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { access, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ export interface GuestImageOptions {
 export const GUEST_BINARIES = {
   busybox: { path: '/bin/busybox', pkg: 'busybox-static' },
   dropbear: { path: '/usr/sbin/dropbear', pkg: 'dropbear-bin' },
+  dropbearkey: { path: '/usr/bin/dropbearkey', pkg: 'dropbear-bin' },
 } as const;
 
 /**
@@ -42,8 +44,8 @@ const REQUIRED_APPLETS: readonly string[] = [
 // Bumped when the image layout changes in a way the input hash cannot see.
 const IMAGE_FORMAT = 'ramoops-harness-initramfs-1';
 
-/** A file to copy into the image: where it comes from and where it goes. */
-interface Input {
+/** A regular file of the image: its absolute path in the guest, mode and bytes. */
+export interface GuestFile {
   readonly dest: string;
   readonly mode: number;
   readonly data: Uint8Array;
@@ -62,15 +64,20 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** sbin tools (depmod) are not on a non-root user's PATH on Debian; look there too. */
+function resolveTool(cmd: string): string {
+  const dirs = [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/sbin'];
+  for (const d of dirs) if (d !== '' && existsSync(join(d, cmd))) return join(d, cmd);
+  return cmd;
+}
+
 async function tool(cmd: string, args: readonly string[], pkg: string): Promise<{ stdout: string; stderr: string; ok: boolean }> {
-  try {
-    const r = await execa(cmd, args, { encoding: 'utf8', reject: false, env: { LC_ALL: 'C' }, stdin: 'ignore' });
-    if (r.failed && r.exitCode === undefined) throw r;
-    return { stdout: r.stdout, stderr: r.stderr, ok: !r.failed };
-  } catch (e: unknown) {
-    if (e instanceof ExecaError && e.code === 'ENOENT') throw guestError(`${cmd} not found (apt-get install ${pkg})`, e);
-    throw guestError(`${cmd} ${args.join(' ')} could not run`, e);
+  const r = await execa(resolveTool(cmd), args, { encoding: 'utf8', reject: false, env: { LC_ALL: 'C' }, stdin: 'ignore' });
+  // No exit code means it never ran (missing, not executable), as opposed to ran and failed.
+  if (r.failed && r.exitCode === undefined) {
+    throw guestError(r.code === 'ENOENT' ? `${cmd} not found (apt-get install ${pkg})` : `${cmd} could not run: ${r.shortMessage}`, r);
   }
+  return { stdout: r.stdout, stderr: r.stderr, ok: !r.failed };
 }
 
 /** Finds guest/ whether we run from dist/ (compiled) or from the sources. */
@@ -98,9 +105,9 @@ export function parseLdd(output: string): readonly string[] {
   return libs;
 }
 
-async function binaryWithLibs(path: string, pkg: string, mode: number): Promise<readonly Input[]> {
+async function binaryWithLibs(path: string, pkg: string, mode: number): Promise<readonly GuestFile[]> {
   if (!(await exists(path))) throw guestError(`${path} not found (apt-get install ${pkg})`);
-  const inputs: Input[] = [{ dest: path, mode, data: await readFile(path) }];
+  const inputs: GuestFile[] = [{ dest: path, mode, data: await readFile(path) }];
   const ldd = await tool('ldd', [path], 'libc-bin');
   if (!ldd.ok) {
     if (/not a dynamic executable/.test(ldd.stdout + ldd.stderr)) return inputs;
@@ -174,14 +181,14 @@ async function decompressModule(path: string): Promise<{ readonly name: string; 
   }
 }
 
-async function moduleInputs(kernel: KernelArtifacts): Promise<{ readonly inputs: readonly Input[]; readonly notModules: readonly string[] }> {
+async function moduleGuestFiles(kernel: KernelArtifacts): Promise<{ readonly inputs: readonly GuestFile[]; readonly notModules: readonly string[] }> {
   if (kernel.modulesRoot === undefined) return { inputs: [], notModules: GUEST_MODULES };
   const relDir = join('lib/modules', kernel.release);
   const srcDir = join(kernel.modulesRoot, relDir);
   const dep = parseModulesDep(await readModulesDep(kernel.modulesRoot, kernel.release));
   const paths = moduleClosure(dep, GUEST_MODULES);
   const notModules = GUEST_MODULES.filter((m) => !dep.has(m));
-  const inputs: Input[] = [];
+  const inputs: GuestFile[] = [];
   for (const p of paths) {
     inputs.push({ dest: '/' + join(relDir, p), mode: 0o644, data: await readFile(join(srcDir, p)) });
   }
@@ -193,7 +200,7 @@ async function moduleInputs(kernel: KernelArtifacts): Promise<{ readonly inputs:
 }
 
 /** Decompresses staged modules and runs depmod on them, returning the files of the final modules dir. */
-async function stageModules(inputs: readonly Input[], release: string): Promise<readonly Input[]> {
+async function stageModules(inputs: readonly GuestFile[], release: string): Promise<readonly GuestFile[]> {
   if (inputs.length === 0) return [];
   const stage = await mkdtemp(join(tmpdir(), 'ramoops-guest-modules-'));
   try {
@@ -210,7 +217,7 @@ async function stageModules(inputs: readonly Input[], release: string): Promise<
     }
     const r = await tool('depmod', ['-b', stage, release], 'kmod');
     if (!r.ok) throw guestError(`depmod -b ${stage} ${release} failed: ${stderrExcerpt(r.stderr)}`);
-    const out: Input[] = [];
+    const out: GuestFile[] = [];
     const walk = async (dir: string): Promise<void> => {
       for (const ent of await readdir(dir, { withFileTypes: true })) {
         const p = join(dir, ent.name);
@@ -225,9 +232,9 @@ async function stageModules(inputs: readonly Input[], release: string): Promise<
   }
 }
 
-async function guestScripts(): Promise<readonly Input[]> {
+async function guestScripts(): Promise<readonly GuestFile[]> {
   const dir = await guestDir();
-  const inputs: Input[] = [];
+  const inputs: GuestFile[] = [];
   for (const ent of await readdir(dir, { withFileTypes: true })) {
     if (!ent.isFile()) continue;
     const p = join(dir, ent.name);
@@ -251,7 +258,7 @@ async function busyboxApplets(): Promise<readonly string[]> {
 const enc = new TextEncoder();
 
 /** Small files made here rather than copied: the root user dropbear logs in as. */
-function etcInputs(): readonly Input[] {
+function etcGuestFiles(): readonly GuestFile[] {
   return [
     { dest: '/etc/passwd', mode: 0o644, data: enc.encode('root:x:0:0:root:/root:/bin/sh\n') },
     { dest: '/etc/group', mode: 0o644, data: enc.encode('root:x:0:\ntty:x:5:\n') },
@@ -281,9 +288,9 @@ function directoryEntries(paths: readonly string[]): readonly CpioEntry[] {
 }
 
 /** The archive's entries in a fixed order, so equal inputs give equal bytes. */
-export function imageEntries(files: readonly Input[], applets: readonly string[]): readonly CpioEntry[] {
+export function imageEntries(files: readonly GuestFile[], applets: readonly string[]): readonly CpioEntry[] {
   const busybox = GUEST_BINARIES.busybox.path;
-  const fileMap = new Map<string, Input>();
+  const fileMap = new Map<string, GuestFile>();
   for (const f of files) fileMap.set(f.dest, f);
   const links = applets.map((a) => '/' + a).filter((a) => a !== busybox && !fileMap.has(a));
   const dirs = directoryEntries([...fileMap.keys(), ...links, '/dev/console']);
@@ -302,15 +309,16 @@ export async function buildGuestImage(kernel: KernelArtifacts, opts: GuestImageO
   const log = opts.log ?? (() => undefined);
   const imagesDir = join(opts.cacheDir ?? defaultCacheDir(), 'images');
 
-  const [scripts, busybox, dropbear, mods, applets] = await Promise.all([
+  const [scripts, busybox, dropbear, dropbearkey, mods, applets] = await Promise.all([
     guestScripts(),
     binaryWithLibs(GUEST_BINARIES.busybox.path, GUEST_BINARIES.busybox.pkg, 0o755),
     binaryWithLibs(GUEST_BINARIES.dropbear.path, GUEST_BINARIES.dropbear.pkg, 0o755),
-    moduleInputs(kernel),
+    binaryWithLibs(GUEST_BINARIES.dropbearkey.path, GUEST_BINARIES.dropbearkey.pkg, 0o755),
+    moduleGuestFiles(kernel),
     busyboxApplets(),
   ]);
   const modules = mods.inputs;
-  const copied = [...scripts, ...busybox, ...dropbear, ...etcInputs()];
+  const copied = [...scripts, ...busybox, ...dropbear, ...dropbearkey, ...etcGuestFiles()];
 
   // The key covers every input byte and this builder's own code, so editing guest/init, an
   // apt upgrade of busybox or a new kernel each give a new image, and nothing else does.

@@ -4,6 +4,7 @@
 // exercises the module-parameter path a built-in driver never sees.
 import { execa, ExecaError } from 'execa';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { cacheDir as defaultCacheDir } from '../cache.js';
@@ -173,9 +174,16 @@ async function modulesRootFor(dir: string, release: string, cache: string): Prom
 // ---------------------------------------------------------------------------------------------
 // Debian packages
 
+/** sbin tools (depmod) are not on a non-root user's PATH on Debian; look there too. */
+function resolveTool(cmd: string): string {
+  const dirs = [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/sbin'];
+  for (const d of dirs) if (d !== '' && existsSync(join(d, cmd))) return join(d, cmd);
+  return cmd;
+}
+
 async function run(cmd: string, args: readonly string[], opts: ObtainKernelOptions, cwd?: string): Promise<string> {
   try {
-    const r = await execa(cmd, args, {
+    const r = await execa(resolveTool(cmd), args, {
       cwd,
       cancelSignal: opts.signal,
       env: { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' },
@@ -311,6 +319,71 @@ async function obtainDebian(spec: DebianSpec, opts: ObtainKernelOptions): Promis
     return toArtifacts(entryDir, existing);
   }
 
+  return withLock(`${entryDir}.lock`, opts, async () => {
+    // Whoever held the lock before us may have unpacked this very version.
+    const theirs = await readMeta(entryDir);
+    if (theirs !== undefined) {
+      log(`kernel: ${pkg} ${version} (unpacked by a parallel run, release ${theirs.release})`);
+      return toArtifacts(entryDir, theirs);
+    }
+    return fetchAndUnpack(spec, pkg, version, entryDir, opts);
+  });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: unknown) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Serialises work on one cache entry between processes: parallel test files and CLI runs
+ * would otherwise each download and unpack the same 400 MB. A lock whose owner died is taken over.
+ */
+async function withLock<T>(lockPath: string, opts: ObtainKernelOptions, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 15 * 60_000;
+  let announced = false;
+  for (;;) {
+    try {
+      await writeFile(lockPath, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e: unknown) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const text = await readFile(lockPath, 'utf8').catch(() => '');
+    const holder = Number(text);
+    const age = await stat(lockPath).then((st) => Date.now() - st.mtimeMs, () => 0);
+    // An empty lock is one being written right now, unless it has stayed empty for long.
+    const stale = text === '' ? age > 10_000 : !Number.isInteger(holder) || holder <= 0 || !pidAlive(holder);
+    if (stale) {
+      await rm(lockPath, { force: true });
+      continue;
+    }
+    if (!announced) opts.log?.(`kernel: waiting for process ${holder} to finish unpacking (${lockPath})`);
+    announced = true;
+    if (opts.signal?.aborted === true) throw new HarnessError('kernel', 'cancelled while waiting for the cache lock');
+    if (Date.now() > deadline) throw new HarnessError('kernel', `${lockPath} has been held by process ${holder} for 15 minutes`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}
+
+async function fetchAndUnpack(
+  spec: DebianSpec,
+  pkg: string,
+  version: string,
+  entryDir: string,
+  opts: ObtainKernelOptions,
+): Promise<KernelArtifacts> {
+  const log = opts.log ?? (() => undefined);
+  const kernelsDir = dirname(entryDir);
   // Unpack beside the final place and rename at the end, so an interrupted run or a parallel
   // one never leaves a half-unpacked tree that a later run would trust.
   const staging = await mkdtemp(join(kernelsDir, `.tmp-${entryKey(pkg, version)}-`));

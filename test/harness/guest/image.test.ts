@@ -113,7 +113,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Runs one command in the guest over SSH and returns its stdout. */
-async function sshExec(port: number, privateKey: string, command: string): Promise<string> {
+async function sshExec(port: number, privateKey: string, hostKey: Buffer, command: string): Promise<string> {
   const conn = new ssh2.Client();
   try {
     return await new Promise<string>((resolve, reject) => {
@@ -130,7 +130,15 @@ async function sshExec(port: number, privateKey: string, command: string): Promi
           stream.once('close', (code: number | null) => (code === 0 ? resolve(out) : reject(new Error(`${command}: exit ${code}`))));
         });
       });
-      conn.connect({ host: '127.0.0.1', port, username: 'root', privateKey, readyTimeout: 30_000 });
+      conn.connect({
+        host: '127.0.0.1',
+        port,
+        username: 'root',
+        privateKey,
+        readyTimeout: 30_000,
+        // The guest announced its key on the serial console: pin it.
+        hostVerifier: (key: Buffer) => key.equals(hostKey),
+      });
     });
   } finally {
     conn.end();
@@ -186,9 +194,13 @@ async function bootSmoke(t: ExecutionContext, spec: 'debian' | 'debian-6.12'): P
     t.log(`${spec}: boot to ${READY} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // Errors print before READY, so everything the guest had to say is in by now.
     t.notRegex(serial, /RAMOOPS-HARNESS-ERROR.*/);
+    // Not anchored: the first guest line shares its line with the firmware's escape sequences.
+    const hostKeyLine = /RAMOOPS-HARNESS-HOSTKEY (ssh-ed25519) ([A-Za-z0-9+/=]+)/.exec(serial);
+    t.truthy(hostKeyLine, 'guest announces its SSH host key');
+    const hostKey = Buffer.from(hostKeyLine?.[2] ?? '', 'base64');
 
     const loginStart = Date.now();
-    const out = await sshExec(port, keys.private, 'cat /sys/module/ramoops/parameters/record_size; ls -a /sys/fs/pstore; uname -r');
+    const out = await sshExec(port, keys.private, hostKey, 'cat /sys/module/ramoops/parameters/record_size; ls -a /sys/fs/pstore; uname -r');
     t.log(`${spec}: ssh login + command in ${((Date.now() - loginStart) / 1000).toFixed(1)} s`);
     const [recordSize, ...rest] = out.trim().split('\n');
     t.is(recordSize, '16384');
