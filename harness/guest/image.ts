@@ -115,6 +115,8 @@ async function binaryWithLibs(path: string, pkg: string, mode: number): Promise<
   }
   // Each library goes to the path the loader will look for; its content comes from wherever
   // that path's symlinks lead (Debian's /lib is a link to /usr/lib).
+  const unresolved = ldd.stdout.split('\n').filter((l) => /=>\s*not found/.test(l));
+  if (unresolved.length > 0) throw guestError(`${path} needs libraries the host lacks: ${unresolved.map((l) => l.trim()).join(', ')}`);
   for (const lib of parseLdd(ldd.stdout)) inputs.push({ dest: lib, mode: 0o755, data: await readFile(await realpath(lib)) });
   return inputs;
 }
