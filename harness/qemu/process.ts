@@ -5,7 +5,7 @@
 // HarnessError('qemu') with the exit status and the last lines of stderr and serial, instead
 // of a timeout a minute later.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -39,7 +39,10 @@ export interface QemuStartOptions {
   readonly extraArgs?: readonly string[];
   /** QEMU binary (default qemu-system-x86_64 from PATH). */
   readonly binary?: string;
-  /** Parent folder of the temp folder (default: the OS temp folder). /dev/shm keeps RAM off disk. */
+  /**
+   * Parent folder of the temp folder. Default /dev/shm when writable (guest RAM in tmpfs costs
+   * what anonymous RAM costs; a disk-backed file booted ~15% slower here), else the OS temp folder.
+   */
   readonly tempParent?: string;
   /** Called with the RAM file's path after it is created (sparse, full size) and before QEMU maps it. */
   readonly prepareRam?: (ramFile: string) => Promise<void>;
@@ -137,7 +140,7 @@ export class QemuProcess {
   private static async startOnce(options: QemuStartOptions, sshPort: number | undefined): Promise<QemuProcess> {
     options.signal?.throwIfAborted();
     const machine = options.machine ?? 'q35';
-    const tmp = await dir({ unsafeCleanup: true, prefix: 'ramoops-qemu-', tmpdir: options.tempParent });
+    const tmp = await dir({ unsafeCleanup: true, prefix: 'ramoops-qemu-', tmpdir: options.tempParent ?? defaultTempParent() });
     // Until the QemuProcess exists, this undoes what was made so far.
     const early = options.lifetime?.defer('qemu temp folder', () => tmp.cleanup());
     let serial: SerialLog | undefined;
@@ -355,6 +358,16 @@ export function freePort(): Promise<number> {
       srv.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
     });
   });
+}
+
+/** /dev/shm if this process may write there, else undefined (tmp-promise then uses os.tmpdir()). */
+export function defaultTempParent(): string | undefined {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return undefined;
+  }
 }
 
 function delay(ms: number): Promise<undefined> {

@@ -232,10 +232,21 @@ export class SshSession {
 
   /**
    * Starts a command and resolves once the guest accepted it, without waiting for it to end.
-   * For the crash trigger: that command never returns (the guest dies under it).
+   * For the crash trigger: that command never returns (the guest dies under it). Take a QMP
+   * or serial mark before calling, so the crash is seen even if it beats this promise.
    */
-  async start(command: string): Promise<void> {
-    const channel = await this.openExec(command);
+  async start(command: string, options: { readonly timeout?: number } = {}): Promise<void> {
+    const ms = options.timeout ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HarnessError('ssh', `guest did not accept the command within ${ms} ms: ${command}`)), ms);
+    });
+    let channel: ClientChannel;
+    try {
+      channel = await Promise.race([this.openExec(command), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
     // Output and the channel's end are of no interest; ignore them so nothing is buffered.
     channel.on('data', () => {});
     channel.stderr.on('data', () => {});
