@@ -113,7 +113,8 @@ async function main(): Promise<void> {
       const shutdown = await qemu.waitForEvent('SHUTDOWN', { since: mark, timeout: 60_000, signal: life.signal });
       await qemu.waitForEvent('STOP', { since: mark, timeout: 10_000, signal: life.signal });
       log(`cycle ${cycle}: SHUTDOWN ${JSON.stringify(shutdown.data)} + STOP: ${lap()}`);
-      await ssh.close();
+      // The guest is dead: no SSH goodbye to wait for.
+      ssh.destroy();
 
       const region = await qemu.readRam(REGION.address, REGION.size);
       const regionFile = path.join(out, `cycle${cycle}-region.bin`);

@@ -44,6 +44,7 @@ export interface FollowOptions {
 interface LineWaiter {
   readonly re: RegExp;
   readonly resolve: (m: SerialMatch) => void;
+  readonly reject: (e: HarnessError) => void;
 }
 
 /** A live view of a serial log file. */
@@ -119,8 +120,8 @@ export class SerialLog {
     const stage = options.stage ?? 'boot';
     if (this.closedFlag) throw new HarnessError(stage, `serial log closed before a line matched ${re}`);
     let waiter: LineWaiter | undefined;
-    const found = new Promise<SerialMatch>((resolve) => {
-      waiter = { re: pattern, resolve };
+    const found = new Promise<SerialMatch>((resolve, reject) => {
+      waiter = { re: pattern, resolve, reject };
       this.waiters.add(waiter);
     });
     const contenders: Promise<SerialMatch>[] = [found];
@@ -172,6 +173,8 @@ export class SerialLog {
       this.pushLine(this.partial);
       this.partial = '';
     }
+    for (const w of this.waiters) w.reject(new HarnessError('boot', `serial log closed before a line matched ${w.re}`));
+    this.waiters.clear();
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
     const tee = this.tee;

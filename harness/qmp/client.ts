@@ -66,8 +66,7 @@ export class QmpClient {
   private closedError: HarnessError | undefined;
   private greetingResolve: ((g: QmpGreeting) => void) | undefined;
   private socket: net.Socket;
-  /** What QEMU said when we connected. */
-  greeting: QmpGreeting | undefined;
+  private greetingMessage: QmpGreeting | undefined;
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
@@ -117,9 +116,14 @@ export class QmpClient {
     const greeting = new Promise<QmpGreeting>((resolve) => {
       this.greetingResolve = resolve;
     });
-    this.greeting = await this.race(greeting, opts, 'the QMP greeting');
+    this.greetingMessage = await this.race(greeting, opts, 'the QMP greeting');
     const cmd = this.protocol.negotiate();
     await this.send(cmd.id, cmd.bytes, 'qmp_capabilities', opts);
+  }
+
+  /** What QEMU said when we connected (its version and capabilities). */
+  get greeting(): QmpGreeting | undefined {
+    return this.greetingMessage;
   }
 
   /** Runs a command and resolves with its return value; QEMU's error replies reject with HarnessError('qmp'). */

@@ -298,6 +298,13 @@ export class SshSession {
     this.closedFlag = true;
   }
 
+  /** Drops the connection without the SSH goodbye: for a guest known to be dead (crashed, paused). */
+  destroy(): void {
+    this.registration?.forget();
+    this.client.destroy();
+    this.closedFlag = true;
+  }
+
   private openExec(command: string): Promise<ClientChannel> {
     if (this.closedFlag) return Promise.reject(new HarnessError('ssh', `SSH connection is closed; cannot run: ${command}`));
     return new Promise((resolve, reject) => {
