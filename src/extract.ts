@@ -99,7 +99,10 @@ function candidates(config: RamoopsConfig): Candidate[] {
   }
   const cpuChoices: number[] = [];
   if (config.cpus !== undefined) cpuChoices.push(config.cpus);
-  else if (config.ftracePerCpu && config.ftraceSize) for (let n = 1; n <= FTRACE_MAX_CPUS; n++) cpuChoices.push(n);
+  else if (config.ftracePerCpu && config.ftraceSize) {
+    // A zone smaller than its 12-byte header cannot exist; larger CPU counts are impossible.
+    for (let n = 1; n <= FTRACE_MAX_CPUS && Math.floor(config.ftraceSize / n) > 12; n++) cpuChoices.push(n);
+  }
   else cpuChoices.push(1);
   const out: Candidate[] = [];
   for (const e of eras) {
@@ -128,10 +131,29 @@ function tryRead(mem: PhysicalMemory, z: Zone): Uint8Array | undefined {
   }
 }
 
-/** Pick the layout whose zones carry the signatures the kernel writes into every zone it probes. */
+/**
+ * Pick the layout whose zones carry the signatures the kernel writes into every zone it probes.
+ * Candidates come in order of preference; a candidate whose every captured zone validates wins
+ * over any with a mismatch, and among those the one validating most zones (the CPU count).
+ */
 function chooseLayout(mem: PhysicalMemory, config: RamoopsConfig, rsMode: 'v5.3+' | 'legacy', decisions: string[]): Layout {
   const exactCode = config.kernel ? versionCode(config.kernel) : undefined;
-  let best: { layout: Layout; score: number; label: string } | undefined;
+  // Zones repeat across candidates: probe each (kind, offset, size) once.
+  const memo = new Map<string, boolean | undefined>();
+  const probe = (z: Zone): boolean | undefined => {
+    const key = `${z.kind === 'ftrace' ? 'f' : 'd'}:${z.offset}:${z.geometry.size}`;
+    if (memo.has(key)) return memo.get(key);
+    const bytes = tryRead(mem, z);
+    let ok: boolean | undefined;
+    if (bytes) {
+      const sig = probeSignature(bytes, z.geometry, rsMode);
+      ok = z.kind === 'ftrace' ? plausibleFtraceCode(sig, exactCode) : sig === PERSISTENT_RAM_SIG;
+    }
+    memo.set(key, ok);
+    return ok;
+  };
+  let valid: { layout: Layout; good: number; label: string } | undefined;
+  let fallback: { layout: Layout; score: number; label: string } | undefined;
   let firstError: RamoopsError | undefined;
   const distinct: Layout[] = [];
   for (const c of candidates(config)) {
@@ -145,20 +167,29 @@ function chooseLayout(mem: PhysicalMemory, config: RamoopsConfig, rsMode: 'v5.3+
       }
       throw e;
     }
-    if (!distinct.some((d) => sameZones(d, layout))) distinct.push(layout);
-    let score = 0;
+    if (distinct.length < 2 && !distinct.some((d) => sameZones(d, layout))) distinct.push(layout);
+    let good = 0;
+    let bad = 0;
     for (const z of layout.zones) {
-      const bytes = tryRead(mem, z);
-      if (!bytes) continue;
-      const sig = probeSignature(bytes, z.geometry, rsMode);
-      const ok = z.kind === 'ftrace' ? plausibleFtraceCode(sig, exactCode) : sig === PERSISTENT_RAM_SIG;
-      score += ok ? 1 : -2;
+      const ok = probe(z);
+      if (ok === true) good++;
+      else if (ok === false) {
+        bad++;
+        if (valid) break; // cannot beat a fully valid candidate any more
+      }
     }
-    if (!best || score > best.score) best = { layout, score, label: c.label };
+    if (bad === 0 && (!valid || good > valid.good)) valid = { layout, good, label: c.label };
+    const score = good - 2 * bad;
+    if (!valid && (!fallback || score > fallback.score)) fallback = { layout, score, label: c.label };
   }
+  const best = valid ?? (fallback ? { layout: fallback.layout, good: fallback.score, label: fallback.label } : undefined);
   if (!best) throw firstError ?? new LayoutError('no layout candidate fits this configuration');
   if (distinct.length > 1) {
-    decisions.push(`${distinct.length} layouts were possible for this configuration and kernel; chose "${best.label}", whose zone signatures validate best (score ${best.score} over ${best.layout.zones.length} zones)`);
+    decisions.push(
+      valid
+        ? `several layouts fit this configuration (kernel version rules, CPU count); chose "${best.label}": all ${best.good} captured zones carry valid signatures`
+        : `several layouts fit this configuration and none has valid signatures in every zone; chose "${best.label}" as the closest`,
+    );
   }
   return best.layout;
 }
@@ -174,15 +205,11 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
   const warnings: Warning[] = [];
   const decisions: string[] = [];
   const v: KernelVersion | undefined = config.kernel;
-  if (!v) decisions.push('no kernel version given: layout chosen by zone signatures, reader behaviour of 6.x assumed (ECC: prefix, deflate)');
+  if (!v) decisions.push('no kernel version given: layout chosen by zone signatures; reader behaviour from the ftrace signature if any, else of current kernels (ECC: prefix, deflate)');
   const rsMode = v ? rsDecodeMode(v) : 'v5.3+';
   const layout = chooseLayout(mem, config, rsMode, decisions);
   const evenResolved = layout.rules.evenZones;
   const needStart0 = v ? decideMaybe(emptyNeedsStartZero(v), evenResolved, 'an empty zone needs start == 0 (follows the even-zone backport found in the layout)', decisions) : true;
-  const usec1000 = v ? decideMaybe(headerUsecTimes1000(v), true, 'header microseconds are multiplied by 1000', decisions) : true;
-  const prefix = v ? eccNoticePrefix(v) : true;
-  const signedSecs = v ? signedHeaderSeconds(v) : true;
-  const reader = v ? readerDecompressor(v) : 'crypto';
   const exactCode = v ? versionCode(v) : undefined;
 
   // Read every zone as the kernel's probe does.
@@ -228,6 +255,14 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
     decisions.push(`ftrace zones were written by kernel version code ${hex(ftraceCode)} (${ftraceCode >>> 16}.${(ftraceCode >>> 8) & 0xff}.${ftraceCode & 0xff})`);
   }
 
+  // Without a version, the ftrace signature tells which kernel wrote (and, normally, reads) the region.
+  const rv: KernelVersion | undefined =
+    v ?? (ftraceCode !== undefined ? { major: ftraceCode >>> 16, minor: (ftraceCode >>> 8) & 0xff, sublevel: ftraceCode & 0xff, release: 'from ftrace signature' } : undefined);
+  const usec1000 = rv ? decideMaybe(headerUsecTimes1000(rv), true, 'header microseconds are multiplied by 1000', decisions) : true;
+  const prefix = rv ? eccNoticePrefix(rv) : true;
+  const signedSecs = rv ? signedHeaderSeconds(rv) : true;
+  const reader = rv ? readerDecompressor(rv) : layout.rules.post49 ? 'crypto' : 'zlib';
+
   const files: PstoreFile[] = [];
   let stopped = false;
   const stop = (why: string): void => {
@@ -236,7 +271,7 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
   };
   const zonesOf = (kind: ZoneKind): Zone[] => layout.zones.filter((z) => z.kind === kind);
   const dmesgZones = zonesOf('dmesg');
-  const bufsize = atLeast(v ?? { major: 6, minor: 0, sublevel: undefined, release: '' }, 4, 18)
+  const bufsize = !rv || atLeast(rv, 4, 18)
     ? (dmesgZones[0]?.geometry.capacity ?? 0)
     : Math.max(layout.recordSize, layout.consoleSize ? 1024 : 0);
 
@@ -345,7 +380,7 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
     const total = concat(buf, notice);
     const notes: string[] = [];
     if (!options.symbols) notes.push('no System.map given: addresses are not symbolized (the kernel prints names)');
-    const text = new TextEncoder().encode(formatFtrace(total, v ? ftraceFormat(v) : '5.2', options.symbols));
+    const text = new TextEncoder().encode(formatFtrace(total, rv ? ftraceFormat(rv) : layout.rules.post49 ? '5.2' : '4.9', options.symbols));
     files.push({ name: 'ftrace-ramoops-0', type: 'ftrace', id: 0, bytes: text, size: total.length, mtime: undefined, zones: used, ecc, compression: undefined, notes });
   };
   single('console');

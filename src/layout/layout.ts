@@ -60,7 +60,8 @@ export function computeLayout(config: RamoopsConfig, rules: LayoutRules): Layout
   const noRoom = (name: string, memSz: bigint): LayoutError =>
     new LayoutError(`no room for ${name} mem region (${hex(memSz)}@${hex(base + p)}) in ${regionText}`);
   const add = (kind: ZoneKind, index: number, zoneSize: number): void => {
-    const geometry = zoneGeometry(zoneSize, eccSize, `${kind} zone ${index} at ${hex(base + p)}`);
+    const at = base + p;
+    const geometry = zoneGeometry(zoneSize, eccSize, () => `${kind} zone ${index} at ${hex(at)}`);
     zones.push({ kind, index, offset: p, address: base + p, geometry });
     p += zoneSize;
   };

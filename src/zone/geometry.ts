@@ -23,16 +23,17 @@ export interface ZoneGeometry {
 }
 
 /** Compute C and the parity placement as persistent_ram_init_ecc does; throws where the kernel fails probe. */
-export function zoneGeometry(size: number, eccSize: number, label = 'zone'): ZoneGeometry {
+export function zoneGeometry(size: number, eccSize: number, label: string | (() => string) = 'zone'): ZoneGeometry {
+  const name = (): string => (typeof label === 'string' ? label : label());
   const raw = size - HEADER_SIZE;
-  if (raw <= 0) throw new LayoutError(`${label}: zone of ${size} bytes has no room for its 12-byte header`);
+  if (raw <= 0) throw new LayoutError(`${name()}: zone of ${size} bytes has no room for its 12-byte header`);
   if (eccSize === 0) {
     return { size, capacity: raw, eccSize: 0, eccBlocks: 0, parityOffset: size, headerParityOffset: size };
   }
   const blocks = Math.ceil((raw - eccSize) / (ECC_BLOCK_SIZE + eccSize));
   const total = (blocks + 1) * eccSize;
   if (total >= raw) {
-    throw new LayoutError(`${label}: invalid ecc_size ${eccSize} (total ${total}, buffer size ${raw})`);
+    throw new LayoutError(`${name()}: invalid ecc_size ${eccSize} (total ${total}, buffer size ${raw})`);
   }
   const capacity = raw - total;
   return {
