@@ -2,13 +2,13 @@
 // lib/reed_solomon as ramoops uses it: init_rs(symsize 8, gfpoly 0x11d, fcr 0, prim 1, nroots E),
 // shortened RS(255, 255-E), data first (d[0] highest order), parity p[0] highest order.
 //
-// Speed matters only for clean blocks (a dump holds thousands, almost all intact), so the check
-// is a re-encode and compare: a slicing-by-4 LFSR (four 256-row tables, one table row XOR per
-// data byte, no per-byte shifting) gives the remainder; only when it differs from the stored
-// parity are syndromes formed, and then from the E-symbol difference alone (the codeword minus
-// the re-encoded one is a multiple of g(x) away from it), so their cost does not grow with the
-// block length. Berlekamp-Massey, Chien search and Forney follow the kernel's variant step for
-// step, so that beyond-capacity inputs (miscorrections) get the kernel's answer too.
+// Speed matters for clean blocks (a dump holds thousands, nearly all intact), so the check is a
+// re-encode and compare: a slicing-by-4 LFSR (four 256-row tables, one table row XOR per data
+// byte, no per-byte shifting or branching) gives the parity the data should carry. Only when it
+// differs are syndromes formed, and from the E-byte difference alone, so their cost does not
+// grow with the block length. Berlekamp-Massey, Chien search and Forney reproduce the kernel's
+// arithmetic (same BM variant and truncations), so inputs beyond capacity get the kernel's
+// verdict too; both rules were checked bit for bit against libfec builds that carry them.
 import { ConfigError } from '../../errors.js';
 import { GF_EXP, GF_LOG, GF_MUL, GF_ORDER } from './gf256.js';
 
@@ -17,9 +17,9 @@ export type RsMode = 'v5.3+' | 'legacy';
 
 /** Optional out-parameter of RsCodec.decode: what the decoder found, for callers that report offsets. */
 export interface RsCorrections {
-  /** Symbol positions: 0..len-1 in data, len..len+nroots-1 for parity index (position - len). */
+  /** Ascending symbol positions: 0..len-1 are data bytes, len + i is parity byte i. */
   positions: number[];
-  /** Error value XORed (data) or that would be XORed (parity, never written) at the same index. Ascending positions. */
+  /** The error value at the same index: XORed into data, or what parity would need (parity is never written). */
   values: number[];
 }
 
@@ -64,7 +64,7 @@ function generator(e: number): Uint8Array {
   g[0] = 1;
   for (let i = 0; i < e; i++) {
     const root = GF_EXP[i]!;
-    // multiply by (x + root): new g[k] = g[k-1] + root*g[k]
+    // times (x - root), which is (x + root) in characteristic 2
     for (let k = i + 1; k > 0; k--) g[k] = g[k - 1]! ^ GF_MUL[(g[k]! << 8) | root]!;
     g[0] = GF_MUL[(g[0]! << 8) | root]!;
   }
