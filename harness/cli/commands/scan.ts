@@ -1,0 +1,72 @@
+// `ramoops scan`: find ramoops regions in a dump without being told where they are.
+import type { Argv, CommandModule } from 'yargs';
+import { parseSize, rawMemory } from '../../../src/index.js';
+import { scan, type ScanResult } from '../../../src/scan/infer.js';
+import { configAsCmdline, configAsDtNode } from '../../../src/scan/render.js';
+import { openFileSource } from '../../io/file-source.js';
+import { progressBar } from '../progress.js';
+
+interface ScanArgs {
+  dump: string;
+  base: string;
+  json: boolean;
+}
+
+/** JSON view of a scan (numbers as hex strings where they are addresses). */
+export function scanJson(r: ScanResult): unknown {
+  return {
+    signaturesSeen: r.signaturesSeen,
+    regions: r.regions.map((g) => ({
+      memAddress: '0x' + g.config.memAddress.toString(16),
+      memSize: '0x' + g.config.memSize.toString(16),
+      recordSize: g.config.recordSize,
+      consoleSize: g.config.consoleSize,
+      ftraceSize: g.config.ftraceSize,
+      pmsgSize: g.config.pmsgSize,
+      ecc: g.config.eccSize,
+      cpus: g.config.cpus ?? null,
+      confidence: g.confidence,
+      reasons: g.reasons,
+      layoutRules: g.layoutLabel,
+      kernelVersionCode: g.versionCode ?? null,
+      cmdline: configAsCmdline(g.config),
+      deviceTree: configAsDtNode(g.config),
+      alternatives: g.alternatives.map((a) => configAsCmdline(a)),
+    })),
+    unexplained: r.unexplained.map((u) => ({ address: '0x' + u.address.toString(16), hits: u.hits })),
+  };
+}
+
+export const scanCommand: CommandModule<object, ScanArgs> = {
+  command: 'scan <dump>',
+  describe: 'find ramoops regions in a dump and infer their configuration',
+  builder: (y: Argv) =>
+    y
+      .positional('dump', { type: 'string', demandOption: true, describe: 'memory dump (raw; its first byte is physical address --base)' })
+      .option('base', { type: 'string', default: '0', describe: "physical address of the dump's first byte" })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+      .epilog('Exit codes: 0 at least one region found; 1 none found; 2 error.') as unknown as Argv<ScanArgs>,
+  handler: (a) => {
+    const src = openFileSource(a.dump);
+    let r: ScanResult;
+    try {
+      const bar = a.json ? undefined : progressBar('scanning');
+      r = scan(rawMemory(src, parseSize('--base', a.base), a.dump), bar ? (p) => bar.update(p.done, p.total) : undefined);
+      bar?.done();
+    } finally {
+      src.close();
+    }
+    if (a.json) process.stdout.write(JSON.stringify(scanJson(r), null, 2) + '\n');
+    else {
+      process.stdout.write(`${r.signaturesSeen} zone signature(s) seen, ${r.regions.length} ramoops region(s) found\n`);
+      for (const g of r.regions) {
+        process.stdout.write(`\nregion at 0x${g.config.memAddress.toString(16)}, ${g.config.memSize} bytes (confidence: ${g.confidence})\n`);
+        for (const why of g.reasons) process.stdout.write(`  - ${why}\n`);
+        process.stdout.write(`\n  kernel command line:\n    ${configAsCmdline(g.config)}\n\n  device tree:\n${configAsDtNode(g.config).replace(/^/gm, '    ')}\n`);
+        if (g.alternatives.length) process.stdout.write(`\n  also possible:\n${g.alternatives.map((x) => '    ' + configAsCmdline(x)).join('\n')}\n`);
+      }
+      for (const u of r.unexplained) process.stdout.write(`\nnote: ${u.hits} signature(s) near 0x${u.address.toString(16)} fit no ramoops layout (stray bytes or a damaged region)\n`);
+    }
+    process.exitCode = r.regions.length ? 0 : 1;
+  },
+};

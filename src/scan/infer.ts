@@ -1,0 +1,297 @@
+// Inferring a ramoops configuration from the zone headers found in a dump: walk the zones the
+// way the kernel placed them (dmesg run, then console/pmsg/ftrace), propose the few
+// configurations that could have produced them, and keep those whose computed layout puts
+// every zone exactly where a signature was found.
+import type { PhysicalMemory } from '../dump/memory.js';
+import { buildConfig } from '../config/build.js';
+import type { RamoopsConfig } from '../config/types.js';
+import { isPow2, roundDownPow2 } from '../config/numbers.js';
+import { computeLayout, type Layout, type LayoutRules } from '../layout/layout.js';
+import { isRamoopsError } from '../errors.js';
+import { rsCodec } from '../zone/ecc/rs.js';
+import { HEADER_SIZE, PERSISTENT_RAM_SIG, zoneGeometry } from '../zone/geometry.js';
+import { findDbgc, findFtraceSigs, type ScanProgress, type SigHit } from './signatures.js';
+
+export interface InferredRegion {
+  readonly config: RamoopsConfig;
+  readonly layoutLabel: string;
+  readonly confidence: 'high' | 'medium' | 'low';
+  readonly reasons: readonly string[];
+  /** Other configurations that fit the same zones equally well. */
+  readonly alternatives: readonly RamoopsConfig[];
+  /** Writer version code from ftrace signatures. */
+  readonly versionCode: number | undefined;
+  readonly zonesFound: number;
+}
+
+export interface ScanResult {
+  readonly regions: readonly InferredRegion[];
+  readonly signaturesSeen: number;
+  /** Signature clusters that no configuration explains (false hits, damaged regions). */
+  readonly unexplained: readonly { readonly address: number; readonly hits: number }[];
+}
+
+/** Largest gap between zone headers of one region; zones bigger than this are not supported by scan. */
+const MAX_ZONE = 16 << 20;
+
+function cluster(hits: readonly SigHit[]): SigHit[][] {
+  const out: SigHit[][] = [];
+  let cur: SigHit[] = [];
+  for (const h of hits) {
+    const last = cur[cur.length - 1];
+    if (last && h.address - last.address > MAX_ZONE) {
+      out.push(cur);
+      cur = [];
+    }
+    cur.push(h);
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** ECC size whose header parity checks out for zones of size S at the given addresses. */
+function detectEcc(mem: PhysicalMemory, addrs: readonly number[], S: number): number {
+  const sample = addrs.slice(0, 8);
+  for (let e = 1; e <= 127; e++) {
+    if (2 * e + HEADER_SIZE >= S) break;
+    try {
+      zoneGeometry(S, e);
+    } catch {
+      continue;
+    }
+    const codec = rsCodec(e);
+    let ok = 0;
+    for (const a of sample) {
+      const z = mem.read(a, S);
+      const head = Uint8Array.from(z.subarray(0, HEADER_SIZE));
+      if (codec.decode(head, z.subarray(S - e, S), 'v5.3+') === 0) ok++;
+    }
+    if (ok === sample.length) return e;
+  }
+  return 0;
+}
+
+interface Walked {
+  readonly kind: 'D' | 'F';
+  readonly address: number;
+  /** undefined for the last zone: it reaches the (unknown) region end. */
+  readonly size: number | undefined;
+  readonly hit: SigHit;
+}
+
+const RULES: readonly (LayoutRules & { label: string })[] = [
+  { post49: true, pmsgFirst: true, evenZones: true, ftraceZones: 1, label: '6.6+ (pmsg before ftrace, even zone sizes)' },
+  { post49: true, pmsgFirst: true, evenZones: false, ftraceZones: 1, label: '6.2..6.5 (pmsg before ftrace)' },
+  { post49: true, pmsgFirst: false, evenZones: true, ftraceZones: 1, label: '6.1.158+/5.4.286+ (even zone sizes)' },
+  { post49: true, pmsgFirst: false, evenZones: false, ftraceZones: 1, label: '4.10..6.1' },
+  { post49: false, pmsgFirst: false, evenZones: false, ftraceZones: 1, label: '4.9' },
+];
+
+function matches(layout: Layout, zones: readonly Walked[]): boolean {
+  if (layout.zones.length !== zones.length) return false;
+  return layout.zones.every((z, i) => {
+    const w = zones[i];
+    return !!w && z.address === w.address && (z.kind === 'ftrace') === (w.kind === 'F') && (w.size === undefined || w.size === z.geometry.size);
+  });
+}
+
+/** Scan a dump for ramoops regions and infer their configurations. */
+export function scan(mem: PhysicalMemory, onProgress?: (p: ScanProgress) => void): ScanResult {
+  const hits = findDbgc(mem, onProgress);
+  const regions: InferredRegion[] = [];
+  const unexplained: { address: number; hits: number }[] = [];
+  for (const c of cluster(hits)) {
+    const r = inferCluster(mem, c);
+    if (r) regions.push(r);
+    else unexplained.push({ address: c[0]?.address ?? 0, hits: c.length });
+  }
+  return { regions, signaturesSeen: hits.length, unexplained };
+}
+
+function inferCluster(mem: PhysicalMemory, hits: readonly SigHit[]): InferredRegion | undefined {
+  // Try each hit as the region start, earliest first: stray "DBGC" bytes before the region are skipped.
+  for (let s = 0; s < Math.min(hits.length, 4); s++) {
+    const r = inferFrom(mem, hits.slice(s));
+    if (r) return r;
+  }
+  return undefined;
+}
+
+function inferFrom(mem: PhysicalMemory, hits: readonly SigHit[]): InferredRegion | undefined {
+  const first = hits[0];
+  if (!first) return undefined;
+  const base = first.address;
+  const dAddrs = new Set(hits.map((h) => h.address));
+  const second = hits[1];
+  const d = second ? second.address - base : undefined;
+  const reasons: string[] = [];
+  // The dmesg run: equally spaced DBGC headers from the start.
+  let run = 1;
+  if (d !== undefined) while (dAddrs.has(base + run * d)) run++;
+  const candidates: { config: RamoopsConfig; label: string; walked: number }[] = [];
+  const ecc = d ? detectEcc(mem, hits.slice(0, run).map((h) => h.address), d) : 0;
+  if (ecc) reasons.push(`header parity checks out with ecc=${ecc} (Reed-Solomon, 128-byte blocks)`);
+  let versionCode: number | undefined;
+  let zonesFound = 0;
+  for (const n of d === undefined ? [0] : [run, run - 1]) {
+    if (n < 0) continue;
+    const walked: Walked[] = [];
+    for (let i = 0; i < n && d !== undefined; i++) walked.push({ kind: 'D', address: base + i * d, size: d, hit: hits[i] ?? first });
+    let p = base + n * (d ?? 0);
+    // Walk what follows the dmesg zones.
+    for (let guard = 0; guard < 8; guard++) {
+      if (dAddrs.has(p)) {
+        const next = hits.find((h) => h.address > p);
+        const ftr = findFtraceSigs(mem, p + 1, (next?.address ?? p + MAX_ZONE) + 4);
+        const nextF = ftr[0];
+        const hit = hits.find((h) => h.address === p) ?? first;
+        const bound = Math.min(next?.address ?? Infinity, nextF?.address ?? Infinity);
+        // A zone's next neighbour must be a real zone start: a D header, or an ftrace header right at it.
+        const size = Number.isFinite(bound) && bound - p <= MAX_ZONE && (next?.address === bound || isPow2(bound - p)) ? bound - p : undefined;
+        walked.push({ kind: 'D', address: p, size, hit });
+        if (size === undefined) break;
+        p += size;
+        continue;
+      }
+      const f = findFtraceSigs(mem, p, p + HEADER_SIZE)[0];
+      if (!f || f.address !== p || f.versionCode === undefined) break;
+      versionCode = f.versionCode;
+      const sig = (PERSISTENT_RAM_SIG ^ f.versionCode) >>> 0;
+      // Same-signature zones follow at a fixed stride.
+      const window = mem.read(p, Math.min(MAX_ZONE, (mem.ranges().find((r) => r.start <= p && p < r.end)?.end ?? p + 4) - p));
+      const same: number[] = [];
+      for (let i = 0; i + 4 <= window.length; i++) {
+        if (((window[i] ?? 0) | ((window[i + 1] ?? 0) << 8) | ((window[i + 2] ?? 0) << 16) | ((window[i + 3] ?? 0) << 24)) >>> 0 === sig) same.push(i);
+      }
+      let stride = same.length > 1 ? (same[1] ?? 0) - (same[0] ?? 0) : undefined;
+      // One ftrace zone (one CPU, or DT without per-CPU): it ends where the next header starts.
+      const nextD = hits.find((h) => h.address > p);
+      if (same.length <= 1 && nextD && nextD.address - p <= MAX_ZONE) stride = nextD.address - p;
+      if (same.length > 1 && nextD && stride !== undefined && nextD.address < p + stride) stride = nextD.address - p;
+      let m = 1;
+      if (stride && same.length > 1) while (same.includes(m * stride)) m++;
+      for (let k = 0; k < m; k++) walked.push({ kind: 'F', address: p + k * (stride ?? 0), size: stride, hit: f });
+      if (stride === undefined) break;
+      p += m * stride;
+    }
+    zonesFound = Math.max(zonesFound, walked.length);
+    candidates.push(...propose(walked, n, d ?? 0, ecc, base).map((c) => ({ ...c, walked: walked.length })));
+  }
+  if (!candidates.length) return undefined;
+  // One empty header alone is too little evidence: "DBGC" also occurs in code and data.
+  if (zonesFound < 2 && !(first.size > 0 && first.start >= 0 && first.start <= first.size)) return undefined;
+  // Prefer region sizes a person would choose: page multiples, then powers of two.
+  const score = (c: RamoopsConfig): number => (isPow2(c.memSize) ? 2 : 0) + (c.memSize % 4096 === 0 ? 1 : 0);
+  // A configuration that explains more of the headers found wins first.
+  candidates.sort((a, b) => b.walked - a.walked || score(b.config) - score(a.config) || a.config.memSize - b.config.memSize);
+  const top = candidates[0];
+  if (!top) return undefined;
+  // The compressor is not part of the layout; a stored record's stream magic tells it.
+  const compress = n0Compressor(mem, top.config);
+  if (compress) reasons.push(`dmesg records are compressed with ${compress} (stream magic)`);
+  const best = compress ? { ...top, config: { ...top.config, compress } } : top;
+  const sameShape = candidates.slice(1).filter((a) => a.walked === best.walked && score(a.config) === score(best.config) && a.config.memSize !== best.config.memSize);
+  reasons.push(`${zonesFound} zone headers found from 0x${base.toString(16)}; the computed layout puts every zone exactly on one`);
+  if (versionCode !== undefined) reasons.push(`ftrace signatures carry kernel version ${versionCode >>> 16}.${(versionCode >>> 8) & 0xff}.${versionCode & 0xff}`);
+  if (sameShape.length) reasons.push(`${sameShape.length} other configuration(s) fit equally (e.g. the last zone's size or the slack at the end cannot be seen)`);
+  const confidence = sameShape.length === 0 && isPow2(best.config.memSize) ? 'high' : sameShape.length === 0 ? 'medium' : 'low';
+  reasons.push(`layout rules that fit: ${best.label}`);
+  return { config: best.config, layoutLabel: best.label, confidence, reasons, alternatives: sameShape.slice(0, 5).map((a) => a.config), versionCode, zonesFound };
+}
+
+/** Configurations that reproduce the walked zones exactly. */
+function propose(walked: readonly Walked[], n: number, d: number, ecc: number, base: number): { config: RamoopsConfig; label: string }[] {
+  const after = walked.slice(n);
+  const ds = after.filter((w) => w.kind === 'D');
+  const fs = after.filter((w) => w.kind === 'F');
+  const m = fs.length;
+  const fz = fs[0]?.size ?? undefined;
+  const pow2Options = (w: Walked | undefined): number[] => {
+    if (!w) return [0];
+    if (w.size !== undefined) return isPow2(w.size) ? [w.size] : [];
+    // Last zone: at least big enough for what its header says it holds.
+    const need = Math.max(w.hit.size, 0) + HEADER_SIZE + 1;
+    const out: number[] = [];
+    for (let s = Math.max(512, roundDownPow2(need) * (isPow2(need) ? 1 : 2)); s <= MAX_ZONE && out.length < 6; s *= 2) out.push(s);
+    return out;
+  };
+  // Which D zone after dmesg is console and which pmsg; with one, either is possible.
+  const roles: { c: Walked | undefined; p: Walked | undefined }[] = [];
+  if (ds.length === 2) roles.push({ c: ds[0], p: ds[1] });
+  else if (ds.length === 1) roles.push({ c: ds[0], p: undefined }, { c: undefined, p: ds[0] });
+  else if (ds.length === 0) roles.push({ c: undefined, p: undefined });
+  const fOptions: number[] = [];
+  if (m && fz) {
+    const last = fs[m - 1];
+    for (let f = 1; f <= MAX_ZONE * 64; f *= 2) {
+      const z = Math.floor(f / m);
+      if (z === fz || z - (z % 2) === fz) fOptions.push(f);
+    }
+    void last;
+  } else if (m && !fz) {
+    for (let f = 4096; f <= MAX_ZONE && fOptions.length < 6; f *= 2) fOptions.push(f);
+  } else fOptions.push(0);
+  const out: { config: RamoopsConfig; label: string }[] = [];
+  const r = n ? roundDownPow2(d) : 0;
+  for (const role of roles) {
+    for (const c of pow2Options(role.c)) {
+      for (const p of pow2Options(role.p)) {
+        for (const f of fOptions) {
+          const fixed = c + p + f;
+          // dump_mem lies in [n*d, n*(d+2)) for 4.10+ (floor and even rounding), exactly n*r in 4.9.
+          const lo = n * d;
+          const hi = n ? n * (d + 2) + 2 : 1;
+          for (let dump = lo; dump < hi; dump++) {
+            const memSize = dump + fixed + (m && fz ? 0 : 0);
+            for (const slack of m && fz ? [0, ...Array.from({ length: 2 * m + 1 }, (_, i) => i + 1)] : [0]) {
+              const size = memSize + slack;
+              let config: RamoopsConfig;
+              try {
+                config = buildConfig({ memAddress: base, memSize: size, recordSize: r, consoleSize: c, ftraceSize: f, pmsgSize: p, ecc, cpus: m || undefined }).config;
+              } catch {
+                continue;
+              }
+              for (const rules of RULES) {
+                let layout: Layout;
+                try {
+                  layout = computeLayout(config, { ...rules, ftraceZones: Math.max(1, m) });
+                } catch (e) {
+                  if (isRamoopsError(e)) continue;
+                  throw e;
+                }
+                if (matches(layout, walked)) out.push({ config, label: rules.label });
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // Keep one entry per configuration (several rule sets can fit the same zones).
+  const byKey = new Map<string, { config: RamoopsConfig; label: string }>();
+  for (const o of out) {
+    const k = `${o.config.memSize}:${o.config.recordSize}:${o.config.consoleSize}:${o.config.ftraceSize}:${o.config.pmsgSize}:${o.config.eccSize}`;
+    const prev = byKey.get(k);
+    byKey.set(k, prev ? { config: prev.config, label: prev.label.split('; ').includes(o.label) ? prev.label : `${prev.label}; ${o.label}` } : o);
+  }
+  return [...byKey.values()];
+}
+
+/** zstd (28 b5 2f fd) or zlib-wrapped (78 ..) payloads after a C header; raw deflate is the default. */
+function n0Compressor(mem: PhysicalMemory, c: RamoopsConfig): string | undefined {
+  if (!c.recordSize) return undefined;
+  const probeLen = Math.min(64, c.memSize);
+  let bytes: Uint8Array;
+  try {
+    bytes = mem.read(c.memAddress + HEADER_SIZE, probeLen);
+  } catch {
+    return undefined;
+  }
+  const text = String.fromCharCode(...bytes.subarray(0, 40));
+  const m = /^====-?\d+\.\d+-C\n/.exec(text);
+  if (!m) return undefined;
+  const p = m[0].length;
+  if (bytes[p] === 0x28 && bytes[p + 1] === 0xb5 && bytes[p + 2] === 0x2f && bytes[p + 3] === 0xfd) return 'zstd';
+  if (bytes[p] === 0x78 && (((bytes[p] ?? 0) << 8) | (bytes[p + 1] ?? 0)) % 31 === 0) return 'zlib';
+  return undefined;
+}

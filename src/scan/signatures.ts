@@ -1,0 +1,85 @@
+// Finding zone headers in a dump without being told where ramoops lives: every zone the
+// kernel has probed starts with "DBGC" (dmesg, console, pmsg) or DBGC xor the kernel's version
+// code (ftrace). One streaming pass over the dump, a bounded window per chunk.
+import type { PhysicalMemory } from '../dump/memory.js';
+import { PERSISTENT_RAM_SIG } from '../zone/geometry.js';
+
+export interface SigHit {
+  readonly address: number;
+  readonly kind: 'D' | 'F';
+  /** For 'F': the version code carried in the signature. */
+  readonly versionCode: number | undefined;
+  readonly start: number;
+  readonly size: number;
+}
+
+export interface ScanProgress {
+  readonly done: number;
+  readonly total: number;
+}
+
+const CHUNK = 8 << 20;
+/** Enough for a runaway dump full of signatures, small enough to bound memory. */
+const MAX_HITS = 1 << 20;
+
+function le32(b: Uint8Array, i: number): number {
+  return ((b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) | ((b[i + 2] ?? 0) << 16) | ((b[i + 3] ?? 0) << 24)) >>> 0;
+}
+
+function i32(b: Uint8Array, i: number): number {
+  return le32(b, i) | 0;
+}
+
+/** A version code a real kernel could carry: 3.x .. 9.x, minor < 64. */
+export function plausibleVersionCode(code: number): boolean {
+  const major = code >>> 16;
+  const minor = (code >>> 8) & 0xff;
+  return major >= 3 && major <= 9 && minor < 64;
+}
+
+/** Every "DBGC" in the dump (byte-aligned: zones need not be word-aligned), with its header fields. */
+export function findDbgc(mem: PhysicalMemory, onProgress?: (p: ScanProgress) => void): SigHit[] {
+  const hits: SigHit[] = [];
+  const ranges = mem.ranges();
+  const total = ranges.reduce((a, r) => a + (r.end - r.start), 0);
+  let done = 0;
+  for (const r of ranges) {
+    // Chunks overlap by 11 bytes so a header straddling a boundary is still read whole.
+    for (let a = r.start; a < r.end; a += CHUNK) {
+      const len = Math.min(CHUNK + 11, r.end - a);
+      const buf = mem.read(a, len);
+      const limit = Math.min(CHUNK, len);
+      let i = buf.indexOf(0x44);
+      while (i >= 0 && i < limit) {
+        if (buf[i + 1] === 0x42 && buf[i + 2] === 0x47 && buf[i + 3] === 0x43 && i + 12 <= len) {
+          hits.push({ address: a + i, kind: 'D', versionCode: undefined, start: i32(buf, i + 4), size: i32(buf, i + 8) });
+          if (hits.length >= MAX_HITS) return hits;
+        }
+        i = buf.indexOf(0x44, i + 1);
+      }
+      done += Math.min(CHUNK, r.end - a);
+      onProgress?.({ done, total });
+    }
+  }
+  return hits;
+}
+
+/** ftrace signatures (DBGC xor a version code) inside [from, to): read only near known zones. */
+export function findFtraceSigs(mem: PhysicalMemory, from: number, to: number): SigHit[] {
+  const out: SigHit[] = [];
+  for (const r of mem.ranges()) {
+    const s = Math.max(from, r.start);
+    const e = Math.min(to, r.end);
+    if (e - s < 12) continue;
+    const buf = mem.read(s, e - s);
+    // The top byte of a version code is 0, so the last signature byte is always 'C' (0x43).
+    for (let i = buf.indexOf(0x43, 3); i >= 0 && i + 9 <= buf.length; i = buf.indexOf(0x43, i + 1)) {
+      const at = i - 3;
+      const code = (le32(buf, at) ^ PERSISTENT_RAM_SIG) >>> 0;
+      if (code !== 0 && plausibleVersionCode(code)) {
+        out.push({ address: s + at, kind: 'F', versionCode: code, start: i32(buf, at + 4), size: i32(buf, at + 8) });
+      }
+    }
+  }
+  return out;
+}
