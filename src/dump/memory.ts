@@ -14,21 +14,30 @@ export interface PhysicalMemory {
   ranges(): readonly PhysRange[];
   /** Bytes at [addr, addr+len); throws AddressNotCapturedError when any of it is absent. */
   read(addr: number, len: number): Uint8Array;
+  /**
+   * Optional fast path: physical addresses of every occurrence of `needle`, in order, at most
+   * `max`. Sources that can search natively (a file read through one reused buffer) offer it.
+   */
+  findAll?(needle: Uint8Array, max: number, onProgress?: (done: number, total: number) => void): number[];
 }
 
 /** Random access to the bytes of a file or buffer; the harness supplies a file-backed one. */
 export interface ByteSource {
   readonly size: number;
   read(pos: number, len: number): Uint8Array;
+  /** Optional: offsets of every occurrence of `needle`, at most `max` (see PhysicalMemory.findAll). */
+  findAll?(needle: Uint8Array, max: number, onProgress?: (done: number, total: number) => void): number[];
 }
 
 /** A byte source whose first byte is physical address `base` (a raw dump or a cut-out region). */
 export function rawMemory(source: ByteSource | Uint8Array, base: number, description = 'raw dump'): PhysicalMemory {
   const src: ByteSource =
     source instanceof Uint8Array ? { size: source.length, read: (pos, len) => source.subarray(pos, pos + len) } : source;
+  const find = src.findAll?.bind(src);
   return {
     description: `${description} at ${'0x' + base.toString(16)}`,
     ranges: () => [{ start: base, end: base + src.size }],
+    ...(find ? { findAll: (needle: Uint8Array, max: number, onProgress?: (d: number, t: number) => void) => find(needle, max, onProgress).map((o) => o + base) } : {}),
     read(addr, len) {
       const off = addr - base;
       if (off < 0 || off + len > src.size) {

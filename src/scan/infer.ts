@@ -158,9 +158,13 @@ function inferFrom(mem: PhysicalMemory, hits: readonly SigHit[]): InferredRegion
       versionCode = f.versionCode;
       const sig = (PERSISTENT_RAM_SIG ^ f.versionCode) >>> 0;
       // Same-signature zones follow at a fixed stride.
-      const window = mem.read(p, Math.min(MAX_ZONE, (mem.ranges().find((r) => r.start <= p && p < r.end)?.end ?? p + 4) - p));
+      // ftrace zones share one ftrace_size: look no further than the largest plausible one (or the next header).
+      const nextHit = hits.find((h) => h.address > p);
+      const rangeEnd = mem.ranges().find((r) => r.start <= p && p < r.end)?.end ?? p + 4;
+      const window = mem.read(p, Math.min(MAX_ZONE, rangeEnd - p, nextHit ? nextHit.address - p + 4 : MAX_ZONE));
       const same: number[] = [];
-      for (let i = 0; i + 4 <= window.length; i++) {
+      const b0 = sig & 0xff;
+      for (let i = window.indexOf(b0); i >= 0 && i + 4 <= window.length; i = window.indexOf(b0, i + 1)) {
         if (((window[i] ?? 0) | ((window[i + 1] ?? 0) << 8) | ((window[i + 2] ?? 0) << 16) | ((window[i + 3] ?? 0) << 24)) >>> 0 === sig) same.push(i);
       }
       let stride = same.length > 1 ? (same[1] ?? 0) - (same[0] ?? 0) : undefined;

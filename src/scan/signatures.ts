@@ -19,6 +19,7 @@ export interface ScanProgress {
 }
 
 const CHUNK = 8 << 20;
+const DBGC = Uint8Array.of(0x44, 0x42, 0x47, 0x43);
 /** Enough for a runaway dump full of signatures, small enough to bound memory. */
 const MAX_HITS = 1 << 20;
 
@@ -40,6 +41,19 @@ export function plausibleVersionCode(code: number): boolean {
 /** Every "DBGC" in the dump (byte-aligned: zones need not be word-aligned), with its header fields. */
 export function findDbgc(mem: PhysicalMemory, onProgress?: (p: ScanProgress) => void): SigHit[] {
   const hits: SigHit[] = [];
+  if (mem.findAll) {
+    const at = mem.findAll(DBGC, MAX_HITS, (done, total) => onProgress?.({ done, total }));
+    for (const a of at) {
+      let h: Uint8Array;
+      try {
+        h = mem.read(a, 12);
+      } catch {
+        continue; // a signature in the last 11 bytes of the dump has no header to read
+      }
+      hits.push({ address: a, kind: 'D', versionCode: undefined, start: i32(h, 4), size: i32(h, 8) });
+    }
+    return hits;
+  }
   const ranges = mem.ranges();
   const total = ranges.reduce((a, r) => a + (r.end - r.start), 0);
   let done = 0;

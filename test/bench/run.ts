@@ -2,9 +2,13 @@
 // Add a bench by importing it and appending it to BENCHES. Names given on the command line
 // (e.g. `node dist/test/bench/run.js ecc`) select a subset.
 import { benchEcc } from './ecc.js';
+import { benchScan } from './scan.js';
 
 /** Every bench: a name for selection and a function returning printable report lines. */
-export const BENCHES: ReadonlyArray<readonly [name: string, run: () => Promise<string>]> = [['ecc', benchEcc]];
+export const BENCHES: ReadonlyArray<readonly [name: string, run: () => Promise<string>]> = [
+  ['ecc', benchEcc],
+  ['scan', benchScan],
+];
 
 const wanted = process.argv.slice(2);
 for (const [name, run] of BENCHES) {

@@ -1,0 +1,70 @@
+// `ramoops scan` over a multi-GiB dump beside ripgrep (`rg -c -a DBGC`, the obvious way to find
+// ramoops headers by hand) on the same file in the same run, plus both peak RSS figures.
+// Target: no slower than ripgrep, peak RSS at most 256 MB whatever the dump size.
+import { execa } from 'execa';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/paths.js';
+
+const GIB = 1 << 30;
+
+/** A dump like a crashed machine's RAM: zero pages, pseudo-random pages, text, and one ramoops region. */
+function writeDump(path: string, size: number, region: Uint8Array, at: number): void {
+  const block = new Uint8Array(64 << 20);
+  let s = 0x9e3779b9;
+  for (let i = 0; i < block.length; i += 4) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    // A quarter of the pages stay zero, as in real RAM.
+    if ((i >> 12) % 4 !== 0) new DataView(block.buffer).setUint32(i, s >>> 0, true);
+  }
+  const fd = openSync(path, 'w');
+  try {
+    for (let off = 0; off < size; off += block.length) {
+      const chunk = block.subarray(0, Math.min(block.length, size - off));
+      if (at >= off && at < off + chunk.length) {
+        const copy = Uint8Array.from(chunk);
+        copy.set(region.subarray(0, Math.min(region.length, copy.length - (at - off))), at - off);
+        writeSync(fd, copy, 0, copy.length, off);
+      } else writeSync(fd, chunk, 0, chunk.length, off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function timed(cmd: string, args: readonly string[]): Promise<{ seconds: number; rssMb: number; stdout: string }> {
+  const r = await execa('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { reject: false, all: false });
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const [e, m] = last.split(' ');
+  return { seconds: Number(e), rssMb: Number(m) / 1024, stdout: r.stdout };
+}
+
+/** The scan benchmark; the dump size comes from RAMOOPS_BENCH_SCAN_GIB (default 2). */
+export async function benchScan(): Promise<string> {
+  const gib = Number(process.env.RAMOOPS_BENCH_SCAN_GIB ?? '2');
+  const dir = await mkdtemp(join(tmpdir(), 'rh-scanbench-'));
+  const root = repoRoot();
+  try {
+    const dump = join(dir, 'dump.bin');
+    const region = new Uint8Array(readFileSync(join(root, 'test/fixtures/deb61-ecc16-1panic/region.bin')));
+    writeDump(dump, gib * GIB, region, Math.floor(gib * GIB * 0.6));
+    // Warm the page cache once so neither tool pays for the disk.
+    await execa('cat', [dump], { stdout: 'ignore' });
+    const lines = [`scan bench: ${gib} GiB dump (random, zero and ramoops pages)`];
+    const rg = await timed('rg', ['-c', '-a', 'DBGC', dump]).catch(() => undefined);
+    const ours = await timed(process.execPath, [join(root, 'dist/harness/cli/main.js'), 'scan', dump, '--json']);
+    const found = (JSON.parse(ours.stdout) as { regions: unknown[] }).regions.length;
+    lines.push(`  ramoops scan: ${ours.seconds.toFixed(2)} s (${((gib * 1024) / ours.seconds).toFixed(0)} MB/s), peak RSS ${ours.rssMb.toFixed(0)} MB, ${found} region(s) found`);
+    if (rg && Number.isFinite(rg.seconds)) {
+      lines.push(`  rg -c -a DBGC: ${rg.seconds.toFixed(2)} s (${((gib * 1024) / rg.seconds).toFixed(0)} MB/s), peak RSS ${rg.rssMb.toFixed(0)} MB`);
+      lines.push(`  speed ratio ripgrep time / scan time: ${(rg.seconds / ours.seconds).toFixed(2)}x (target >= 1.0); peak RSS ${ours.rssMb <= 256 ? 'within' : 'OVER'} 256 MB`);
+    } else lines.push('  ripgrep not installed: no ratio');
+    return lines.join('\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
