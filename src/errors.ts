@@ -10,7 +10,8 @@ export type RamoopsErrorKind =
   | 'OutputLimit'
   | 'Config'
   | 'AddressNotCaptured'
-  | 'Layout';
+  | 'Layout'
+  | 'DumpFormat';
 
 export function hex(n: number | bigint): string {
   return '0x' + n.toString(16);
@@ -62,6 +63,19 @@ export class AddressNotCapturedError extends RamoopsError {
   ) {
     super(`physical range ${hex(address)}..${hex(address + length)} is not in the dump: ${detail}`);
     this.name = 'AddressNotCapturedError';
+  }
+}
+
+/** A dump file (ELF, kdump, flattened) whose headers or tables are malformed; names the format and file offset. */
+export class DumpFormatError extends RamoopsError {
+  readonly kind = 'DumpFormat' as const;
+  constructor(
+    readonly format: string,
+    readonly offset: number,
+    message: string,
+  ) {
+    super(`${format}: ${message} (at file offset ${hex(offset)})`);
+    this.name = 'DumpFormatError';
   }
 }
 

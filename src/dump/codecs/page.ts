@@ -1,0 +1,117 @@
+// One kdump page's stored bytes -> the page, by the page descriptor's compression flag.
+// makedumpfile (makedumpfile.c write_kdump_pages*) and QEMU (dump/dump.c write_dump_pages) store
+// a page compressed only when that makes it smaller, each page an independent stream:
+// zlib compress2() output, lzo1x_1_compress output, raw snappy, or one zstd frame.
+import { inflateSync } from 'fflate';
+import { Decompress as ZstdStream } from 'fzstd';
+import { DecompressError, OutputLimitError, RamoopsError } from '../../errors.js';
+import { lzo1xDecompress } from './lzo.js';
+import { snappyDecompress } from './snappy.js';
+
+/** page_desc.flags values (makedumpfile diskdump_mod.h DUMP_DH_COMPRESSED_*). */
+export const PAGE_FLAG = { zlib: 0x1, lzo: 0x2, snappy: 0x4, incomplete: 0x8, zstd: 0x20 } as const;
+
+/** The compression a page descriptor's flags name, or 'none'. */
+export type PageCompression = 'none' | 'zlib' | 'lzo' | 'snappy' | 'zstd';
+
+/** Which compression `flags` names; several at once is a format error the caller reports. */
+export function pageCompression(flags: number): PageCompression | undefined {
+  const c = flags & (PAGE_FLAG.zlib | PAGE_FLAG.lzo | PAGE_FLAG.snappy | PAGE_FLAG.zstd);
+  switch (c) {
+    case 0:
+      return 'none';
+    case PAGE_FLAG.zlib:
+      return 'zlib';
+    case PAGE_FLAG.lzo:
+      return 'lzo';
+    case PAGE_FLAG.snappy:
+      return 'snappy';
+    case PAGE_FLAG.zstd:
+      return 'zstd';
+    default:
+      return undefined;
+  }
+}
+
+/** Adler-32 (RFC 1950 §8.2); fflate does not check it, so we do. */
+export function adler32(b: Uint8Array): number {
+  let a = 1;
+  let s = 0;
+  for (let i = 0; i < b.length; ) {
+    // 3800 bytes keep s below 2^53 between reductions with plenty of margin.
+    const end = Math.min(i + 3800, b.length);
+    for (; i < end; i++) {
+      a += b[i] as number;
+      s += a;
+    }
+    a %= 65521;
+    s %= 65521;
+  }
+  return ((s << 16) | a) >>> 0;
+}
+
+/** A zlib stream (RFC 1950) whose last four bytes are its Adler-32, as compress2() writes it. */
+export function unzlibPage(input: Uint8Array, limit: number): Uint8Array {
+  if (input.length < 6) throw new DecompressError('zlib', `only ${input.length} bytes, too short for a zlib stream`);
+  const cmf = input[0] as number;
+  const flg = input[1] as number;
+  if ((cmf & 0x0f) !== 8 || ((cmf << 8) | flg) % 31 !== 0) {
+    throw new DecompressError('zlib', `bad zlib header ${cmf.toString(16)} ${flg.toString(16)}`);
+  }
+  if (flg & 0x20) throw new DecompressError('zlib', 'preset dictionary not supported');
+  let out: Uint8Array;
+  try {
+    // No `out` buffer: fflate would truncate silently into one; we check the length instead.
+    out = inflateSync(input.subarray(2, input.length - 4));
+  } catch (e) {
+    throw new DecompressError('zlib', e instanceof Error ? e.message : String(e));
+  }
+  if (out.length > limit) throw new OutputLimitError('zlib', limit);
+  const n = input.length;
+  const stored = ((input[n - 4] as number) * 2 ** 24 + ((input[n - 3] as number) << 16) + ((input[n - 2] as number) << 8) + (input[n - 1] as number)) >>> 0;
+  const computed = adler32(out);
+  if (stored !== computed) throw new DecompressError('zlib', `Adler-32 mismatch: stored ${stored.toString(16)}, computed ${computed.toString(16)}`);
+  return out;
+}
+
+/** One zstd frame, streamed so a lying frame header cannot make us allocate past `limit`. */
+export function unzstdPage(input: Uint8Array, limit: number): Uint8Array {
+  const out = new Uint8Array(limit);
+  let n = 0;
+  try {
+    const s = new ZstdStream((c: Uint8Array) => {
+      if (n + c.length > limit) throw new OutputLimitError('zstd', limit);
+      out.set(c, n);
+      n += c.length;
+    });
+    s.push(input, true);
+  } catch (e) {
+    if (e instanceof RamoopsError) throw e;
+    throw new DecompressError('zstd', e instanceof Error ? e.message : String(e));
+  }
+  return n === limit ? out : out.slice(0, n);
+}
+
+/** Decodes a stored page; the result must be exactly `pageSize` bytes. */
+export function decodePage(compression: PageCompression, data: Uint8Array, pageSize: number): Uint8Array {
+  let page: Uint8Array;
+  switch (compression) {
+    case 'none':
+      page = data;
+      break;
+    case 'zlib':
+      page = unzlibPage(data, pageSize);
+      break;
+    case 'lzo':
+      page = lzo1xDecompress(data, pageSize);
+      break;
+    case 'snappy':
+      page = snappyDecompress(data, pageSize);
+      break;
+    case 'zstd':
+      page = unzstdPage(data, pageSize);
+      break;
+  }
+  if (page.length !== pageSize) throw new DecompressError(compression, `page decodes to ${page.length} bytes, expected ${pageSize}`);
+  return page;
+}
