@@ -2,11 +2,13 @@
 import type { CommandModule } from 'yargs';
 import { extractCommand } from './extract.js';
 import { layoutCommand } from './layout.js';
+import { runCommand } from './run.js';
 import { scanCommand } from './scan.js';
 
 // Commands differ in their argument types; yargs only needs them as modules.
 export const commands: readonly CommandModule<object, never>[] = [
   extractCommand as unknown as CommandModule<object, never>,
   layoutCommand as unknown as CommandModule<object, never>,
+  runCommand as unknown as CommandModule<object, never>,
   scanCommand as unknown as CommandModule<object, never>,
 ];

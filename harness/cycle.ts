@@ -1,0 +1,596 @@
+// Verified crash cycles: the harness's reason to exist. One QEMU process per run:
+//
+//   setup   kernel + guest image (cached), the run's SSH keys, the guest command line
+//   boot    QEMU with guest RAM in a file and the ramoops region reserved (memmap=) -> serial
+//           READY (+ the guest's host key, pinned) -> SSH login
+//   per cycle:
+//   crash   the scenario over SSH -> the panic (QMP GUEST_PANICKED or the console line) -> the
+//           guest's own reboot (panic=-1) parks QEMU (SHUTDOWN + STOP); a kernel that hangs
+//           instead is stopped after a timeout: ramoops wrote its record before trying to reset
+//   capture the region read from the RAM file (pmemsave cross-check once), optionally
+//           corrupted on purpose, parsed with src/ for the obtained kernel's release
+//   reboot  set-action reboot=reset, system_reset, cont: a warm reboot with RAM kept -> READY
+//   ssh     login with the new boot's host key -> /sys/fs/pstore with stat size and mtime
+//   compare host parse vs guest files, byte for byte
+//
+// Faults (no boot, no panic, SSH refused, QEMU dying, the run's timeout) become a report with
+// the phase and log excerpts, not an exception; only Ctrl-C/SIGTERM propagate (the CLI exits
+// 130/143). Whatever happens, the Lifetime kills QEMU and removes its temp folder.
+
+import { open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  configFromCmdline,
+  extractRegion,
+  parseSystemMap,
+  type Extraction,
+  type Layout,
+  type PstoreFile as HostFile,
+  type RamoopsConfig,
+  type SymbolTable,
+} from '../src/index.js';
+import { prepareOutDir, UnsafeNameError, writeConfined } from './artifacts.js';
+import { compareFiles } from './compare.js';
+import { HarnessError } from './errors.js';
+import { buildGuestImage } from './guest/image.js';
+import { obtainKernel, type KernelArtifacts } from './kernel/obtain.js';
+import { RunAbortedError, withLifetime, type Lifetime } from './proc/lifetime.js';
+import type { Accel, MachineType } from './qemu/args.js';
+import { physToFileOffset } from './qemu/machines.js';
+import { QemuProcess } from './qemu/process.js';
+import type { LineMark } from './qemu/serial.js';
+import type { EventMark } from './qmp/client.js';
+import {
+  diffText,
+  overallVerdict,
+  reportJson,
+  type CorruptedByte,
+  type CycleReport,
+  type Fault,
+  type FileSummary,
+  type Phase,
+  type PhaseTimes,
+  type RunReport,
+} from './report.js';
+import { generateRunKeys } from './ssh/keys.js';
+import { HOSTKEY_LINE, HostKeyPin, SshSession, type PstoreFile as GuestFile } from './ssh/session.js';
+
+/** The scenario `--crash sysrq` names: a panic from the magic SysRq trigger (works for root whatever kernel.sysrq says). */
+export const SYSRQ_CRASH = 'echo c > /proc/sysrq-trigger';
+
+/** The region `ramoops run` uses when none is given: mid-RAM, where neither SeaBIOS nor the -kernel loader writes. */
+export const DEFAULT_REGION = { memAddress: 0x8000000, memSize: 0x100000, recordSize: 0x4000 } as const;
+
+/** Bytes of RAM file to flip between the crash and the reboot, to test ECC on both sides. */
+export interface CorruptSpec {
+  /** Offsets into dmesg zone 0's data (0 = the first byte after its 12-byte header). */
+  readonly dataOffsets: readonly number[];
+  /** Each byte is XORed with this (default 0x5a). */
+  readonly xor?: number;
+}
+
+/** Limits of the waits inside a run, in milliseconds. */
+export interface PhaseTimeouts {
+  /** QEMU start to READY (also after each reboot). */
+  readonly boot: number;
+  /** The crash command to the panic. */
+  readonly panic: number;
+  /** The panic to the guest's reset; past it the guest is stopped and read anyway. */
+  readonly reset: number;
+  /** SSH login, and each command over it. */
+  readonly ssh: number;
+}
+
+/** What the live progress display gets: a phase starting or ending. */
+export interface Progress {
+  readonly phase: Phase;
+  /** undefined for setup and the first boot. */
+  readonly cycle: number | undefined;
+  readonly cycles: number;
+  readonly state: 'start' | 'end';
+  /** Seconds, on 'end'. */
+  readonly seconds?: number;
+  readonly detail?: string;
+}
+
+/** Everything runCycles needs; only ramoopsCmdline and outDir are required. */
+export interface RunOptions {
+  /** 'debian' (default), 'debian-6.12' or a bzImage path. */
+  readonly kernel?: string;
+  /** Modules for a bzImage (a folder holding lib/modules/<release>, or that folder). */
+  readonly modulesDir?: string;
+  /** The ramoops.* and pstore.* words: the guest gets them, and the host parses with the same. */
+  readonly ramoopsCmdline: string;
+  /** More kernel command line words for the guest. */
+  readonly extraCmdline?: readonly string[];
+  /** 'sysrq' (default) or a shell command the guest runs to crash. */
+  readonly crash?: string;
+  readonly cycles?: number;
+  /** Artifacts go here (created). */
+  readonly outDir: string;
+  readonly accel?: Accel;
+  readonly memoryBytes?: number;
+  /** The whole run's limit (default 15 min + 2 min per cycle). */
+  readonly timeoutMs?: number;
+  readonly timeouts?: Partial<PhaseTimeouts>;
+  readonly corrupt?: CorruptSpec;
+  /** Take over SIGINT/SIGTERM (the CLI only). */
+  readonly handleSignals?: boolean;
+  readonly onProgress?: (p: Progress) => void;
+  /** Messages from fetching the kernel and building the image. */
+  readonly log?: (line: string) => void;
+  readonly cacheDir?: string;
+  /** Where QEMU's temp folder (RAM file) goes; default /dev/shm when writable. */
+  readonly tempParent?: string;
+}
+
+const MACHINE: MachineType = 'q35';
+const MiB = 1024 * 1024;
+const READY_LINE = /RAMOOPS-HARNESS-READY/;
+const GUEST_ERROR_LINE = /RAMOOPS-HARNESS-ERROR.*/;
+const PANIC_LINE = /Kernel panic - not syncing/;
+/** struct persistent_ram_buffer's header (sig, start, size) before a zone's data. */
+const ZONE_HEADER = 12;
+const EXCERPT_LINES = 25;
+
+const DEFAULT_TIMEOUTS: PhaseTimeouts = { boot: 180_000, panic: 60_000, reset: 30_000, ssh: 60_000 };
+
+/** Boots a guest, crashes it `cycles` times and checks each capture against the guest's /sys/fs/pstore. */
+export async function runCycles(options: RunOptions): Promise<RunReport> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const out = prepareOutDir(options.outDir);
+  const cyclesWanted = options.cycles ?? 1;
+  if (!Number.isInteger(cyclesWanted) || cyclesWanted < 1) throw new RangeError(`cycles must be a positive integer, got ${cyclesWanted}`);
+  const crashCommand = options.crash === undefined || options.crash === 'sysrq' ? SYSRQ_CRASH : options.crash;
+  const timeouts: PhaseTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const memoryBytes = options.memoryBytes ?? 512 * MiB;
+  const accel = options.accel ?? 'tcg';
+  const clock = new PhaseClock(cyclesWanted, options.onProgress);
+  const cycles: CycleReport[] = [];
+  const runTimes: Partial<Record<Phase, number>> = {};
+  const guestErrors: string[] = [];
+  const state: { kernel: KernelArtifacts | undefined; qemu: QemuProcess | undefined; cmdline: string } = {
+    kernel: undefined,
+    qemu: undefined,
+    cmdline: '',
+  };
+
+  const finish = (fault: Fault | undefined): RunReport => {
+    const report: RunReport = {
+      tool: 'ramoops-harness run',
+      ...overallVerdict(cycles, fault),
+      startedAt: startedAt.toISOString(),
+      seconds: round((performance.now() - t0) / 1000),
+      kernel: { spec: options.kernel ?? 'debian', release: state.kernel?.release, path: state.kernel?.kernelPath },
+      qemu: { accel, memoryBytes, machine: MACHINE },
+      cmdline: state.cmdline.replace(/rh\.key=\S+/, 'rh.key=<run key>'),
+      crash: crashCommand,
+      cyclesRequested: cyclesWanted,
+      timings: runTimes,
+      cycles,
+      guestErrors,
+      fault,
+      outDir: out,
+    };
+    // Synchronous on purpose: after Ctrl-C the process exits on the next macrotask.
+    writeConfined(out, 'report.json', new TextEncoder().encode(reportJson(report)));
+    if (report.verdict === 'mismatch') writeConfined(out, 'diff.txt', new TextEncoder().encode(diffText(report)));
+    return report;
+  };
+
+  try {
+    await withLifetime(
+      { handleSignals: options.handleSignals === true, timeoutMs: options.timeoutMs ?? (15 + 2 * cyclesWanted) * 60_000 },
+      async (life) => {
+        // ---- setup
+        clock.begin('setup');
+        const kernel = await obtainKernel(options.kernel ?? 'debian', {
+          modulesDir: options.modulesDir,
+          signal: life.signal,
+          log: options.log,
+          cacheDir: options.cacheDir,
+        });
+        state.kernel = kernel;
+        const image = await buildGuestImage(kernel, { log: options.log, cacheDir: options.cacheDir });
+        // The host parses with exactly the words the guest gets, for the kernel that runs.
+        const config = configFromCmdline(options.ramoopsCmdline, kernel.release);
+        // Fail before booting when the region is not plain RAM of this guest.
+        physToFileOffset(MACHINE, memoryBytes, config.memAddress, config.memSize);
+        const keys = generateRunKeys();
+        const pin = new HostKeyPin();
+        const append = [
+          // quiet loglevel=4: serial output is slow under TCG (the panic is printed at EMERG).
+          // panic=-1: reboot at once after the panic; ramoops has written the record by then.
+          'console=ttyS0',
+          'quiet',
+          'loglevel=4',
+          'panic=-1',
+          // Without the reservation the kernel may hand the region out before ramoops probes.
+          `memmap=0x${config.memSize.toString(16)}$0x${config.memAddress.toString(16)}`,
+          options.ramoopsCmdline.trim(),
+          ...(options.extraCmdline ?? []),
+          keys.cmdlineWord,
+        ]
+          .filter((w) => w !== '')
+          .join(' ');
+        state.cmdline = append;
+        clock.end(runTimes, `kernel ${kernel.release}`);
+
+        // ---- boot
+        clock.begin('boot');
+        const qemu = await QemuProcess.start({
+          machine: MACHINE,
+          accel,
+          memoryBytes,
+          kernel: kernel.kernelPath,
+          initrd: image,
+          append,
+          lifetime: life,
+          signal: life.signal,
+          artifactsDir: out,
+          tempParent: options.tempParent,
+        });
+        state.qemu = qemu;
+        const bootErrors: string[] = [];
+        qemu.serial.onLine((line) => {
+          const m = GUEST_ERROR_LINE.exec(line);
+          if (m === null) return;
+          guestErrors.push(m[0]);
+          bootErrors.push(m[0]);
+        });
+        const ready = async (since: LineMark, qmark: EventMark): Promise<void> => {
+          await waitReady(qemu, pin, since, qmark, timeouts.boot, life.signal);
+          // A guest without ramoops or pstore cannot show anything: say so instead of "missing".
+          const fatal = bootErrors.filter((l) => /ramoops|pstore/i.test(l));
+          bootErrors.length = 0;
+          if (fatal.length > 0) throw new HarnessError('boot', `the guest could not set up pstore: ${fatal.join(' / ')}`);
+        };
+        const login = (): Promise<SshSession> => connectSsh(qemu, keys.privateKey, pin, timeouts.ssh, life);
+        await ready(0, 0);
+        clock.end(runTimes);
+        clock.begin('ssh');
+        let ssh = await login();
+        clock.end(runTimes);
+
+        let symbols: SymbolTable | undefined;
+        const symbolsFor = async (x: Extraction): Promise<SymbolTable | undefined> => {
+          // Only ftrace records need names; reading System.map costs a second otherwise wasted.
+          if (!x.files.some((f) => f.type === 'ftrace') || kernel.systemMapPath === undefined) return undefined;
+          symbols ??= parseSystemMap(await readFile(kernel.systemMapPath, 'utf8'));
+          return symbols;
+        };
+
+        for (let n = 1; n <= cyclesWanted; n++) {
+          clock.cycle = n;
+          const times: Partial<Record<Phase, number>> = {};
+
+          // ---- crash
+          clock.begin('crash');
+          const qmark = qemu.qmp.mark();
+          const smark = qemu.serial.mark();
+          const panic = waitPanic(qemu, qmark, smark, timeouts.panic, crashCommand, life.signal);
+          panic.catch(() => {});
+          const accepted = await ssh.start(crashCommand, { timeout: timeouts.ssh }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          if (accepted !== undefined) {
+            // The guest may have died before confirming the channel; a panic settles it.
+            await Promise.race([panic, sleep(5000).then((): never => { throw accepted; })]);
+          }
+          const panicSeenBy = await panic;
+          // The guest is dead: no SSH goodbye to wait for.
+          ssh.destroy();
+          const reset = await waitParked(qemu, qmark, timeouts.reset, life.signal);
+          clock.end(times, `panic seen by ${panicSeenBy}, ${reset === 'guest-reset' ? 'guest reset' : 'no reset: guest stopped'}`);
+
+          // ---- capture
+          clock.begin('capture');
+          let region = await qemu.readRam(config.memAddress, config.memSize);
+          let pmemsave: CycleReport['pmemsave'] = 'not-checked';
+          if (n === 1) {
+            // Once per run: the RAM map (machines.ts) against QEMU's own view of guest memory.
+            const viaQmp = path.join(qemu.tempDir, 'pmemsave.bin');
+            await qemu.qmp.execute('pmemsave', { val: config.memAddress, size: config.memSize, filename: viaQmp }, { timeout: 30_000 });
+            if (!(await readFile(viaQmp)).equals(region)) {
+              throw new HarnessError('capture', `the RAM file and pmemsave disagree about the region at 0x${config.memAddress.toString(16)}`);
+            }
+            pmemsave = 'equal';
+          }
+          let corrupted: readonly CorruptedByte[] = [];
+          if (options.corrupt !== undefined) {
+            const before = extractRegion(region, config);
+            writeConfined(out, `cycle${n}-region-before-corruption.bin`, region);
+            corrupted = await corruptRam(qemu, before.layout, options.corrupt);
+            // Both sides must judge the same bytes: the guest boots on them, the host reads them back.
+            region = await qemu.readRam(config.memAddress, config.memSize);
+          }
+          writeConfined(out, `cycle${n}-region.bin`, region);
+          let extraction = extractRegion(region, config);
+          const syms = await symbolsFor(extraction);
+          if (syms !== undefined) extraction = extractRegion(region, config, { symbols: syms });
+          writeFiles(path.join(out, `cycle${n}-host`), extraction.files.map((f) => ({ name: f.name, bytes: f.bytes, mtime: f.mtime })));
+          clock.end(times, `${extraction.files.length} file(s) parsed`);
+
+          // ---- reboot
+          clock.begin('reboot');
+          const since = qemu.serial.mark();
+          const rebootMark = qemu.qmp.mark();
+          // The reset action must be in place before system_reset, or QEMU parks again.
+          await qemu.guard(qemu.qmp.execute('set-action', { reboot: 'reset' }, { timeout: 5000 }), 'set-action');
+          await qemu.guard(qemu.qmp.execute('system_reset', undefined, { timeout: 5000 }), 'system_reset');
+          await qemu.guard(qemu.qmp.execute('cont', undefined, { timeout: 5000 }), 'cont');
+          await ready(since, rebootMark);
+          // The next crash must park QEMU again.
+          await qemu.guard(qemu.qmp.execute('set-action', { reboot: 'shutdown' }, { timeout: 5000 }), 'set-action');
+          clock.end(times);
+
+          // ---- ssh
+          clock.begin('ssh');
+          ssh = await login();
+          const guestFiles = await ssh.readPstore('/sys/fs/pstore', { timeout: timeouts.ssh, signal: life.signal });
+          writeFiles(
+            path.join(out, `cycle${n}-guest`),
+            guestFiles.map((f) => ({ name: f.name, bytes: f.bytes, mtime: { seconds: f.mtime.seconds, nanoseconds: f.mtime.nsec } })),
+          );
+          clock.end(times, `${guestFiles.length} file(s) read`);
+
+          // ---- compare
+          clock.begin('compare');
+          const comparison = compareFiles(extraction.files, guestFiles);
+          const anyDmesg = [...extraction.files, ...guestFiles].some((f) => f.name.startsWith('dmesg-'));
+          // A crash that left no record on either side "matches" vacuously; it is still a failed capture.
+          const reason = anyDmesg ? undefined : 'the crash left no dmesg record on either side';
+          const verdict = comparison.matched && reason === undefined ? 'match' : 'mismatch';
+          clock.end(times, verdict);
+          cycles.push({
+            cycle: n,
+            verdict,
+            reason,
+            panicSeenBy,
+            reset,
+            pmemsave,
+            corrupted,
+            host: {
+              files: extraction.files.map(hostSummary),
+              decisions: extraction.decisions,
+              warnings: extraction.warnings.map((w) => w.message),
+            },
+            guest: { files: guestFiles.map(guestSummary) },
+            comparison,
+            timings: rounded(times),
+          });
+        }
+        clock.cycle = undefined;
+        await ssh.close();
+        await qemu.qmp.quit({ timeout: 5000 }).catch(() => {});
+        await qemu.dispose();
+      },
+    );
+  } catch (e) {
+    if (e instanceof RunAbortedError && e.abortCause !== 'timeout') {
+      // Ctrl-C / SIGTERM: keep what was found, then let the CLI exit 130/143.
+      finish(toFault(e, clock.phase, state.qemu));
+      throw e;
+    }
+    return finish(toFault(e, clock.phase, state.qemu));
+  }
+  return finish(undefined);
+}
+
+/** Which phase the run is in and how long each took; feeds the progress display. */
+class PhaseClock {
+  phase: Phase = 'setup';
+  cycle: number | undefined;
+  private t = performance.now();
+
+  constructor(
+    private readonly cycles: number,
+    private readonly onProgress: ((p: Progress) => void) | undefined,
+  ) {}
+
+  begin(phase: Phase): void {
+    this.phase = phase;
+    this.t = performance.now();
+    this.onProgress?.({ phase, cycle: this.cycle, cycles: this.cycles, state: 'start' });
+  }
+
+  end(into: Partial<Record<Phase, number>>, detail?: string): void {
+    const seconds = (performance.now() - this.t) / 1000;
+    into[this.phase] = round((into[this.phase] ?? 0) + seconds);
+    this.onProgress?.({ phase: this.phase, cycle: this.cycle, cycles: this.cycles, state: 'end', seconds, ...(detail === undefined ? {} : { detail }) });
+  }
+}
+
+/**
+ * Waits for READY on the serial console after `since`, failing fast when the guest panics or
+ * resets instead (a kernel that cannot boot), then pins the host key announced before READY.
+ */
+async function waitReady(qemu: QemuProcess, pin: HostKeyPin, since: LineMark, qmark: EventMark, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const stop = new AbortController();
+  const sig = AbortSignal.any([signal, stop.signal]);
+  const died = new Promise<never>((_, reject) => {
+    for (const name of ['GUEST_PANICKED', 'SHUTDOWN'] as const) {
+      qemu.qmp.waitForEvent(name, { since: qmark, signal: sig }).then(
+        () =>
+          reject(
+            new HarnessError(
+              'boot',
+              `the guest ${name === 'SHUTDOWN' ? 'reset' : 'panicked'} before it was ready; last serial lines:\n${qemu.serial.tail(EXCERPT_LINES).join('\n')}`,
+            ),
+          ),
+        () => {},
+      );
+    }
+  });
+  died.catch(() => {});
+  try {
+    await Promise.race([qemu.waitForSerial(READY_LINE, { since, timeout: timeoutMs, signal, stage: 'boot' }), died]);
+  } finally {
+    stop.abort();
+  }
+  // The guest prints its host key before READY, so it is among the lines read already.
+  const key = await qemu.serial.waitFor(HOSTKEY_LINE, { since, timeout: 1, stage: 'ssh' }).catch(() => undefined);
+  if (key === undefined || !pin.expectFromLine(key.line)) {
+    throw new HarnessError('ssh', 'the guest announced no SSH host key (RAMOOPS-HARNESS-HOSTKEY) before READY: dropbearkey failed?');
+  }
+}
+
+/** Logs in with the run's key, accepting only the host key this boot announced. */
+function connectSsh(qemu: QemuProcess, privateKey: string, pin: HostKeyPin, timeoutMs: number, life: Lifetime): Promise<SshSession> {
+  const port = qemu.sshPort;
+  if (port === undefined) return Promise.reject(new HarnessError('ssh', 'QEMU has no SSH port forward'));
+  return qemu.guard(SshSession.connect({ port, privateKey, hostKey: pin, timeout: timeoutMs, signal: life.signal, lifetime: life }), 'an SSH login');
+}
+
+/**
+ * Resolves with how the panic was noticed: the pvpanic event or the console's panic line,
+ * whichever comes first. A reset without either is a fault (the command rebooted the guest
+ * without crashing it), and so is silence until the timeout.
+ */
+async function waitPanic(
+  qemu: QemuProcess,
+  qmark: EventMark,
+  smark: LineMark,
+  timeoutMs: number,
+  command: string,
+  signal: AbortSignal,
+): Promise<'qmp' | 'console'> {
+  const stop = new AbortController();
+  const sig = AbortSignal.any([signal, stop.signal]);
+  try {
+    const first = await Promise.any([
+      qemu.waitForEvent('GUEST_PANICKED', { since: qmark, timeout: timeoutMs, signal: sig }).then(() => 'qmp' as const),
+      qemu.waitForSerial(PANIC_LINE, { since: smark, timeout: timeoutMs, signal: sig, stage: 'guest' }).then(() => 'console' as const),
+      qemu.waitForEvent('SHUTDOWN', { since: qmark, timeout: timeoutMs, signal: sig }).then(() => 'reset' as const),
+    ]);
+    if (first !== 'reset') return first;
+    // The serial file can lag behind QMP: give the panic line a moment to arrive.
+    const line = await qemu.serial.waitFor(PANIC_LINE, { since: smark, timeout: 2000, stage: 'guest' }).catch(() => undefined);
+    if (line !== undefined) return 'console';
+    throw new HarnessError('guest', `the guest reset without a panic after \`${command}\``);
+  } catch (e) {
+    if (!(e instanceof AggregateError)) throw e;
+    if (signal.aborted) throw signal.reason;
+    const died = e.errors.find((x: unknown) => x instanceof HarnessError && x.stage === 'qemu');
+    if (died !== undefined) throw died;
+    throw new HarnessError(
+      'guest',
+      `no panic within ${timeoutMs / 1000} s after \`${command}\` (no GUEST_PANICKED event, no "Kernel panic - not syncing" line)`,
+    );
+  } finally {
+    stop.abort();
+  }
+}
+
+/**
+ * Waits for the guest's reboot to park QEMU (SHUTDOWN + STOP). A kernel that hangs instead of
+ * resetting is stopped after the timeout: its record is already in RAM.
+ */
+async function waitParked(qemu: QemuProcess, qmark: EventMark, timeoutMs: number, signal: AbortSignal): Promise<'guest-reset' | 'timeout'> {
+  const stop = new AbortController();
+  const sig = AbortSignal.any([signal, stop.signal]);
+  try {
+    const r = await Promise.race([
+      qemu.waitForEvent('SHUTDOWN', { since: qmark, signal: sig }).then(() => 'guest-reset' as const),
+      sleep(timeoutMs).then(() => 'timeout' as const),
+    ]);
+    if (r === 'timeout') {
+      await qemu.guard(qemu.qmp.execute('stop', undefined, { timeout: 5000 }), 'stop');
+      return r;
+    }
+    await qemu.waitForEvent('STOP', { since: qmark, timeout: 10_000, signal });
+    return r;
+  } finally {
+    stop.abort();
+  }
+}
+
+/** XORs bytes of dmesg zone 0's data in the RAM file (QEMU is paused); returns what changed. */
+async function corruptRam(qemu: QemuProcess, layout: Layout, spec: CorruptSpec): Promise<readonly CorruptedByte[]> {
+  const zone = layout.zones.find((z) => z.kind === 'dmesg' && z.index === 0);
+  if (zone === undefined) throw new HarnessError('capture', 'cannot corrupt dmesg zone 0: the layout has no dmesg zones');
+  const xor = spec.xor ?? 0x5a;
+  if (!Number.isInteger(xor) || xor < 1 || xor > 0xff) throw new HarnessError('capture', `corruption mask must be 1..255, got ${xor}`);
+  const fh = await open(qemu.ramFile, 'r+');
+  const changed: CorruptedByte[] = [];
+  try {
+    const one = Buffer.alloc(1);
+    for (const off of spec.dataOffsets) {
+      if (!Number.isInteger(off) || off < 0 || off >= zone.geometry.capacity) {
+        throw new HarnessError('capture', `corruption offset ${off} is outside dmesg zone 0's ${zone.geometry.capacity} data bytes`);
+      }
+      const address = zone.address + ZONE_HEADER + off;
+      const at = qemu.fileOffset(address, 1);
+      await fh.read(one, 0, 1, at);
+      const before = one[0] ?? 0;
+      one[0] = before ^ xor;
+      await fh.write(one, 0, 1, at);
+      changed.push({ address, before, after: before ^ xor });
+    }
+  } finally {
+    await fh.close();
+  }
+  return changed;
+}
+
+/** Writes one side's files into a folder of the artifacts; a name pstore would never make is skipped, not followed. */
+function writeFiles(dir: string, files: readonly { name: string; bytes: Uint8Array; mtime: { seconds: number; nanoseconds: number } | undefined }[]): void {
+  const real = prepareOutDir(dir);
+  for (const f of files) {
+    try {
+      writeConfined(real, f.name, f.bytes, f.mtime);
+    } catch (e) {
+      if (!(e instanceof UnsafeNameError)) throw e;
+    }
+  }
+}
+
+/** The ECC line pstore appends to a file, if any ("5 Corrected bytes, 0 unrecoverable blocks"). */
+export function eccNoticeOf(bytes: Uint8Array): string | undefined {
+  const tail = Buffer.from(bytes.subarray(Math.max(0, bytes.length - 96))).toString('latin1');
+  return /\n(?:ECC: )?(\d+ Corrected bytes, \d+ unrecoverable blocks|No errors detected)\n$/.exec(tail)?.[1];
+}
+
+function hostSummary(f: HostFile): FileSummary {
+  return { name: f.name, size: f.size, length: f.bytes.length, mtime: f.mtime?.seconds, eccNotice: eccNoticeOf(f.bytes) };
+}
+
+function guestSummary(f: GuestFile): FileSummary {
+  return { name: f.name, size: f.size, length: f.bytes.length, mtime: f.mtime.seconds, eccNotice: eccNoticeOf(f.bytes) };
+}
+
+function toFault(e: unknown, phase: Phase, qemu: QemuProcess | undefined): Fault {
+  const stage = e instanceof HarnessError ? e.stage : undefined;
+  let message: string;
+  if (e instanceof RunAbortedError) message = `${e.message} during phase ${phase}`;
+  else if (e instanceof HarnessError) message = e.message;
+  else if (e instanceof Error) message = `${e.name}: ${e.message}`;
+  else message = String(e);
+  return {
+    phase,
+    stage,
+    message,
+    serial: qemu?.serial.tail(EXCERPT_LINES) ?? [],
+    qemuStderr: qemu?.stderrTail(EXCERPT_LINES) ?? [],
+  };
+}
+
+function rounded(t: Partial<Record<Phase, number>>): PhaseTimes {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, round(v)])) as PhaseTimes;
+}
+
+function round(s: number): number {
+  return Math.round(s * 1000) / 1000;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The default ramoops words of `ramoops run` for a region (the kernel's defaults for the rest). */
+export function defaultRamoopsCmdline(config: Pick<RamoopsConfig, 'memAddress' | 'memSize' | 'recordSize'> = DEFAULT_REGION): string {
+  return `ramoops.mem_address=0x${config.memAddress.toString(16)} ramoops.mem_size=0x${config.memSize.toString(16)} ramoops.record_size=0x${config.recordSize.toString(16)}`;
+}

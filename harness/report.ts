@@ -1,0 +1,237 @@
+// What one `ramoops run` found, as plain data (report.json is this object), and the two views
+// of it for other readers: JUnit XML for CI and a short verdict for a person. Pure: cycle.ts
+// builds the values, the CLI and cycle.ts write them.
+
+import type { Comparison } from './compare.js';
+import { formatComparison } from './compare.js';
+import type { HarnessStage } from './errors.js';
+
+/** The steps of a run, in order; timings and faults name them. */
+export type Phase = 'setup' | 'boot' | 'crash' | 'capture' | 'reboot' | 'ssh' | 'compare';
+
+/** Seconds spent per phase (only the phases that ran). */
+export type PhaseTimes = { readonly [P in Phase]?: number };
+
+/** One side's view of a file, without its bytes (those are in the artifacts folder). */
+export interface FileSummary {
+  readonly name: string;
+  /** What stat reports (guest) or what the kernel would report (host). */
+  readonly size: number;
+  /** How many bytes a read returns. */
+  readonly length: number;
+  /** Seconds; the record time for dmesg on the host side, stat's %Y on the guest side. */
+  readonly mtime: number | undefined;
+  /** The ECC line the kernel appends ("5 Corrected bytes, 0 unrecoverable blocks", "No errors detected"). */
+  readonly eccNotice: string | undefined;
+}
+
+/** One byte of the RAM file changed on purpose between the crash and the reboot. */
+export interface CorruptedByte {
+  readonly address: number;
+  readonly before: number;
+  readonly after: number;
+}
+
+/** One crash, capture, warm reboot and comparison. */
+export interface CycleReport {
+  readonly cycle: number;
+  /** match: every file equal; mismatch: a difference, or no dmesg record on either side. */
+  readonly verdict: 'match' | 'mismatch';
+  /** Why the verdict is mismatch when the files alone do not say it. */
+  readonly reason: string | undefined;
+  /** How the panic was noticed: the pvpanic QMP event or the console line. */
+  readonly panicSeenBy: 'qmp' | 'console';
+  /** guest-reset: the kernel rebooted and QEMU parked; timeout: it hung and we stopped it. */
+  readonly reset: 'guest-reset' | 'timeout';
+  /** equal when pmemsave of the region matched the RAM file (checked on the first cycle). */
+  readonly pmemsave: 'equal' | 'not-checked';
+  readonly corrupted: readonly CorruptedByte[];
+  readonly host: {
+    readonly files: readonly FileSummary[];
+    readonly decisions: readonly string[];
+    readonly warnings: readonly string[];
+  };
+  readonly guest: { readonly files: readonly FileSummary[] };
+  readonly comparison: Comparison;
+  readonly timings: PhaseTimes;
+}
+
+/** A failure of the harness (not of the parse): where it happened and what the logs said. */
+export interface Fault {
+  readonly phase: Phase;
+  /** The failing component, when the error said it. */
+  readonly stage: HarnessStage | undefined;
+  readonly message: string;
+  /** The end of the guest's serial console. */
+  readonly serial: readonly string[];
+  /** The end of QEMU's stderr. */
+  readonly qemuStderr: readonly string[];
+}
+
+/** Everything `ramoops run` reports. */
+export interface RunReport {
+  readonly tool: 'ramoops-harness run';
+  /** pass: every file of every cycle matched; mismatch: the parse disagreed; fault: the harness could not finish. */
+  readonly verdict: 'pass' | 'mismatch' | 'fault';
+  /** 0 pass, 1 mismatch, 2 fault. */
+  readonly exitCode: 0 | 1 | 2;
+  readonly startedAt: string;
+  readonly seconds: number;
+  readonly kernel: { readonly spec: string; readonly release: string | undefined; readonly path: string | undefined };
+  readonly qemu: { readonly accel: string; readonly memoryBytes: number; readonly machine: string };
+  /** The guest kernel's command line (the run's SSH key shortened). */
+  readonly cmdline: string;
+  readonly crash: string;
+  readonly cyclesRequested: number;
+  /** Timings of the first boot, before any cycle. */
+  readonly timings: PhaseTimes;
+  readonly cycles: readonly CycleReport[];
+  /** RAMOOPS-HARNESS-ERROR lines the guest printed, per boot. */
+  readonly guestErrors: readonly string[];
+  readonly fault: Fault | undefined;
+  readonly outDir: string;
+}
+
+/** The verdict and exit code a set of cycles and a fault give. */
+export function overallVerdict(cycles: readonly CycleReport[], fault: Fault | undefined): Pick<RunReport, 'verdict' | 'exitCode'> {
+  if (fault !== undefined) return { verdict: 'fault', exitCode: 2 };
+  if (cycles.some((c) => c.verdict !== 'match')) return { verdict: 'mismatch', exitCode: 1 };
+  return { verdict: 'pass', exitCode: 0 };
+}
+
+/** report.json's text. */
+export function reportJson(r: RunReport): string {
+  return JSON.stringify(r, null, 2) + '\n';
+}
+
+/** The parts of the report a person reads first: the verdict, per-cycle files, timings, where to look. */
+export function verdictText(r: RunReport): string {
+  const out: string[] = [];
+  const files = r.cycles.reduce((n, c) => n + c.comparison.files.length, 0);
+  const matched = r.cycles.reduce((n, c) => n + c.comparison.files.filter((f) => f.status === 'match').length, 0);
+  const kernel = r.kernel.release ?? r.kernel.spec;
+  if (r.verdict === 'pass') {
+    out.push(`PASS: ${r.cycles.length} cycle(s) with kernel ${kernel}: ${matched}/${files} file(s) equal to the guest's /sys/fs/pstore byte for byte`);
+  } else if (r.verdict === 'mismatch') {
+    out.push(`MISMATCH: ${matched}/${files} file(s) matched in ${r.cycles.length} cycle(s) with kernel ${kernel}; see ${r.outDir}/diff.txt`);
+  } else if (r.fault !== undefined) {
+    out.push(`FAULT in phase ${r.fault.phase}${r.fault.stage === undefined ? '' : ` (${r.fault.stage})`}: ${r.fault.message.split('\n')[0] ?? ''}`);
+  }
+  for (const c of r.cycles) {
+    out.push(`  cycle ${c.cycle}: ${c.verdict}${c.reason === undefined ? '' : ` (${c.reason})`}; panic seen by ${c.panicSeenBy}, reset: ${c.reset}${c.corrupted.length > 0 ? `, ${c.corrupted.length} byte(s) corrupted` : ''}`);
+    for (const f of c.comparison.files) {
+      const h = c.host.files.find((x) => x.name === f.name);
+      const g = c.guest.files.find((x) => x.name === f.name);
+      const size = h?.size ?? g?.size ?? 0;
+      const ecc = h?.eccNotice ?? g?.eccNotice;
+      out.push(`    ${f.name.padEnd(26)} ${String(size).padStart(7)} bytes  ${f.status}${ecc === undefined ? '' : `  [${ecc}]`}`);
+    }
+    out.push(`    ${timingText(c.timings)}`);
+  }
+  if (r.fault !== undefined) {
+    const rest = r.fault.message.split('\n').slice(1);
+    if (rest.length > 0) out.push(...rest.map((l) => `  ${l}`));
+    else if (r.fault.serial.length > 0) {
+      out.push(`  --- serial console (last ${r.fault.serial.length} lines) ---`, ...r.fault.serial.map((l) => `  ${l}`));
+    }
+    if (rest.length === 0 && r.fault.qemuStderr.length > 0) {
+      out.push(`  --- QEMU stderr (last ${r.fault.qemuStderr.length} lines) ---`, ...r.fault.qemuStderr.map((l) => `  ${l}`));
+    }
+  }
+  const first = timingText(r.timings);
+  if (first !== '') out.push(`  first boot: ${first}`);
+  out.push(`  artifacts: ${r.outDir}`);
+  return out.join('\n') + '\n';
+}
+
+/** `boot 4.51 s, ssh 0.17 s` in phase order. */
+export function timingText(t: PhaseTimes): string {
+  const order: readonly Phase[] = ['setup', 'boot', 'crash', 'capture', 'reboot', 'ssh', 'compare'];
+  return order
+    .filter((p) => t[p] !== undefined)
+    .map((p) => `${p} ${(t[p] ?? 0).toFixed(2)} s`)
+    .join(', ');
+}
+
+/** Every cycle's differences as text (diff.txt). */
+export function diffText(r: RunReport): string {
+  return r.cycles
+    .filter((c) => c.verdict !== 'match')
+    .map((c) => `== cycle ${c.cycle}${c.reason === undefined ? '' : `: ${c.reason}`}\n${formatComparison(c.comparison)}`)
+    .join('\n');
+}
+
+// XML 1.0 allows tab, LF, CR and everything from U+0020 except the surrogates and U+FFFE/FFFF;
+// kernel logs can hold any byte, so the rest is shown as \xNN rather than making the file invalid.
+const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Text safe inside an XML attribute or element. */
+export function xmlEscape(s: string): string {
+  return s
+    .replace(XML_INVALID, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&apos;');
+}
+
+interface TestCase {
+  readonly name: string;
+  readonly classname: string;
+  readonly seconds: number;
+  readonly failure?: { readonly message: string; readonly body: string };
+  readonly error?: { readonly message: string; readonly body: string };
+}
+
+/**
+ * JUnit XML: one testcase per file per cycle (failure when it differs), one per cycle that
+ * left no record, and one error testcase for a harness fault, so CI shows which record broke.
+ */
+export function junitXml(r: RunReport): string {
+  const classname = `ramoops.run.${(r.kernel.release ?? r.kernel.spec).replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  const cases: TestCase[] = [];
+  for (const c of r.cycles) {
+    const seconds = Object.values(c.timings).reduce((a: number, b) => a + (b ?? 0), 0);
+    if (c.comparison.files.length === 0 || c.reason !== undefined) {
+      cases.push({
+        name: `cycle ${c.cycle}: record`,
+        classname,
+        seconds,
+        ...(c.verdict === 'match' ? {} : { failure: { message: c.reason ?? 'no files', body: formatComparison(c.comparison) } }),
+      });
+    }
+    for (const f of c.comparison.files) {
+      const one: Comparison = { matched: f.status === 'match', files: [f], missing: [], extra: [] };
+      cases.push({
+        name: `cycle ${c.cycle}: ${f.name}`,
+        classname,
+        seconds: 0,
+        ...(f.status === 'match' ? {} : { failure: { message: `${f.name} ${f.status}`, body: formatComparison(one) } }),
+      });
+    }
+  }
+  if (r.fault !== undefined) {
+    const body = [r.fault.message, '--- serial ---', ...r.fault.serial, '--- QEMU stderr ---', ...r.fault.qemuStderr].join('\n');
+    cases.push({ name: `harness: ${r.fault.phase}`, classname, seconds: 0, error: { message: r.fault.message.split('\n')[0] ?? '', body } });
+  }
+  const failures = cases.filter((c) => c.failure !== undefined).length;
+  const errors = cases.filter((c) => c.error !== undefined).length;
+  const lines: string[] = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites tests="${cases.length}" failures="${failures}" errors="${errors}" time="${r.seconds.toFixed(3)}">`,
+    `  <testsuite name="${xmlEscape(`ramoops run (${r.kernel.release ?? r.kernel.spec})`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${r.seconds.toFixed(3)}" timestamp="${xmlEscape(r.startedAt)}">`,
+  ];
+  for (const c of cases) {
+    const open = `    <testcase name="${xmlEscape(c.name)}" classname="${xmlEscape(c.classname)}" time="${c.seconds.toFixed(3)}"`;
+    const inner = c.failure ?? c.error;
+    if (inner === undefined) {
+      lines.push(`${open}/>`);
+      continue;
+    }
+    const tag = c.failure !== undefined ? 'failure' : 'error';
+    lines.push(`${open}>`, `      <${tag} message="${xmlEscape(inner.message)}">${xmlEscape(inner.body)}</${tag}>`, '    </testcase>');
+  }
+  lines.push(`    <system-out>${xmlEscape(verdictText(r))}</system-out>`, '  </testsuite>', '</testsuites>');
+  return lines.join('\n') + '\n';
+}
