@@ -21,7 +21,9 @@ export function lzo1xDecompress(input: Uint8Array, limit: number): Uint8Array {
   const literals = (n: number): void => {
     if (ip + n > input.length) fail(`literal run of ${n} bytes runs past the input`);
     if (op + n > limit) throw new OutputLimitError('lzo', limit);
-    out.set(input.subarray(ip, ip + n), op);
+    // Short runs are the common case; a loop beats creating a subarray for them.
+    if (n > 32) out.set(input.subarray(ip, ip + n), op);
+    else for (let k = 0; k < n; k++) out[op + k] = input[ip + k] as number;
     ip += n;
     op += n;
   };
@@ -30,8 +32,9 @@ export function lzo1xDecompress(input: Uint8Array, limit: number): Uint8Array {
     const from = op - dist;
     if (from < 0) fail(`match reaches ${-from} bytes before the start of the output`);
     if (op + n > limit) throw new OutputLimitError('lzo', limit);
-    // Overlapping copies (dist < n) repeat a pattern, so copy byte by byte.
-    for (let k = 0; k < n; k++) out[op + k] = out[from + k] as number;
+    // Overlapping copies (dist < n) repeat a pattern, so those go byte by byte, as do short ones.
+    if (dist >= n && n > 32) out.copyWithin(op, from, from + n);
+    else for (let k = 0; k < n; k++) out[op + k] = out[from + k] as number;
     op += n;
   };
   const extended = (t: number, base: number): number => {
