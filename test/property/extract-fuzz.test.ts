@@ -20,13 +20,21 @@ function hotOffsets(cfg: RamoopsConfig, len: number): number[] {
   return out.filter((o) => o < len);
 }
 
+/** "Never hangs": any single extraction far slower than this is a hang for our purposes. */
+const HANG_MS = 10_000;
+let slowest = 0;
+
 function runOne(region: Uint8Array, config: RamoopsConfig, base: number): void {
+  const t0 = Date.now();
   try {
     const x = extract(rawMemory(region, base), config);
     for (const f of x.files) if (!SAFE.test(f.name)) throw new Error(`unsafe name ${f.name}`);
   } catch (e) {
     if (!isRamoopsError(e)) throw e;
+  } finally {
+    slowest = Math.max(slowest, Date.now() - t0);
   }
+  if (Date.now() - t0 > HANG_MS) throw new Error(`one extraction took ${Date.now() - t0} ms: treated as a hang`);
 }
 
 for (const fx of fixtures) {
@@ -47,7 +55,8 @@ for (const fx of fixtures) {
       ),
       { numRuns: 300, seed: 0x5eed + fx.name.length },
     );
-    t.pass(`300 runs in ${Date.now() - started} ms`);
+    t.log(`300 runs in ${Date.now() - started} ms, slowest ${slowest} ms`);
+    t.true(slowest < HANG_MS);
   });
 }
 
