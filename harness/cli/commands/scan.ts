@@ -4,7 +4,11 @@ import { parseSize, rawMemory } from '../../../src/index.js';
 import { scan, type ScanResult } from '../../../src/scan/infer.js';
 import { configAsCmdline, configAsDtNode } from '../../../src/scan/render.js';
 import { openFileSource } from '../../io/file-source.js';
+import { parallelFindAll } from '../../io/parallel-search.js';
 import { progressBar } from '../progress.js';
+
+const DBGC = Uint8Array.of(0x44, 0x42, 0x47, 0x43);
+const MAX_SIGNATURES = 1 << 20;
 
 interface ScanArgs {
   dump: string;
@@ -46,12 +50,16 @@ export const scanCommand: CommandModule<object, ScanArgs> = {
       .option('base', { type: 'string', default: '0', describe: "physical address of the dump's first byte" })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
       .epilog('Exit codes: 0 at least one region found; 1 none found; 2 error.') as unknown as Argv<ScanArgs>,
-  handler: (a) => {
+  handler: async (a) => {
     const src = openFileSource(a.dump);
     let r: ScanResult;
     try {
       const bar = a.json ? undefined : progressBar('scanning');
-      r = scan(rawMemory(src, parseSize('--base', a.base), a.dump), bar ? (p) => bar.update(p.done, p.total) : undefined);
+      const base = parseSize('--base', a.base);
+      // The signature search is the only pass over the whole dump: run it on every core.
+      const hits = await parallelFindAll(a.dump, DBGC, MAX_SIGNATURES, bar ? (d, t) => bar.update(d, t) : undefined);
+      const mem = rawMemory(src, base, a.dump);
+      r = scan({ ...mem, findAll: () => hits.map((o) => o + base) });
       bar?.done();
     } finally {
       src.close();
