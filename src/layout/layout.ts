@@ -43,6 +43,8 @@ export interface Layout {
 }
 
 const U64 = 1n << 64n;
+/** More zones than any real configuration has; beyond it the input is treated as absurd rather than looped over. */
+export const MAX_ZONES = 1 << 22;
 
 /** Zones exactly as the kernel's probe places them; throws LayoutError with the kernel's message where probe fails. */
 export function computeLayout(config: RamoopsConfig, rules: LayoutRules): Layout {
@@ -72,12 +74,14 @@ export function computeLayout(config: RamoopsConfig, rules: LayoutRules): Layout
     if (!rules.post49) {
       if (BigInt(p) + dumpMemBig > BigInt(size)) throw new LayoutError('no room for dumps');
       const cnt = Number(dumpMemBig / BigInt(recordSize));
+      if (cnt > MAX_ZONES) throw new LayoutError(`dump record count ${cnt} is absurd: more than ${MAX_ZONES} zones`);
       if (cnt === 0) throw new LayoutError(`dump record count == 0 (${dumpMemBig} / ${recordSize}): probe fails with -ENOMEM`);
       for (let i = 0; i < cnt; i++) add('dmesg', i, recordSize);
     } else if (dumpMemBig !== 0n) {
       const cnt = dumpMemBig / BigInt(recordSize);
       if (cnt === 0n) throw new LayoutError(`dmesg record count == 0 (${dumpMemBig} / ${recordSize})`);
       if (BigInt(p) + dumpMemBig > BigInt(size)) throw noRoom('dmesg', dumpMemBig);
+      if (cnt > BigInt(MAX_ZONES)) throw new LayoutError(`dmesg record count ${cnt} (${dumpMemBig} / ${recordSize}) is absurd: more than ${MAX_ZONES} zones`);
       let zoneSz = Number(dumpMemBig / cnt);
       if (rules.evenZones) zoneSz -= zoneSz % 2;
       if (!zoneSz) throw new LayoutError('dmesg zone size == 0');

@@ -69,3 +69,8 @@ test('an ECC size that leaves no data is refused as invalid ecc_size', (t) => {
   const c = buildConfig({ memAddress: 0, memSize: 256, recordSize: 256, consoleSize: 0, ftraceSize: 0, pmsgSize: 0, ecc: 127 }).config;
   t.throws(() => computeLayout(c, rules({})), { message: /invalid ecc_size 127/ });
 });
+
+test('absurd sizes are refused quickly instead of looping over billions of zones', (t) => {
+  const c = buildConfig({ memAddress: 0, memSize: 2 ** 47, recordSize: 4096 }).config;
+  t.throws(() => computeLayout(c, rules({ evenZones: true, ftraceZones: 1 })), { instanceOf: LayoutError, message: /absurd/ });
+});
