@@ -1,7 +1,7 @@
 // `ramoops extract`: a dump in, the files /sys/fs/pstore would show out.
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { extract, parseSize, parseSystemMap, rawMemory, type Extraction } from '../../../src/index.js';
+import { ConfigError, extract, openDump, parseSize, parseSystemMap, type DumpFormat, type Extraction, type OpenDumpOptions, type QemuMachine } from '../../../src/index.js';
 import { hexAddr, table } from '../../../src/report/table.js';
 import { openFileSource } from '../../io/file-source.js';
 import { prepareOutDir, writeConfined } from '../../artifacts.js';
@@ -10,6 +10,9 @@ import { resolveConfig, withConfigOptions, type ConfigArgs } from '../config-opt
 interface ExtractArgs extends ConfigArgs {
   dump: string;
   base: string;
+  format: DumpFormat | 'auto';
+  machine?: QemuMachine;
+  'ram-size'?: string;
   'system-map'?: string;
   out: string;
   json: boolean;
@@ -45,14 +48,35 @@ export function extractionJson(x: Extraction, outDir?: string): unknown {
   };
 }
 
+/** The reader options the flags ask for; machine and RAM size only make sense for qemu-ram. */
+function dumpOptions(a: ExtractArgs): OpenDumpOptions {
+  if (a.format !== 'qemu-ram' && (a.machine !== undefined || a['ram-size'] !== undefined)) {
+    throw new ConfigError('--machine/--ram-size', `only apply to --format qemu-ram (got --format ${a.format})`);
+  }
+  return {
+    name: a.dump,
+    format: a.format,
+    base: parseSize('--base', a.base),
+    ...(a.machine !== undefined ? { machine: a.machine } : {}),
+    ...(a['ram-size'] !== undefined ? { ramSize: parseSize('--ram-size', a['ram-size']) } : {}),
+  };
+}
+
 export const extractCommand: CommandModule<object, ExtractArgs> = {
   command: 'extract <dump>',
   describe: 'write the files the kernel would show in /sys/fs/pstore, from a RAM dump',
   builder: (y: Argv) =>
     withConfigOptions(
       y
-        .positional('dump', { type: 'string', demandOption: true, describe: 'raw memory dump; its first byte is physical address --base' })
-        .option('base', { type: 'string', default: '0', describe: 'physical address of the dump\'s first byte' })
+        .positional('dump', { type: 'string', demandOption: true, describe: 'memory dump: raw, QEMU RAM file, ELF vmcore or kdump-compressed (flattened too)' })
+        .option('format', {
+          choices: ['auto', 'raw', 'elf', 'kdump', 'qemu-ram'] as const,
+          default: 'auto' as const,
+          describe: 'dump format; auto knows ELF and kdump (plain or flattened) by their magic, anything else is raw',
+        })
+        .option('base', { type: 'string', default: '0', describe: 'raw dumps: physical address of the dump\'s first byte' })
+        .option('machine', { choices: ['q35', 'pc'] as const, describe: 'qemu-ram: the QEMU machine type (default q35), which decides the RAM map above 4 GiB' })
+        .option('ram-size', { type: 'string', describe: 'qemu-ram: the guest RAM size (-m), e.g. 4608M (default: the file size)' })
         .option('system-map', { type: 'string', describe: 'System.map of the kernel, to symbolize ftrace records as the kernel does' })
         .option('out', { type: 'string', demandOption: true, describe: 'output folder (created); nothing is written outside it' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON report instead of the table' })
@@ -64,7 +88,7 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
     let x: Extraction;
     try {
       const symbols = a['system-map'] ? parseSystemMap(readFileSync(a['system-map'], 'utf8')) : undefined;
-      x = extract(rawMemory(source, parseSize('--base', a.base), a.dump), config, symbols ? { symbols } : {});
+      x = extract(openDump(source, dumpOptions(a)), config, symbols ? { symbols } : {});
     } finally {
       source.close();
     }
