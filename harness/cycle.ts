@@ -574,7 +574,8 @@ function toFault(e: unknown, phase: Phase, qemu: QemuProcess | undefined): Fault
     stage,
     message,
     serial: qemu?.serial.tail(EXCERPT_LINES) ?? [],
-    qemuStderr: qemu?.stderrTail(EXCERPT_LINES) ?? [],
+    // QEMU's note that our cleanup stopped it says nothing about the fault.
+    qemuStderr: (qemu?.stderrTail(EXCERPT_LINES) ?? []).filter((l) => !l.includes(`terminating on signal 15 from pid ${process.pid} `)),
   };
 }
 
