@@ -127,7 +127,8 @@ export interface RunOptions {
 
 const MACHINE: MachineType = 'q35';
 const MiB = 1024 * 1024;
-const READY_LINE = /RAMOOPS-HARNESS-READY/;
+/** The serial line guest/init prints when SSH is up: the end of a boot. */
+export const READY_LINE = /RAMOOPS-HARNESS-READY/;
 const GUEST_ERROR_LINE = /RAMOOPS-HARNESS-ERROR.*/;
 const PANIC_LINE = /Kernel panic - not syncing/;
 /** struct persistent_ram_buffer's header (sig, start, size) before a zone's data. */
@@ -200,21 +201,7 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
         physToFileOffset(MACHINE, memoryBytes, config.memAddress, config.memSize);
         const keys = generateRunKeys();
         const pin = new HostKeyPin();
-        const append = [
-          // quiet loglevel=4: serial output is slow under TCG (the panic is printed at EMERG).
-          // panic=-1: reboot at once after the panic; ramoops has written the record by then.
-          'console=ttyS0',
-          'quiet',
-          'loglevel=4',
-          'panic=-1',
-          // Without the reservation the kernel may hand the region out before ramoops probes.
-          `memmap=0x${config.memSize.toString(16)}$0x${config.memAddress.toString(16)}`,
-          options.ramoopsCmdline.trim(),
-          ...(options.extraCmdline ?? []),
-          keys.cmdlineWord,
-        ]
-          .filter((w) => w !== '')
-          .join(' ');
+        const append = guestCmdline(config, options.ramoopsCmdline, options.extraCmdline ?? [], keys.cmdlineWord);
         state.cmdline = append;
         clock.end(runTimes, `kernel ${kernel.release}`);
 
@@ -378,6 +365,30 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
     return finish(toFault(e, clock.phase, state.qemu));
   }
   return finish(undefined);
+}
+
+/** The guest kernel's command line for a region: what every boot of a run (and the bench's plain boot) gets. */
+export function guestCmdline(
+  region: Pick<RamoopsConfig, 'memAddress' | 'memSize'>,
+  ramoopsCmdline: string,
+  extra: readonly string[],
+  keyWord: string,
+): string {
+  return [
+    // quiet loglevel=4: serial output is slow under TCG (the panic is printed at EMERG).
+    // panic=-1: reboot at once after the panic; ramoops has written the record by then.
+    'console=ttyS0',
+    'quiet',
+    'loglevel=4',
+    'panic=-1',
+    // Without the reservation the kernel may hand the region out before ramoops probes.
+    `memmap=0x${region.memSize.toString(16)}$0x${region.memAddress.toString(16)}`,
+    ramoopsCmdline.trim(),
+    ...extra,
+    keyWord,
+  ]
+    .filter((w) => w !== '')
+    .join(' ');
 }
 
 /** Which phase the run is in and how long each took; feeds the progress display. */

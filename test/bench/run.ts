@@ -1,6 +1,7 @@
 // Benchmark entry point (`make bench`): runs each bench in turn and prints its report.
 // Add a bench by importing it and appending it to BENCHES. Names given on the command line
 // (e.g. `node dist/test/bench/run.js ecc`) select a subset.
+import { benchCycle } from './cycle.js';
 import { benchEcc } from './ecc.js';
 import { benchScan } from './scan.js';
 
@@ -8,6 +9,7 @@ import { benchScan } from './scan.js';
 export const BENCHES: ReadonlyArray<readonly [name: string, run: () => Promise<string>]> = [
   ['ecc', benchEcc],
   ['scan', benchScan],
+  ['cycle', benchCycle],
 ];
 
 const wanted = process.argv.slice(2);
