@@ -121,20 +121,25 @@ export function parseKdumpHeader(source: ByteSource): KdumpHeader {
   const machine = uts(4);
   // The timeval's size depends on the writer's word size; the fields after it must make sense
   // (block size a power of two, at least one sub-header and bitmap block, all inside the file).
-  const plausible = (bits: 32 | 64): boolean => {
-    if (full.length < HEADER_SIZE[bits]) return false;
+  const shape = (bits: 32 | 64): { bs: number; end: number } | undefined => {
+    if (full.length < HEADER_SIZE[bits]) return undefined;
     const r = new ByteReader(full, 'kdump header', le);
     const s = STATUS_AT[bits];
     const bs = r.u32At(s + 4);
     const sub = r.u32At(s + 8);
     const bm = r.u32At(s + 12);
-    return isPow2(bs) && bs >= 512 && bs <= 1 << 20 && sub >= 1 && sub < 1 << 16 && bm >= 1 && (1 + sub + bm) * bs <= source.size;
+    const ok = isPow2(bs) && bs >= 512 && bs <= 1 << 20 && sub >= 1 && sub < 1 << 16 && bm >= 1;
+    return ok ? { bs, end: (1 + sub + bm) * bs } : undefined;
   };
-  const ok64 = plausible(64);
-  const ok32 = plausible(32);
+  const s64 = shape(64);
+  const s32 = shape(32);
+  const ok64 = s64 !== undefined && s64.end <= source.size;
+  const ok32 = s32 !== undefined && s32.end <= source.size;
   if (!ok64 && !ok32) {
     if (full.length < HEADER_SIZE[64]) throw new TruncatedError('kdump disk_dump_header', 0, HEADER_SIZE[64], full.length);
-    throw new DumpFormatError('kdump', STATUS_AT[64], 'block_size/sub_hdr_size/bitmap_blocks make no sense for a 64- or 32-bit header (or the file is cut before its bitmaps end)');
+    const cut = s64 ?? s32;
+    if (cut !== undefined) throw new TruncatedError('kdump headers and bitmaps', cut.bs, cut.end - cut.bs, Math.max(0, source.size - cut.bs));
+    throw new DumpFormatError('kdump', STATUS_AT[64], 'block_size/sub_hdr_size/bitmap_blocks make no sense for a 64- or 32-bit header');
   }
   // Both can look plausible only by accident; the machine name breaks the tie.
   const bits: 32 | 64 = ok64 && ok32 ? (/^(i[3-6]86|arm(?!64)|ppc$|s390$|mips$|riscv32)/.test(machine) ? 32 : 64) : ok64 ? 64 : 32;
@@ -295,7 +300,8 @@ export function openKdump(source: ByteSource, description = 'kdump vmcore'): Kdu
   const firstIndex = h.split ? rank(h.startPfn) : 0;
 
   const descCache = new Lru<number, Uint8Array>(DESC_CACHE);
-  const desc = (index: number): PageDesc => {
+  /** The index-th page descriptor, or undefined when the file ends before it. */
+  const desc = (index: number): PageDesc | undefined => {
     const block = Math.floor(index / DESC_BLOCK);
     let bytes = descCache.get(block);
     if (!bytes) {
@@ -304,9 +310,7 @@ export function openKdump(source: ByteSource, description = 'kdump vmcore'): Kdu
       descCache.set(block, bytes);
     }
     const o = (index % DESC_BLOCK) * DESC_SIZE;
-    if (o + DESC_SIZE > bytes.length) {
-      throw new TruncatedError('kdump page descriptor', descAt + index * DESC_SIZE, DESC_SIZE, Math.max(0, bytes.length - o));
-    }
+    if (o + DESC_SIZE > bytes.length) return undefined;
     const r = new ByteReader(bytes, 'kdump page descriptor', h.littleEndian);
     return { offset: u64n(r, o, descAt + block * DESC_BLOCK * DESC_SIZE), size: r.u32At(o + 8), flags: r.u32At(o + 12) };
   };
@@ -329,6 +333,7 @@ export function openKdump(source: ByteSource, description = 'kdump vmcore'): Kdu
     }
     const index = rank(pfn) - firstIndex;
     const d = desc(index);
+    if (d === undefined) return `pfn ${hex(pfn)}: its page descriptor at file offset ${hex(descAt + index * DESC_SIZE)} lies past the end of the file (${hex(source.size)} bytes): truncated dump`;
     // An incomplete dump (the writer ran out of space) leaves unwritten descriptors zero.
     if (d.offset === 0 || d.size === 0) return `pfn ${hex(pfn)}: the page was never written (incomplete dump${h.status & PAGE_FLAG.incomplete ? ', the header says so' : ''})`;
     const cached = pageCache.get(d.offset);
