@@ -1,4 +1,4 @@
-// The configuration flags shared by extract, layout (and later validate, run): flags, a kernel
+// The configuration flags shared by extract, layout, validate (and later run): flags, a kernel
 // command line, or a JSON file, merged as JSON < command line < flags.
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
@@ -45,8 +45,8 @@ export function withConfigOptions<T>(y: Argv<T>): Argv<T & ConfigArgs> {
     .option('compress', { type: 'string', group: 'Configuration:', describe: 'pstore.compress of the kernel (deflate, zstd, ...), when not in --cmdline' });
 }
 
-/** Resolve the flags into one configuration; warnings say what the kernel would reject. */
-export function resolveConfig(a: ConfigArgs): { config: RamoopsConfig; warnings: readonly Warning[] } {
+/** The merged settings (JSON < command line < flags) before defaults; warnings say what the kernel would reject. */
+export function resolveSettings(a: ConfigArgs): { settings: ConfigSettings; warnings: readonly Warning[] } {
   const warnings: Warning[] = [];
   const json: ConfigSettings = a.config ? settingsFromJson(readFileSync(a.config, 'utf8'), a.config) : {};
   let cmd: ConfigSettings = {};
@@ -68,6 +68,12 @@ export function resolveConfig(a: ConfigArgs): { config: RamoopsConfig; warnings:
     cpus: a.cpus,
     compress: a.compress,
   };
-  const built = buildConfig(mergeSettings(json, cmd, flags));
+  return { settings: mergeSettings(json, cmd, flags), warnings };
+}
+
+/** Resolve the flags into one configuration; warnings say what the kernel would reject. */
+export function resolveConfig(a: ConfigArgs): { config: RamoopsConfig; warnings: readonly Warning[] } {
+  const { settings, warnings } = resolveSettings(a);
+  const built = buildConfig(settings);
   return { config: built.config, warnings: [...warnings, ...built.warnings] };
 }

@@ -4,6 +4,7 @@ import { extractCommand } from './extract.js';
 import { layoutCommand } from './layout.js';
 import { runCommand } from './run.js';
 import { scanCommand } from './scan.js';
+import { validateCommand } from './validate.js';
 
 // Commands differ in their argument types; yargs only needs them as modules.
 export const commands: readonly CommandModule<object, never>[] = [
@@ -11,4 +12,5 @@ export const commands: readonly CommandModule<object, never>[] = [
   layoutCommand as unknown as CommandModule<object, never>,
   runCommand as unknown as CommandModule<object, never>,
   scanCommand as unknown as CommandModule<object, never>,
+  validateCommand as unknown as CommandModule<object, never>,
 ];
