@@ -113,14 +113,52 @@ function wrap(text: string, max: number): string[] {
   return lines;
 }
 
-/** A self-contained SVG of the region: coloured zones, hatched ECC parity, addresses, legend and problems. */
-export function zoneMapSvg(layout: Layout, problems: readonly Problem[], options: { readonly title?: string } = {}): string {
-  const W = 960;
-  const margin = 24;
-  const barW = W - 2 * margin;
+const SVG_WIDTH = 960;
+const MARGIN = 24;
+
+/** A self-contained SVG of the region: coloured zones, hatched ECC parity, addresses, legend and problems (just the problems without a layout). */
+export function zoneMapSvg(layout: Layout | undefined, problems: readonly Problem[], options: { readonly title?: string } = {}): string {
+  const el: string[] = [];
+  const region = layout ? regionOf(layout) : undefined;
+  const title =
+    options.title ??
+    (region ? `ramoops region ${hex(region.start)}..${hex(region.start + region.size)} (${region.size} bytes)` : 'ramoops configuration: the kernel would refuse it (no layout)');
+  el.push(`<text x="${MARGIN}" y="30" font-size="18" font-weight="bold">${escapeXml(title)}</text>`);
+  let y = layout ? drawLayout(layout, el) : 40;
+  if (problems.length > 0) {
+    y += 12;
+    el.push(`<text x="${MARGIN}" y="${y}" font-size="15" font-weight="bold">${escapeXml(`Problems (${problems.length})`)}</text>`);
+    y += 22;
+    for (const p of problems) {
+      const lines = wrap(`${p.severity.toUpperCase()} ${p.code}: ${p.message}`, 130);
+      const fix = wrap(`fix: ${p.fix}`, 126);
+      el.push(`<text x="${MARGIN}" y="${y}" font-size="12" fill="${SEVERITY_COLOUR[p.severity]}">${tspans(lines, MARGIN)}</text>`);
+      y += lines.length * 15;
+      el.push(`<text x="${MARGIN + 16}" y="${y}" font-size="12" fill="#333333">${tspans(fix, MARGIN + 16)}</text>`);
+      y += fix.length * 15 + 8;
+    }
+  }
+  const height = Math.ceil(y + MARGIN);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${SVG_WIDTH}" height="${height}" viewBox="0 0 ${SVG_WIDTH} ${height}" font-family="sans-serif">`,
+    '<defs><pattern id="ecc" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff" fill-opacity="0.35"/><line x1="0" y1="0" x2="0" y2="6" stroke="#000000" stroke-width="2" stroke-opacity="0.45"/></pattern></defs>',
+    `<rect width="${SVG_WIDTH}" height="${height}" fill="#ffffff"/>`,
+    ...el,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+function tspans(lines: readonly string[], x: number): string {
+  return lines.map((l, i) => `<tspan x="${x}" dy="${i === 0 ? 0 : 15}">${escapeXml(l)}</tspan>`).join('');
+}
+
+/** The bar, its address labels and the legend; returns the y below them. */
+function drawLayout(layout: Layout, el: string[]): number {
+  const barW = SVG_WIDTH - 2 * MARGIN;
   const barH = 56;
   const region = regionOf(layout);
-  const x = (offset: number): number => margin + (offset / (region.size || 1)) * barW;
+  const x = (offset: number): number => MARGIN + (offset / (region.size || 1)) * barW;
   const f = (n: number): string => (Math.round(n * 100) / 100).toString();
   const groups = zoneGroups(layout);
   // Address labels: the start of every group above the bar, each on the lowest row where it
@@ -130,7 +168,7 @@ export function zoneMapSvg(layout: Layout, problems: readonly Problem[], options
     const gx = x(g.offset);
     const text = hex(g.first.address);
     const w = text.length * 6.7;
-    const endAnchored = gx + w > margin + barW;
+    const endAnchored = gx + w > MARGIN + barW;
     const [l, r] = endAnchored ? [gx - w, gx] : [gx, gx + w];
     let row = rowEnds.findIndex((end) => end + 6 <= l);
     if (row < 0) row = rowEnds.length;
@@ -138,11 +176,8 @@ export function zoneMapSvg(layout: Layout, problems: readonly Problem[], options
     return { gx, text, endAnchored, row };
   });
   const barY = 50 + 15 * rowEnds.length;
-  const el: string[] = [];
-  const title = options.title ?? `ramoops region ${hex(region.start)}..${hex(region.start + region.size)} (${region.size} bytes)`;
-  el.push(`<text x="${margin}" y="30" font-size="18" font-weight="bold">${escapeXml(title)}</text>`);
 
-  // Zones: one rectangle each; the ECC parity part (data parity + header parity, at the zone's end) hatched over it.
+  // Zones: one rectangle each; the ECC parity (data parity + header parity, at the zone's end) hatched over it.
   for (const z of layout.zones) {
     const x0 = x(z.offset);
     const w = Math.max(0.5, x(z.offset + z.geometry.size) - x0);
@@ -155,53 +190,28 @@ export function zoneMapSvg(layout: Layout, problems: readonly Problem[], options
   }
   if (layout.unused > 0) {
     const u0 = x(region.size - layout.unused);
-    el.push(`<rect x="${f(u0)}" y="${barY}" width="${f(Math.max(0.5, margin + barW - u0))}" height="${barH}" fill="${COLOUR.unused}"/>`);
+    el.push(`<rect x="${f(u0)}" y="${barY}" width="${f(Math.max(0.5, MARGIN + barW - u0))}" height="${barH}" fill="${COLOUR.unused}"/>`);
   }
-  el.push(`<rect x="${margin}" y="${barY}" width="${barW}" height="${barH}" fill="none" stroke="#333333"/>`);
-
+  el.push(`<rect x="${MARGIN}" y="${barY}" width="${barW}" height="${barH}" fill="none" stroke="#333333"/>`);
   for (const lb of labels) {
     const ty = barY - 8 - lb.row * 15;
     el.push(`<line x1="${f(lb.gx)}" y1="${ty + 3}" x2="${f(lb.gx)}" y2="${barY}" stroke="#333333" stroke-width="0.5"/>`);
     el.push(`<text x="${f(lb.gx)}" y="${ty}" font-size="11" font-family="monospace"${lb.endAnchored ? ' text-anchor="end"' : ''}>${escapeXml(lb.text)}</text>`);
   }
-  el.push(`<text x="${margin + barW}" y="${barY + barH + 14}" font-size="11" font-family="monospace" text-anchor="end">${escapeXml(hex(region.start + region.size))}</text>`);
+  el.push(`<text x="${MARGIN + barW}" y="${barY + barH + 14}" font-size="11" font-family="monospace" text-anchor="end">${escapeXml(hex(region.start + region.size))}</text>`);
 
   // Legend: one line per group with sizes and the ECC share.
   let y = barY + barH + 40;
+  const legendLine = (colour: string, text: string): void => {
+    el.push(`<rect x="${MARGIN}" y="${y - 11}" width="14" height="14" fill="${colour}"/>`);
+    el.push(`<text x="${MARGIN + 22}" y="${y}" font-size="13">${escapeXml(text)}</text>`);
+    y += 20;
+  };
   for (const g of groups) {
     const z = g.first.geometry;
     const ecc = z.eccSize ? `, ECC ${z.eccSize} B/block = ${Math.round(eccShare(g.first) * 100)}% (hatched)` : '';
-    const text = `${groupName(g)}: ${g.count > 1 ? `${g.count} x ` : ''}${z.size} bytes at ${hex(g.first.address)}, payload ${z.capacity} bytes${ecc}`;
-    el.push(`<rect x="${margin}" y="${y - 11}" width="14" height="14" fill="${COLOUR[g.kind]}"/>`);
-    el.push(`<text x="${margin + 22}" y="${y}" font-size="13">${escapeXml(text)}</text>`);
-    y += 20;
+    legendLine(COLOUR[g.kind], `${groupName(g)}: ${g.count > 1 ? `${g.count} x ` : ''}${z.size} bytes at ${hex(g.first.address)}, payload ${z.capacity} bytes${ecc}`);
   }
-  if (layout.unused > 0) {
-    el.push(`<rect x="${margin}" y="${y - 11}" width="14" height="14" fill="${COLOUR.unused}"/>`);
-    el.push(`<text x="${margin + 22}" y="${y}" font-size="13">${escapeXml(`unused: ${layout.unused} bytes at the end`)}</text>`);
-    y += 20;
-  }
-
-  if (problems.length > 0) {
-    y += 12;
-    el.push(`<text x="${margin}" y="${y}" font-size="15" font-weight="bold">${escapeXml(`Problems (${problems.length})`)}</text>`);
-    y += 22;
-    for (const p of problems) {
-      const lines = wrap(`${p.severity.toUpperCase()} ${p.code}: ${p.message}`, 130);
-      const fix = wrap(`fix: ${p.fix}`, 126);
-      el.push(`<text x="${margin}" y="${y}" font-size="12" fill="${SEVERITY_COLOUR[p.severity]}">${lines.map((l, i) => `<tspan x="${margin}" dy="${i === 0 ? 0 : 15}">${escapeXml(l)}</tspan>`).join('')}</text>`);
-      y += lines.length * 15;
-      el.push(`<text x="${margin + 16}" y="${y}" font-size="12" fill="#333333">${fix.map((l, i) => `<tspan x="${margin + 16}" dy="${i === 0 ? 0 : 15}">${escapeXml(l)}</tspan>`).join('')}</text>`);
-      y += fix.length * 15 + 8;
-    }
-  }
-  const height = Math.ceil(y + margin);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif">`,
-    '<defs><pattern id="ecc" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff" fill-opacity="0.35"/><line x1="0" y1="0" x2="0" y2="6" stroke="#000000" stroke-width="2" stroke-opacity="0.45"/></pattern></defs>',
-    `<rect width="${W}" height="${height}" fill="#ffffff"/>`,
-    ...el,
-    '</svg>',
-    '',
-  ].join('\n');
+  if (layout.unused > 0) legendLine(COLOUR.unused, `unused: ${layout.unused} bytes at the end`);
+  return y;
 }
