@@ -1,7 +1,7 @@
 // `ramoops run`: boot a QEMU guest, crash it, parse its RAM, warm-reboot it and prove the parse
 // against the guest's own /sys/fs/pstore. The work is harness/cycle.ts; this file turns flags
 // into its options, shows progress and writes the verdict.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -14,11 +14,10 @@ import {
   splitCmdline,
   type ConfigSettings,
 } from '../../../src/index.js';
-import { readFileSync } from 'node:fs';
 import { prepareOutDir, writeConfined } from '../../artifacts.js';
 import { DEFAULT_REGION, runCycles, type Progress } from '../../cycle.js';
 import { RunAbortedError } from '../../proc/lifetime.js';
-import { junitXml, reportJson, verdictText } from '../../report.js';
+import { junitXml, reportJson, verdictText, type RunReport } from '../../report.js';
 import { withConfigOptions, type ConfigArgs } from '../config-options.js';
 
 interface RunArgs extends ConfigArgs {
@@ -33,9 +32,6 @@ interface RunArgs extends ConfigArgs {
   memory: string;
   timeout?: number;
 }
-
-/** Exit codes, also shown in --help. */
-export const RUN_EXIT = { pass: 0, mismatch: 1, fault: 2 } as const;
 
 // ConfigSettings field -> the guest's command line word (module parameter names).
 const WORDS: ReadonlyArray<readonly [keyof ConfigSettings, string]> = [
@@ -76,7 +72,9 @@ export function runCmdline(a: ConfigArgs): { ramoops: string; extra: string[]; n
   const words: string[] = [];
   for (const [field, word] of WORDS) {
     const v = s[field];
-    if (typeof v === 'number') words.push(`${word}=${v < 0 ? v : `0x${v.toString(16)}`}`);
+    // Addresses and sizes in hex as people write them; counts and flags in decimal.
+    const hexed = word.endsWith('_address') || word.endsWith('_size');
+    if (typeof v === 'number') words.push(`${word}=${hexed && v >= 0 ? `0x${v.toString(16)}` : v}`);
   }
   if (s.compress !== undefined) words.push(`pstore.compress=${s.compress}`);
   if (a['kernel-version'] !== undefined || s.kernelVersion !== undefined) notes.push('--kernel-version is ignored by run: the booted kernel\'s release is used');
@@ -117,6 +115,7 @@ function progressPrinter(tty: boolean): { onProgress: (p: Progress) => void; don
   };
 }
 
+/** `ramoops run`; exit codes are the report's (0 pass, 1 mismatch, 2 fault), 130/143 when interrupted. */
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'boot a QEMU guest, crash it, parse its RAM and prove the parse against its /sys/fs/pstore',
@@ -147,7 +146,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     for (const n of notes) process.stderr.write(`ramoops run: note: ${n}\n`);
     process.stderr.write(`ramoops run: artifacts in ${prepareOutDir(out)}\n`);
     const progress = progressPrinter(process.stderr.isTTY === true);
-    let report;
+    let report: RunReport;
     try {
       report = await runCycles({
         kernel: a.kernel,
