@@ -1,21 +1,20 @@
 // `ramoops extract`: a dump in, the files /sys/fs/pstore would show out.
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError, extract, openDump, parseSize, parseSystemMap, type DumpFormat, type Extraction, type OpenDumpOptions, type QemuMachine } from '../../../src/index.js';
+import { ConfigError, extract, parseKernelVersion, parseSystemMap, type Extraction, type RamoopsConfig, type Warning } from '../../../src/index.js';
+import { scan } from '../../../src/scan/infer.js';
+import { configAsCmdline } from '../../../src/scan/render.js';
+import { withDumpOptions, openDumpFromArgs, type DumpArgs } from '../dump-options.js';
 import { hexAddr, table } from '../../../src/report/table.js';
-import { openFileSource } from '../../io/file-source.js';
 import { prepareOutDir, writeConfined } from '../../artifacts.js';
 import { resolveConfig, withConfigOptions, type ConfigArgs } from '../config-options.js';
 
-interface ExtractArgs extends ConfigArgs {
-  dump: string;
-  base: string;
-  format: DumpFormat | 'auto';
-  machine?: QemuMachine;
-  'ram-size'?: string;
+interface ExtractArgs extends ConfigArgs, DumpArgs {
   'system-map'?: string;
   out: string;
   json: boolean;
+  auto: boolean;
+  region: number;
 }
 
 /** Exit codes, also shown in --help. */
@@ -48,49 +47,49 @@ export function extractionJson(x: Extraction, outDir?: string): unknown {
   };
 }
 
-/** The reader options the flags ask for; machine and RAM size only make sense for qemu-ram. */
-function dumpOptions(a: ExtractArgs): OpenDumpOptions {
-  if (a.format !== 'qemu-ram' && (a.machine !== undefined || a['ram-size'] !== undefined)) {
-    throw new ConfigError('--machine/--ram-size', `only apply to --format qemu-ram (got --format ${a.format})`);
-  }
-  return {
-    name: a.dump,
-    format: a.format,
-    base: parseSize('--base', a.base),
-    ...(a.machine !== undefined ? { machine: a.machine } : {}),
-    ...(a['ram-size'] !== undefined ? { ramSize: parseSize('--ram-size', a['ram-size']) } : {}),
-  };
-}
-
 export const extractCommand: CommandModule<object, ExtractArgs> = {
   command: 'extract <dump>',
   describe: 'write the files the kernel would show in /sys/fs/pstore, from a RAM dump',
   builder: (y: Argv) =>
     withConfigOptions(
-      y
-        .positional('dump', { type: 'string', demandOption: true, describe: 'memory dump: raw, QEMU RAM file, ELF vmcore or kdump-compressed (flattened too)' })
-        .option('format', {
-          choices: ['auto', 'raw', 'elf', 'kdump', 'qemu-ram'] as const,
-          default: 'auto' as const,
-          describe: 'dump format; auto knows ELF and kdump (plain or flattened) by their magic, anything else is raw',
-        })
-        .option('base', { type: 'string', default: '0', describe: 'raw dumps: physical address of the dump\'s first byte' })
-        .option('machine', { choices: ['q35', 'pc'] as const, describe: 'qemu-ram: the QEMU machine type (default q35), which decides the RAM map above 4 GiB' })
-        .option('ram-size', { type: 'string', describe: 'qemu-ram: the guest RAM size (-m), e.g. 4608M (default: the file size)' })
+      withDumpOptions(y)
         .option('system-map', { type: 'string', describe: 'System.map of the kernel, to symbolize ftrace records as the kernel does' })
         .option('out', { type: 'string', demandOption: true, describe: 'output folder (created); nothing is written outside it' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON report instead of the table' })
+        .option('auto', { type: 'boolean', default: false, describe: 'find the ramoops region and its configuration in the dump (as `ramoops scan` does) instead of being told; explicit --kernel-version, --cpus and --compress still apply' })
+        .option('region', { type: 'number', default: 0, describe: 'with --auto: which of the regions found to extract (0 = the first)' })
         .epilog('Exit codes: 0 extracted (ECC errors and undecodable records are reproduced as the kernel shows them);\n1 partial: some zones are not in the dump;\n2 error: bad configuration or input, nothing extracted.'),
     ) as unknown as Argv<ExtractArgs>,
   handler: (a) => {
-    const { config, warnings: cfgWarnings } = resolveConfig(a);
-    const source = openFileSource(a.dump);
+    const dump = openDumpFromArgs(a);
     let x: Extraction;
+    let cfgWarnings: readonly Warning[];
+    const decisions: string[] = [];
     try {
+      let config: RamoopsConfig;
+      if (a.auto) {
+        const found = scan(dump.memory).regions;
+        const g = found[a.region];
+        if (!g) throw new ConfigError('--auto', found.length ? `only ${found.length} region(s) found; --region ${a.region} does not exist` : `no ramoops region found in ${a.dump}: no zone headers that fit a ramoops layout`);
+        const kernelVersion = a['kernel-version'];
+        config = {
+          ...g.config,
+          ...(kernelVersion ? { kernel: parseKernelVersion(kernelVersion) } : {}),
+          ...(a.cpus !== undefined ? { cpus: a.cpus } : {}),
+          ...(a.compress !== undefined ? { compress: a.compress } : {}),
+        };
+        cfgWarnings = [];
+        decisions.push(`--auto: region ${a.region} of ${found.length} found, confidence ${g.confidence}: ${configAsCmdline(config)}`, ...g.reasons.map((r) => `--auto: ${r}`));
+      } else {
+        const r = resolveConfig(a);
+        config = r.config;
+        cfgWarnings = r.warnings;
+      }
       const symbols = a['system-map'] ? parseSystemMap(readFileSync(a['system-map'], 'utf8')) : undefined;
-      x = extract(openDump(source, dumpOptions(a)), config, symbols ? { symbols } : {});
+      const ex = extract(dump.memory, config, symbols ? { symbols } : {});
+      x = { ...ex, decisions: [...decisions, ...ex.decisions] };
     } finally {
-      source.close();
+      dump.close();
     }
     const dir = prepareOutDir(a.out);
     for (const f of x.files) writeConfined(dir, f.name, f.bytes, f.mtime);

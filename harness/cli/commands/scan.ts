@@ -1,18 +1,16 @@
 // `ramoops scan`: find ramoops regions in a dump without being told where they are.
 import type { Argv, CommandModule } from 'yargs';
-import { parseSize, rawMemory } from '../../../src/index.js';
+import { detectFormat, parseSize } from '../../../src/index.js';
 import { scan, type ScanResult } from '../../../src/scan/infer.js';
 import { configAsCmdline, configAsDtNode } from '../../../src/scan/render.js';
-import { openFileSource } from '../../io/file-source.js';
+import { openDumpFromArgs, withDumpOptions, type DumpArgs } from '../dump-options.js';
 import { parallelFindAll } from '../../io/parallel-search.js';
 import { progressBar } from '../progress.js';
 
 const DBGC = Uint8Array.of(0x44, 0x42, 0x47, 0x43);
 const MAX_SIGNATURES = 1 << 20;
 
-interface ScanArgs {
-  dump: string;
-  base: string;
+interface ScanArgs extends DumpArgs {
   json: boolean;
 }
 
@@ -45,24 +43,26 @@ export const scanCommand: CommandModule<object, ScanArgs> = {
   command: 'scan <dump>',
   describe: 'find ramoops regions in a dump and infer their configuration',
   builder: (y: Argv) =>
-    y
-      .positional('dump', { type: 'string', demandOption: true, describe: 'memory dump (raw; its first byte is physical address --base)' })
-      .option('base', { type: 'string', default: '0', describe: "physical address of the dump's first byte" })
+    withDumpOptions(y)
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
       .epilog('Exit codes: 0 at least one region found; 1 none found; 2 error.') as unknown as Argv<ScanArgs>,
   handler: async (a) => {
-    const src = openFileSource(a.dump);
+    const dump = openDumpFromArgs(a);
     let r: ScanResult;
     try {
       const bar = a.json ? undefined : progressBar('scanning');
-      const base = parseSize('--base', a.base);
-      // The signature search is the only pass over the whole dump: run it on every core.
-      const hits = await parallelFindAll(a.dump, DBGC, MAX_SIGNATURES, bar ? (d, t) => bar.update(d, t) : undefined);
-      const mem = rawMemory(src, base, a.dump);
-      r = scan({ ...mem, findAll: () => hits.map((o) => o + base) });
+      const progress = bar ? (d: number, t: number): void => bar.update(d, t) : undefined;
+      let memory = dump.memory;
+      if (a.format === 'raw' || (a.format === 'auto' && detectFormat(dump.memory.read(dump.memory.ranges()[0]?.start ?? 0, 16)) === 'raw')) {
+        // A raw file: the signature search is the only pass over all of it, so run it on every core.
+        const base = parseSize('--base', a.base);
+        const hits = await parallelFindAll(a.dump, DBGC, MAX_SIGNATURES, progress);
+        memory = { ...memory, findAll: () => hits.map((o) => o + base) };
+      }
+      r = scan(memory, bar ? (p) => bar.update(p.done, p.total) : undefined);
       bar?.done();
     } finally {
-      src.close();
+      dump.close();
     }
     if (a.json) process.stdout.write(JSON.stringify(scanJson(r), null, 2) + '\n');
     else {
