@@ -3,6 +3,9 @@
 import { Inflate, Unzlib } from 'fflate';
 import { Decompress as ZstdStream } from 'fzstd';
 import { DecompressError, OutputLimitError, RamoopsError } from '../../errors.js';
+import { sw842Decompress } from './842.js';
+import { lz4DecompressBlock } from './lz4.js';
+import { lzoDecompressBlock } from './lzo.js';
 
 export type Algorithm = 'deflate' | 'zlib' | 'zstd' | 'lzo' | 'lz4' | 'lz4hc' | '842';
 
@@ -107,8 +110,14 @@ export function decompress(algorithm: Algorithm, input: Uint8Array, limit: numbe
       return inflateZlib(input, limit);
     case 'zstd':
       return unzstd(input, limit);
-    default:
-      throw new DecompressError(algorithm, 'not supported by this reader yet');
+    // lz4hc differs only in how hard the compressor searches: the block format is the same.
+    case 'lz4':
+    case 'lz4hc':
+      return lz4DecompressBlock(input, limit, algorithm);
+    case 'lzo':
+      return lzoDecompressBlock(input, limit);
+    case '842':
+      return sw842Decompress(input, limit);
   }
 }
 
