@@ -97,6 +97,7 @@ function loginError(e: unknown, t: SshTarget, keyFile: string, timeoutS: number,
   return new HarnessError('ssh', `no SSH login to ${t.label} within ${timeoutS} s (last error: ${cause}): machine down, port closed or unreachable?`, { cause: e });
 }
 
+/** The `harvest` command for yargs. */
 export const harvestCommand: CommandModule<object, HarvestArgs> = {
   command: 'harvest',
   describe: 'collect /sys/fs/pstore from a machine into an archive that keeps every crash',
