@@ -7,8 +7,8 @@ import type { Layout, ZoneKind } from '../layout/layout.js';
 import { sizeText, human } from './format.js';
 import type { Problem, ValidateInput } from './types.js';
 
-/** Payload below which a dmesg record cannot hold a typical oops report (3-6 KiB of text). */
-export const MIN_RECORD_PAYLOAD = 4096;
+/** Log text below which a dmesg record cannot hold a typical oops report (3-6 KiB of text). */
+export const MIN_RECORD_TEXT = 4096;
 /** Console capacity below which a boot log at the default console log level does not fit. */
 export const MIN_CONSOLE_PAYLOAD = 16 * 1024;
 /** Share of a zone taken by ECC parity above which we warn. */
@@ -58,12 +58,13 @@ export function capacityProblems(input: ValidateInput, layout: Layout | undefine
     });
   } else {
     const cap = dmesg.geometry.capacity;
-    if (cap < MIN_RECORD_PAYLOAD) {
+    const text = textCapacity(input, cap);
+    if (text.bytes < MIN_RECORD_TEXT) {
       out.push({
         severity: 'warning',
         code: 'record-too-small',
         zone: { kind: 'dmesg', index: 0 },
-        message: `each dmesg record holds ${cap} bytes after its header${c.eccSize ? ' and ECC' : ''}, about ${textCapacity(input, cap)} bytes of log text: an oops report with its backtrace is typically 3-6 KiB, and pstore keeps the newest lines, so the start of the report (what went wrong) is what gets cut`,
+        message: `each dmesg record holds ${cap} bytes after its header${c.eccSize ? ' and ECC' : ''}, about ${text.bytes} bytes of log text (${text.how}): an oops report with its backtrace is typically 3-6 KiB, and pstore keeps the newest lines, so the start of the report (what went wrong) is what gets cut`,
         fix: `raise ${settingName('recordSize', input.source)} to ${hex(Math.max(0x4000, layout.recordSize * 2))}`,
       });
     }
@@ -122,15 +123,16 @@ export function capacityProblems(input: ValidateInput, layout: Layout | undefine
 }
 
 /** Rough bytes of log text a dmesg record of `cap` bytes carries, by the writer's compression (ramoops-format.md §4.5). */
-function textCapacity(input: ValidateInput, cap: number): string {
+function textCapacity(input: ValidateInput, cap: number): { readonly bytes: number; readonly how: string } {
   const v = input.config.kernel;
   // 6.6+ knows only deflate and none; older kernels compress with any built algorithm.
   const modern = v === undefined || atLeast(v, 6, 6);
   const given = input.config.compress ?? 'deflate';
   const algo = modern && given !== 'none' ? 'deflate' : given;
-  if (algo === 'none') return `${cap - 40} (uncompressed)`;
+  // The dump header ("====<sec>.<usec>-C" and "Panic#1 Part1") takes about 40 bytes.
+  if (algo === 'none') return { bytes: cap - 40, how: 'uncompressed' };
   // The other compressors collect their worst-case bound of the buffer, about the buffer itself.
-  if (algo !== 'deflate') return `${cap} (${algo})`;
+  if (algo !== 'deflate') return { bytes: cap, how: algo };
   const r = modern ? 60 : cap >= 1000 && cap <= 2000 ? 56 : cap <= 3000 ? 54 : cap <= 3999 ? 52 : cap <= 10000 ? 45 : 60;
-  return `${Math.floor((cap * 100) / r)} (deflate)`;
+  return { bytes: Math.floor((cap * 100) / r), how: 'deflate work buffer' };
 }

@@ -168,7 +168,8 @@ function suggestAddress(arch: Arch, ramSize: number | undefined, initrdSize: num
     const windows = bootWindows('arm64', ramSize, initrdSize);
     const last = windows[windows.length - 1];
     const after = last ? last.start + last.size : ARM64_VIRT_RAM_BASE + 256 * MiB;
-    return Math.ceil(after / MiB) * MiB;
+    // A 16 MiB boundary past the DTB leaves the loader some slack.
+    return Math.ceil(after / (16 * MiB)) * 16 * MiB;
   }
   // 128 MiB: above the x86 kernel's usual load area, below the initrd at the top of small guests.
   return 0x8000000;
