@@ -168,6 +168,7 @@ async function harvestFrom(access: PstoreAccess, host: string, options: HarvestO
     // ftrace's stat size is its binary length, not the text read (ramoops-format.md §5.3).
     if (!f.name.startsWith('ftrace-') && f.size !== f.bytes.length) warnings.push(`${f.name}: stat says ${f.size} bytes, ${f.bytes.length} read`);
   }
+  removeStaleTemps(root);
   const before = readArchive(root);
   warnings.push(...before.warnings);
   const plan = planArchive(analysis, before.state, sha256Hex);
@@ -326,6 +327,20 @@ function readArchive(root: string): ArchiveRead {
     }
   }
   return { state: { folders, files }, metas, where, warnings };
+}
+
+/** A harvest killed mid-write leaves a `.tmp-*` folder; one an hour old belongs to nobody any more. */
+function removeStaleTemps(root: string): void {
+  const hourAgo = Date.now() - 3600_000;
+  for (const name of readdirSync(root)) {
+    if (!name.startsWith('.tmp-')) continue;
+    const p = path.join(root, name);
+    try {
+      if (lstatSync(p).mtimeMs < hourAgo) rmSync(p, { recursive: true, force: true });
+    } catch {
+      // Gone meanwhile, or not ours to remove: harmless either way.
+    }
+  }
 }
 
 /**

@@ -2,6 +2,7 @@
 // crash, nothing archived twice; and the manifest and reports built from it.
 import test from 'ava';
 import { createHash } from 'node:crypto';
+import { deflateSync } from 'fflate';
 import {
   analyze,
   archivedFileKey,
@@ -189,4 +190,13 @@ test('text, JUnit and exit status of a report', (t) => {
   t.regex(xml, /<testcase name="20261126T073534Z-panic-c1549a6d6adf: Kernel panic - not syncing: sysrq triggered crash" classname="ramoops.harvest.board"/);
   t.regex(xml, /<failure message="files remain in pstore after erase">dmesg-ramoops-1<\/failure>/);
   t.is(harvestExitCode({ ...report, erase: null }), 0);
+});
+
+test('.enc.z: a record the kernel could not decompress is decoded here when it can be, and archived as stored', (t) => {
+  const text = 'Panic#1 Part1\n<0>[ 3.0] Kernel panic - not syncing: sysrq triggered crash\n';
+  const stored = new Uint8Array([...deflateSync(enc.encode(text)), ...enc.encode('\nECC: No errors detected\n')]);
+  const a = analyze([{ name: 'dmesg-ramoops-0.enc.z', size: stored.length, mtime: { seconds: 1_700_000_000, nsec: 0 }, bytes: stored }], sha256);
+  t.like(a.crashes[0], { reason: 'Panic', counter: 1, headline: 'Kernel panic - not syncing: sysrq triggered crash' });
+  t.like(a.crashes[0]?.parts[0], { encZ: true, decodedWith: 'deflate', sha256: sha256(stored) });
+  t.regex(a.crashes[0]?.name ?? '', /^20231114T221320Z-panic-/);
 });
