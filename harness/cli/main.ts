@@ -11,7 +11,13 @@ async function main(): Promise<void> {
     .strict()
     .demandCommand(1, 'name a command (see --help)')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .help();
+    .help()
+    // Usage errors are errors of input: exit 2 like every other refusal, with a pointer to --help.
+    .fail((msg: string | undefined, err: Error | undefined) => {
+      if (err) throw err;
+      process.stderr.write(`ramoops: ${msg ?? 'invalid usage'} (see ramoops --help)\n`);
+      process.exit(2);
+    });
   for (const c of commands) y = y.command(c);
   await y.parseAsync();
 }
