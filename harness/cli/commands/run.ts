@@ -84,8 +84,11 @@ export function runCmdline(a: ConfigArgs): { ramoops: string; extra: string[]; n
   return { ramoops: words.join(' '), extra, notes };
 }
 
-/** One line per phase, or one updating line on a terminal. */
-function progressPrinter(tty: boolean): { onProgress: (p: Progress) => void; done: () => void } {
+/**
+ * One line per finished phase; on a terminal, also a line that counts the running phase's
+ * seconds, so a 20 s TCG boot does not look like a hang.
+ */
+function progressPrinter(tty: boolean): { onProgress: (p: Progress) => void; log: (line: string) => void; done: () => void } {
   let timer: NodeJS.Timeout | undefined;
   let started = 0;
   let label = '';
@@ -93,25 +96,32 @@ function progressPrinter(tty: boolean): { onProgress: (p: Progress) => void; don
   const draw = (): void => {
     process.stderr.write(`\r\x1b[K${label} ${((Date.now() - started) / 1000).toFixed(1)} s`);
   };
+  const stop = (): void => {
+    if (timer !== undefined) clearInterval(timer);
+    timer = undefined;
+    if (tty) process.stderr.write('\r\x1b[K');
+  };
   return {
     onProgress: (p) => {
       if (p.state === 'start') {
+        if (!tty) return;
         label = `ramoops run: ${where(p)}${p.phase}`;
         started = Date.now();
-        if (tty) {
-          draw();
-          timer ??= setInterval(draw, 200);
-          timer.unref();
-        }
+        draw();
+        timer ??= setInterval(draw, 200);
+        timer.unref();
         return;
       }
-      const line = `ramoops run: ${where(p)}${p.phase} ${(p.seconds ?? 0).toFixed(2)} s${p.detail === undefined ? '' : ` (${p.detail})`}`;
-      process.stderr.write(tty ? `\r\x1b[K${line}\n` : `${line}\n`);
+      stop();
+      process.stderr.write(`ramoops run: ${where(p)}${p.phase} ${(p.seconds ?? 0).toFixed(2)} s${p.detail === undefined ? '' : ` (${p.detail})`}\n`);
     },
-    done: () => {
-      if (timer !== undefined) clearInterval(timer);
+    // Other messages must not run into the counting line: clear it, print, draw it again.
+    log: (line) => {
       if (tty) process.stderr.write('\r\x1b[K');
+      process.stderr.write(`${line}\n`);
+      if (timer !== undefined) draw();
     },
+    done: stop,
   };
 }
 
@@ -161,7 +171,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         timeoutMs: a.timeout === undefined ? undefined : a.timeout * 1000,
         handleSignals: true,
         onProgress: progress.onProgress,
-        log: (line) => process.stderr.write(`ramoops run: ${line}\n`),
+        log: (line) => progress.log(`ramoops run: ${line}`),
       });
     } catch (e) {
       progress.done();
