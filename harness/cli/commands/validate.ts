@@ -187,7 +187,15 @@ function toJson(g: Gathered, r: ValidateResult, code: number): unknown {
           unused: r.layout.unused,
         }
       : null,
-    problems: r.problems,
+    // A fixed key order, so the JSON reads the same for every problem.
+    problems: r.problems.map((p) => ({
+      severity: p.severity,
+      code: p.code,
+      message: p.message,
+      fix: p.fix,
+      ...(p.zone ? { zone: p.zone } : {}),
+      ...(p.kernelMessage ? { kernelMessage: p.kernelMessage } : {}),
+    })),
     notes: g.notes,
     exitCode: code,
   };
