@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, open, readdir, readFile, realpath, rename, rm, stat, sy
 import { basename, dirname, join, resolve } from 'node:path';
 import { cacheDir as defaultCacheDir } from '../cache.js';
 import { HarnessError, stderrExcerpt } from '../errors.js';
+import { buildKernel, parseBuildSpec } from './build.js';
 
 /** A bootable kernel and, when it has loadable modules, the tree they live in. */
 export interface KernelArtifacts {
@@ -55,8 +56,11 @@ function isDebianSpec(spec: string): spec is DebianSpec {
   return (DEBIAN_SPECS as readonly string[]).includes(spec);
 }
 
-/** Resolves a kernel spec ('debian', 'debian-6.12' or a bzImage path) to files on disk, fetching and caching as needed. */
+/** Resolves a kernel spec ('debian', 'debian-6.12', 'build:<source>:<config,...>' or a bzImage path) to files on disk, fetching and caching as needed. */
 export async function obtainKernel(spec: string, opts: ObtainKernelOptions = {}): Promise<KernelArtifacts> {
+  // build:<source>:<config,...> builds (or finds cached) a custom kernel; see build.ts.
+  const build = parseBuildSpec(spec);
+  if (build !== undefined) return buildKernel({ ...build, cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
   if (isDebianSpec(spec)) return obtainDebian(spec, opts);
   return fromBzImage(spec, opts);
 }
@@ -343,8 +347,13 @@ function pidAlive(pid: number): boolean {
  * Serialises work on one cache entry between processes: parallel test files and CLI runs
  * would otherwise each download and unpack the same 400 MB. A lock whose owner died is taken over.
  */
-async function withLock<T>(lockPath: string, opts: ObtainKernelOptions, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 15 * 60_000;
+export async function withLock<T>(
+  lockPath: string,
+  opts: ObtainKernelOptions,
+  fn: () => Promise<T>,
+  { what = 'unpacking', maxWaitMinutes = 15 }: { readonly what?: string; readonly maxWaitMinutes?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + maxWaitMinutes * 60_000;
   let announced = false;
   for (;;) {
     try {
@@ -362,10 +371,10 @@ async function withLock<T>(lockPath: string, opts: ObtainKernelOptions, fn: () =
       await rm(lockPath, { force: true });
       continue;
     }
-    if (!announced) opts.log?.(`kernel: waiting for process ${holder} to finish unpacking (${lockPath})`);
+    if (!announced) opts.log?.(`kernel: waiting for process ${holder} to finish ${what} (${lockPath})`);
     announced = true;
     if (opts.signal?.aborted === true) throw new HarnessError('kernel', 'cancelled while waiting for the cache lock');
-    if (Date.now() > deadline) throw new HarnessError('kernel', `${lockPath} has been held by process ${holder} for 15 minutes`);
+    if (Date.now() > deadline) throw new HarnessError('kernel', `${lockPath} has been held by process ${holder} for ${maxWaitMinutes} minutes`);
     await new Promise((r) => setTimeout(r, 500));
   }
   try {

@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { extractCommand } from './extract.js';
 import { harvestCommand } from './harvest.js';
+import { kernelCommand } from './kernel.js';
 import { layoutCommand } from './layout.js';
 import { runCommand } from './run.js';
 import { scanCommand } from './scan.js';
@@ -11,6 +12,7 @@ import { validateCommand } from './validate.js';
 export const commands: readonly CommandModule<object, never>[] = [
   extractCommand as unknown as CommandModule<object, never>,
   harvestCommand as unknown as CommandModule<object, never>,
+  kernelCommand as unknown as CommandModule<object, never>,
   layoutCommand as unknown as CommandModule<object, never>,
   runCommand as unknown as CommandModule<object, never>,
   scanCommand as unknown as CommandModule<object, never>,
