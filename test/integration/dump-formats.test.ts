@@ -50,9 +50,12 @@ function qemuAvailable(): boolean {
 }
 const itest = qemuAvailable() ? test.serial : test.skip;
 
-/** makedumpfile's version line and which compressors this build has (Debian's: zlib and lzo). */
+/** The makedumpfile to run: RAMOOPS_MAKEDUMPFILE (e.g. a build with snappy and zstd), else PATH's. */
+const MAKEDUMPFILE = process.env['RAMOOPS_MAKEDUMPFILE'] ?? 'makedumpfile';
+
+/** Which compressors this makedumpfile has (Debian 12's: zlib and lzo; snappy and zstd are off). */
 function makedumpfileFeatures(): { readonly present: boolean; readonly lzo: boolean; readonly snappy: boolean; readonly zstd: boolean } {
-  const r = spawnSync('makedumpfile', ['-v'], { encoding: 'utf8' });
+  const r = spawnSync(MAKEDUMPFILE, ['-v'], { encoding: 'utf8' });
   if (r.error !== undefined) return { present: false, lzo: false, snappy: false, zstd: false };
   const out = r.stdout + r.stderr;
   return { present: true, lzo: /lzo\s+enabled/.test(out), snappy: /snappy\s+enabled/.test(out), zstd: /zstd\s+enabled/.test(out) };
@@ -363,13 +366,13 @@ mdfTest('makedumpfile from the QEMU ELF vmcore: zlib, lzo, flattened, dump level
   ];
   for (const v of variants) {
     if (!v.enabled) {
-      t.log(`SKIPPED ${v.name}: this makedumpfile was built without ${v.name} (makedumpfile -v)`);
+      t.log(`SKIPPED ${v.name}: ${MAKEDUMPFILE} was built without ${v.name} (see makedumpfile -v; RAMOOPS_MAKEDUMPFILE may name another build)`);
       continue;
     }
     for (const level of [0, 31]) {
       const out = path.join(g.dir, `mdf-${v.name}-d${level}.kdump`);
       const started = Date.now();
-      const r = spawnSync('makedumpfile', [...v.flags, '-d', String(level), ...args, elfFile, out], { encoding: 'utf8' });
+      const r = spawnSync(MAKEDUMPFILE, [...v.flags, '-d', String(level), ...args, elfFile, out], { encoding: 'utf8' });
       t.is(r.status, 0, `makedumpfile ${v.name} -d ${level}: ${r.stdout}${r.stderr}`);
       if (r.status !== 0) continue;
       t.log(`makedumpfile ${v.flags.join(' ')} -d ${level}: ${((await stat(out)).size / MiB).toFixed(1)} MiB in ${Date.now() - started} ms`);
@@ -397,7 +400,7 @@ mdfTest('makedumpfile from the QEMU ELF vmcore: zlib, lzo, flattened, dump level
   }
   // The flattened form (-F writes to stdout), read without rearranging it.
   const flat = path.join(g.dir, 'mdf-flat.kdump');
-  const r = spawnSync('sh', ['-c', `makedumpfile -F -c -d 31 ${args.join(' ')} '${elfFile}' > '${flat}'`], { encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', `'${MAKEDUMPFILE}' -F -c -d 31 ${args.join(' ')} '${elfFile}' > '${flat}'`], { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
   const fsrc = openFileSource(flat);
   try {
@@ -407,6 +410,59 @@ mdfTest('makedumpfile from the QEMU ELF vmcore: zlib, lzo, flattened, dump level
     withDump(flat, {}, (mem) => sameAsReference(t, g, mem, 'makedumpfile -F -c -d 31'));
   } finally {
     fsrc.close();
+  }
+  // A flattened ELF (-F -E): openDump un-flattens, then finds ELF inside.
+  const flatElf = path.join(g.dir, 'mdf-flat.elf');
+  const e = spawnSync('sh', ['-c', `'${MAKEDUMPFILE}' -F -E -d 31 ${args.join(' ')} '${elfFile}' > '${flatElf}'`], { encoding: 'utf8' });
+  t.is(e.status, 0, e.stderr);
+  withDump(flatElf, {}, (mem) => {
+    t.regex(mem.description, /flattened.*ELF64/);
+    sameAsReference(t, g, mem, 'makedumpfile -F -E -d 31');
+  });
+  // --split: each file holds a pfn range; every page of the region is in exactly one of them.
+  const parts = [path.join(g.dir, 'mdf-split-1.kdump'), path.join(g.dir, 'mdf-split-2.kdump'), path.join(g.dir, 'mdf-split-3.kdump')];
+  const sp = spawnSync(MAKEDUMPFILE, ['--split', '-c', '-d', '31', ...args, elfFile, ...parts], { encoding: 'utf8' });
+  t.is(sp.status, 0, sp.stdout + sp.stderr);
+  if (sp.status !== 0) return;
+  const srcs = parts.map((p) => openFileSource(p));
+  try {
+    const mems = srcs.map((s) => openKdump(s));
+    t.true(mems.every((m) => m.kdump.split));
+    t.log(`split pfn ranges: ${mems.map((m) => `0x${m.kdump.startPfn.toString(16)}..0x${m.kdump.endPfn.toString(16)}`).join(', ')}`);
+    const { address, size } = g.spec.region;
+    for (let at = address; at < address + size; at += 4096) {
+      const hits = mems.flatMap((m) => {
+        try {
+          return [Buffer.from(m.read(at, 4096))];
+        } catch (err) {
+          if (!(err instanceof AddressNotCapturedError) || !/outside this split file/.test(err.message)) throw err;
+          return [];
+        }
+      });
+      t.is(hits.length, 1, `page 0x${at.toString(16)} in exactly one split file`);
+      t.true(hits[0]?.equals(g.region.subarray(at - address, at - address + 4096)), `page 0x${at.toString(16)} bytes`);
+    }
+    // All of RAM through the three files equals the ELF, page by page, sampled every 64 pages.
+    withDump(elfFile, {}, (elf) => {
+      for (const r of elf.ranges()) {
+        for (let at = r.start; at < r.end; at += 64 * 4096) {
+          const owner = mems.find((m) => at / 4096 >= m.kdump.startPfn && at / 4096 < m.kdump.endPfn);
+          if (owner === undefined) continue;
+          let got: Buffer | undefined;
+          try {
+            got = Buffer.from(owner.read(at, 4096));
+          } catch (err) {
+            if (!(err instanceof AddressNotCapturedError)) throw err;
+          }
+          if (got !== undefined && !got.equals(Buffer.from(elf.read(at, 4096)))) {
+            t.fail(`split page 0x${at.toString(16)} differs from the ELF`);
+            return;
+          }
+        }
+      }
+    });
+  } finally {
+    for (const s of srcs) s.close();
   }
 });
 
