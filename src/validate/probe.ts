@@ -38,12 +38,7 @@ export function probeProblems(config: RamoopsConfig): { readonly layout: Layout 
     return { layout: undefined, problems };
   }
   if (!Number.isInteger(config.eccSize) || config.eccSize < 0 || config.eccSize > 127) {
-    problems.push({
-      severity: 'error',
-      code: 'ecc-out-of-range',
-      message: `ECC size ${config.eccSize} is outside 0..127: the Reed-Solomon code works on 255-byte codewords, so 128 data bytes plus the parity must fit in 255; larger values make encode_rs8/decode_rs8 hit BUG_ON at the first write or read, negative ones break the block arithmetic`,
-      fix: 'use ecc 16 (module path: ramoops.ecc=1 also means 16) or another value from 1 to 127; 0 turns ECC off',
-    });
+    problems.push(eccRangeProblem(config.eccSize));
     return { layout: undefined, problems };
   }
   try {
@@ -53,6 +48,31 @@ export function probeProblems(config: RamoopsConfig): { readonly layout: Layout 
     problems.push(explain(config, e.message));
     return { layout: undefined, problems };
   }
+}
+
+/**
+ * ECC sizes outside 1..127, as seen on Debian 6.1 (harness boots): a negative module value
+ * fails probe in persistent_ram_init_ecc; above 127 the 128 data bytes and the parity no
+ * longer fit a 255-byte Reed-Solomon codeword and decode_rs8 hits BUG at the next probe.
+ */
+export function eccRangeProblem(ecc: number): Problem {
+  if (ecc < 0) {
+    const asU32 = ecc >>> 0;
+    return {
+      severity: 'error',
+      code: 'ecc-out-of-range',
+      message: `ecc ${ecc} is negative: the kernel reads it as ${asU32} parity bytes per block and probe fails ("invalid ecc_size ${asU32}")`,
+      fix: 'use ecc 16 (module path: ramoops.ecc=1 also means 16); 0 turns ECC off',
+      kernelMessage: `persistent_ram_init_ecc: invalid ecc_size ${asU32} (total …, buffer size …)`,
+    };
+  }
+  return {
+    severity: 'error',
+    code: 'ecc-out-of-range',
+    message: `ecc ${ecc} is more than 127: 128 data bytes plus ${ecc} parity bytes do not fit the 255-byte Reed-Solomon codeword; the parity written is unusable and the next boot's probe hits BUG in decode_rs8 while reading the old records, so ramoops never comes up (and as a module, modprobe dies)`,
+    fix: 'use ecc 16 (or 1..127); 0 turns ECC off',
+    kernelMessage: 'kernel BUG at lib/reed_solomon/decode_rs.c:43!',
+  };
 }
 
 function explain(config: RamoopsConfig, kernelMessage: string): Problem {
@@ -111,8 +131,11 @@ function explain(config: RamoopsConfig, kernelMessage: string): Problem {
   }
   if (/invalid ecc_size/.test(kernelMessage)) {
     const zone = /^(\w+) zone (\d+)/.exec(kernelMessage);
+    const detail = /invalid ecc_size .*\)/.exec(kernelMessage)?.[0] ?? 'invalid ecc_size';
     return {
       ...base,
+      // The line persistent_ram_init_ecc logs (seen on Debian 6.1); probe then fails with -EINVAL.
+      kernelMessage: `persistent_ram_init_ecc: ${detail}`,
       code: 'ecc-invalid',
       zone: zone ? { kind: zone[1] as ZoneKind, index: Number(zone[2]) } : undefined,
       message: `with ecc ${config.eccSize} the parity does not leave room for data in ${zone ? `the ${zone[1]} zone` : 'a zone'}: probe fails with "invalid ecc_size"`,
@@ -123,6 +146,8 @@ function explain(config: RamoopsConfig, kernelMessage: string): Problem {
     const zone = /^(\w+) zone (\d+)/.exec(kernelMessage);
     return {
       ...base,
+      // For dmesg zones the negative buffer size reaches kzalloc first (seen on Debian 6.1).
+      kernelMessage: zone?.[1] === 'dmesg' ? 'cannot allocate pstore crash dump buffer' : kernelMessage,
       code: 'zone-too-small',
       zone: zone ? { kind: zone[1] as ZoneKind, index: Number(zone[2]) } : undefined,
       message: `a zone is too small to hold its 12-byte header (${kernelMessage})`,

@@ -13,7 +13,7 @@ export type ValidateSource = 'modparams' | 'cmdline' | 'dt' | 'json';
 
 export type Arch = 'x86' | 'arm64';
 
-/** Every rule's code; see rules.md-style docs in README/validate for the list with reasons. */
+/** Every rule's code; each rule file (probe, placement, capacity, versions) says why it exists. */
 export type ProblemCode =
   // errors: the kernel refuses or disables ramoops
   | 'no-mem-size'

@@ -5,7 +5,7 @@ import type { DtRefusal } from '../config/from-dt.js';
 import { ConfigError } from '../errors.js';
 import { capacityProblems } from './capacity.js';
 import { placementProblems } from './placement.js';
-import { probeProblems } from './probe.js';
+import { eccRangeProblem, probeProblems } from './probe.js';
 import type { Problem, ValidateInput, ValidateResult } from './types.js';
 import { versionProblems } from './versions.js';
 
@@ -35,13 +35,13 @@ export function validateSettings(input: Omit<ValidateInput, 'config'> & { readon
     if (!(e instanceof ConfigError)) throw e;
     // A DT without usable reg already says why; do not repeat it as "no size".
     const regRefused = refusals.some((r) => r.code === 'dt-no-reg');
-    const extra = regRefused && (e.field === 'mem_size' || e.field === 'mem_address') ? [] : [configErrorProblem(e, input.source)];
+    const extra = regRefused && (e.field === 'mem_size' || e.field === 'mem_address') ? [] : [configErrorProblem(e, input.source, input.settings)];
     return { problems: sortProblems([...refusals, ...extra]) };
   }
 }
 
 /** A configuration error from buildConfig (or a source parser) as a problem. */
-export function configErrorProblem(e: ConfigError, source: ValidateInput['source']): Problem {
+export function configErrorProblem(e: ConfigError, source: ValidateInput['source'], settings?: ConfigSettings): Problem {
   if (e.field === 'mem_size') {
     return {
       severity: 'error',
@@ -59,7 +59,8 @@ export function configErrorProblem(e: ConfigError, source: ValidateInput['source
     };
   }
   if (e.field === 'ecc') {
-    return { severity: 'error', code: 'ecc-out-of-range', message: e.message, fix: 'use ecc 16 (or 1..127); 0 turns ECC off' };
+    const ecc = settings?.ecc;
+    return ecc !== undefined ? eccRangeProblem(ecc) : { severity: 'error', code: 'ecc-out-of-range', message: e.message, fix: 'use ecc 16 (or 1..127); 0 turns ECC off' };
   }
   return { severity: 'error', code: 'config-invalid', message: e.message, fix: 'correct the setting named in the message' };
 }
