@@ -54,6 +54,9 @@ const PAGE_CACHE = 64;
 const DESC_BLOCK = 256;
 const DESC_CACHE = 16;
 const BITMAP_CACHE = 8;
+/** Stored pages up to this size are also cached by content (see page()). */
+const SMALL_PAGE_BYTES = 256;
+const SMALL_CACHE = 64;
 /** VMCOREINFO and note areas are read whole; real ones are a few KiB. */
 const MAX_AREA = 64 << 20;
 
@@ -223,6 +226,12 @@ class Lru<K, V> {
   }
 }
 
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (const c of b) s += String.fromCharCode(c);
+  return s;
+}
+
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
   let n = 0;
   for (let b = i; b; b >>= 1) n += b & 1;
@@ -316,6 +325,7 @@ export function openKdump(source: ByteSource, description = 'kdump vmcore'): Kdu
   };
 
   const pageCache = new Lru<number, Uint8Array>(PAGE_CACHE);
+  const smallCache = new Lru<string, Uint8Array>(SMALL_CACHE);
   let pagesDecoded = 0;
   /** The page of `pfn`, or a reason it is absent. */
   const page = (pfn: number): Uint8Array | string => {
@@ -347,6 +357,15 @@ export function openKdump(source: ByteSource, description = 'kdump vmcore'): Kdu
     if (data.length < d.size) {
       return `pfn ${hex(pfn)}: its data at file offset ${hex(d.offset)}+${hex(d.size)} lies past the end of the file (${hex(source.size)} bytes): truncated dump`;
     }
+    // Identical stored bytes decode to identical pages. makedumpfile below dump level 1 stores
+    // every zero page separately (a few dozen bytes each); remembering small inputs by content
+    // saves inflating them again, which dominated reading such dumps.
+    const small = data.length <= SMALL_PAGE_BYTES ? `${d.flags}:${latin1(data)}` : undefined;
+    const same = small !== undefined ? smallCache.get(small) : undefined;
+    if (same) {
+      pageCache.set(d.offset, same);
+      return same;
+    }
     let p: Uint8Array;
     try {
       p = decodePage(compression, data, bs);
@@ -358,6 +377,7 @@ export function openKdump(source: ByteSource, description = 'kdump vmcore'): Kdu
     }
     pagesDecoded++;
     pageCache.set(d.offset, p);
+    if (small !== undefined) smallCache.set(small, p);
     return p;
   };
 

@@ -37,9 +37,21 @@ export function pageCompression(flags: number): PageCompression | undefined {
 export function adler32(b: Uint8Array): number {
   let a = 1;
   let s = 0;
-  for (let i = 0; i < b.length; ) {
-    // 3800 bytes keep s below 2^53 between reductions with plenty of margin.
-    const end = Math.min(i + 3800, b.length);
+  let i = 0;
+  const n = b.length;
+  while (i < n) {
+    // 5552 bytes (zlib's NMAX) between reductions; JS numbers hold the sums exactly far beyond.
+    const end = Math.min(i + 5552, n);
+    // Four bytes per step: s gains 4a + 4b0 + 3b1 + 2b2 + b3, which shortens the dependency
+    // chain of the one-byte recurrence (about 3x faster here, and this runs once per page).
+    for (; i + 4 <= end; i += 4) {
+      const b0 = b[i] as number;
+      const b1 = b[i + 1] as number;
+      const b2 = b[i + 2] as number;
+      const b3 = b[i + 3] as number;
+      s += 4 * a + 4 * b0 + 3 * b1 + 2 * b2 + b3;
+      a += b0 + b1 + b2 + b3;
+    }
     for (; i < end; i++) {
       a += b[i] as number;
       s += a;
