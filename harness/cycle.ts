@@ -13,16 +13,21 @@
 //   ssh     login with the new boot's host key -> /sys/fs/pstore with stat size and mtime
 //   compare host parse vs guest files, byte for byte
 //
+// arm64 (`arch: 'arm64'`) runs the same cycle on QEMU's virt machine with Debian's arm64
+// kernel, ramoops configured by a /reserved-memory node in the DTB instead of module
+// parameters (harness/arm64.ts); the host parses with the configuration read back from that DTB.
+//
 // Faults (no boot, no panic, SSH refused, QEMU dying, the run's timeout) become a report with
 // the phase and log excerpts, not an exception; only Ctrl-C/SIGTERM propagate (the CLI exits
 // 130/143). Whatever happens, the Lifetime kills QEMU and removes its temp folder.
 
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   configFromCmdline,
   extractRegion,
+  settingsFromCmdline,
   parseSystemMap,
   type Extraction,
   type Layout,
@@ -30,13 +35,26 @@ import {
   type RamoopsConfig,
   type SymbolTable,
 } from '../src/index.js';
+import type { RamoopsNodeSpec } from '../src/dt/ramoops-node.js';
+import {
+  ARM64_DEFAULT_NODE,
+  arm64GuestCmdline,
+  dumpVirtDtb,
+  nodeProperties,
+  ramoopsDtb,
+  reservationFailureText,
+  RESERVE_FAILED_LINE,
+  VIRT_CPU,
+  virtInitrdRange,
+} from './arm64.js';
 import { prepareOutDir, UnsafeNameError, writeConfined } from './artifacts.js';
 import { compareFiles } from './compare.js';
 import { HarnessError } from './errors.js';
 import { buildGuestImage } from './guest/image.js';
+import { obtainArm64Kernel } from './kernel/arm64.js';
 import { obtainKernel, type KernelArtifacts } from './kernel/obtain.js';
 import { RunAbortedError, withLifetime, type Lifetime } from './proc/lifetime.js';
-import type { Accel, MachineType } from './qemu/args.js';
+import { machineFor, type Accel, type GuestArch } from './qemu/args.js';
 import { physToFileOffset } from './qemu/machines.js';
 import { QemuProcess } from './qemu/process.js';
 import type { LineMark } from './qemu/serial.js';
@@ -100,8 +118,15 @@ export interface RunOptions {
   readonly kernel?: string;
   /** Modules for a bzImage (a folder holding lib/modules/<release>, or that folder). */
   readonly modulesDir?: string;
-  /** The ramoops.* and pstore.* words: the guest gets them, and the host parses with the same. */
+  /**
+   * x86_64: the ramoops.* and pstore.* words: the guest gets them, and the host parses with the
+   * same. arm64: pstore.* words only (ramoops comes from ramoopsNode).
+   */
   readonly ramoopsCmdline: string;
+  /** x86_64 (default: q35, ramoops by module parameters) or arm64 (virt, ramoops by the device tree). */
+  readonly arch?: GuestArch;
+  /** arm64: the /reserved-memory/ramoops node (default ARM64_DEFAULT_NODE). */
+  readonly ramoopsNode?: RamoopsNodeSpec;
   /** More kernel command line words for the guest. */
   readonly extraCmdline?: readonly string[];
   /** 'sysrq' (default) or a shell command the guest runs to crash. */
@@ -125,7 +150,6 @@ export interface RunOptions {
   readonly tempParent?: string;
 }
 
-const MACHINE: MachineType = 'q35';
 const MiB = 1024 * 1024;
 /** The serial line guest/init prints when SSH is up: the end of a boot. */
 export const READY_LINE = /RAMOOPS-HARNESS-READY/;
@@ -148,14 +172,18 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
   const timeouts: PhaseTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const memoryBytes = options.memoryBytes ?? 512 * MiB;
   const accel = options.accel ?? 'tcg';
+  const arch = options.arch ?? 'x86_64';
+  const machine = machineFor(arch);
+  const node = arch === 'arm64' ? (options.ramoopsNode ?? ARM64_DEFAULT_NODE) : undefined;
   const clock = new PhaseClock(cyclesWanted, options.onProgress);
   const cycles: CycleReport[] = [];
   const runTimes: Partial<Record<Phase, number>> = {};
   const guestErrors: string[] = [];
-  const state: { kernel: KernelArtifacts | undefined; qemu: QemuProcess | undefined; cmdline: string } = {
+  const state: { kernel: KernelArtifacts | undefined; qemu: QemuProcess | undefined; cmdline: string; nodeProps: Readonly<Record<string, number | true>> | undefined } = {
     kernel: undefined,
     qemu: undefined,
     cmdline: '',
+    nodeProps: undefined,
   };
 
   const finish = (fault: Fault | undefined): RunReport => {
@@ -165,7 +193,8 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
       startedAt: startedAt.toISOString(),
       seconds: round((performance.now() - t0) / 1000),
       kernel: { spec: options.kernel ?? 'debian', release: state.kernel?.release, path: state.kernel?.kernelPath },
-      qemu: { accel, memoryBytes, machine: MACHINE },
+      qemu: { accel, memoryBytes, machine },
+      ...(arch === 'arm64' ? { arch, ramoopsNode: state.nodeProps } : {}),
       cmdline: state.cmdline.replace(/rh\.key=\S+/, 'rh.key=<run key>'),
       crash: crashCommand,
       cyclesRequested: cyclesWanted,
@@ -187,30 +216,45 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
       async (life) => {
         // ---- setup
         clock.begin('setup');
-        const kernel = await obtainKernel(options.kernel ?? 'debian', {
-          modulesDir: options.modulesDir,
-          signal: life.signal,
-          log: options.log,
-          cacheDir: options.cacheDir,
-        });
+        const kernelOpts = { modulesDir: options.modulesDir, signal: life.signal, log: options.log, cacheDir: options.cacheDir };
+        const kernel = arch === 'arm64' ? await obtainArm64Kernel(options.kernel ?? 'debian', kernelOpts) : await obtainKernel(options.kernel ?? 'debian', kernelOpts);
         state.kernel = kernel;
-        const image = await buildGuestImage(kernel, { log: options.log, cacheDir: options.cacheDir });
-        // The host parses with exactly the words the guest gets, for the kernel that runs.
-        const config = configFromCmdline(options.ramoopsCmdline, kernel.release);
-        // Fail before booting when the region is not plain RAM of this guest.
-        physToFileOffset(MACHINE, memoryBytes, config.memAddress, config.memSize);
+        const image = await buildGuestImage(kernel, { log: options.log, cacheDir: options.cacheDir, arch, signal: life.signal });
         const keys = generateRunKeys();
         const pin = new HostKeyPin();
-        const append = guestCmdline(config, options.ramoopsCmdline, options.extraCmdline ?? [], keys.cmdlineWord);
+        let config: RamoopsConfig;
+        let append: string;
+        let dtb: string | undefined;
+        if (node !== undefined) {
+          if (/(^|\s)ramoops\./.test(options.ramoopsCmdline)) {
+            // With mem_size set the module would register a second, parameter-made device.
+            throw new HarnessError('boot', 'arm64 runs configure ramoops by the device tree: give the node, not ramoops.* words');
+          }
+          // The host parses with what the kernel will read from the DTB it boots with.
+          const dt = ramoopsDtb(await dumpVirtDtb({ memoryBytes, accel, cpu: VIRT_CPU, signal: life.signal, tempParent: options.tempParent }), node, kernel.release);
+          const compress = settingsFromCmdline(options.ramoopsCmdline).settings.compress;
+          config = compress === undefined ? dt.config : { ...dt.config, compress };
+          state.nodeProps = nodeProperties(dt.node, node);
+          writeConfined(out, 'guest.dtb', dt.dtb);
+          dtb = path.join(out, 'guest.dtb');
+          append = arm64GuestCmdline(options.ramoopsCmdline, options.extraCmdline ?? [], keys.cmdlineWord);
+        } else {
+          // The host parses with exactly the words the guest gets, for the kernel that runs.
+          config = configFromCmdline(options.ramoopsCmdline, kernel.release);
+          append = guestCmdline(config, options.ramoopsCmdline, options.extraCmdline ?? [], keys.cmdlineWord);
+        }
+        // Fail before booting when the region is not plain RAM of this guest.
+        physToFileOffset(machine, memoryBytes, config.memAddress, config.memSize);
         state.cmdline = append;
         clock.end(runTimes, `kernel ${kernel.release}`);
 
         // ---- boot
         clock.begin('boot');
         const qemu = await QemuProcess.start({
-          machine: MACHINE,
+          machine,
           accel,
           memoryBytes,
+          ...(arch === 'arm64' ? { cpu: VIRT_CPU, dtb } : {}),
           kernel: kernel.kernelPath,
           initrd: image,
           append,
@@ -227,10 +271,27 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
           guestErrors.push(m[0]);
           bootErrors.push(m[0]);
         });
+        const initrdBytes = (await stat(image)).size;
         const ready = async (since: LineMark, qmark: EventMark): Promise<void> => {
-          await waitReady(qemu, pin, since, qmark, timeouts.boot, life.signal);
+          let bootFault: HarnessError | undefined;
+          try {
+            await waitReady(qemu, pin, since, qmark, timeouts.boot, life.signal);
+          } catch (e) {
+            if (!(e instanceof HarnessError)) throw e;
+            bootFault = e;
+          }
+          if (node !== undefined) {
+            // A DT region the kernel could not reserve still probes, then loses its records (or
+            // oopses the guest): name that cause before whatever followed from it.
+            const refused = await qemu.serial.waitFor(RESERVE_FAILED_LINE, { since, timeout: 1, stage: 'boot' }).catch(() => undefined);
+            if (refused !== undefined) {
+              throw new HarnessError('boot', reservationFailureText(refused.line, node, virtInitrdRange(memoryBytes, initrdBytes)), { cause: bootFault });
+            }
+          }
+          if (bootFault !== undefined) throw bootFault;
           // A guest without ramoops or pstore cannot show anything: say so instead of "missing".
-          const fatal = bootErrors.filter((l) => /ramoops|pstore/i.test(l));
+          // Matched after the line's own RAMOOPS-HARNESS-ERROR prefix, which names ramoops too.
+          const fatal = bootErrors.filter((l) => /ramoops|pstore/i.test(l.replace(/^RAMOOPS-HARNESS-ERROR\s*/, '')));
           bootErrors.length = 0;
           if (fatal.length > 0) throw new HarnessError('boot', `the guest could not set up pstore: ${fatal.join(' / ')}`);
         };

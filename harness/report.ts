@@ -79,6 +79,10 @@ export interface RunReport {
   readonly seconds: number;
   readonly kernel: { readonly spec: string; readonly release: string | undefined; readonly path: string | undefined };
   readonly qemu: { readonly accel: string; readonly memoryBytes: number; readonly machine: string };
+  /** Set for arm64 runs (x86_64 reports leave it out). */
+  readonly arch?: string;
+  /** arm64: the /reserved-memory/ramoops node the guest booted with (reg and properties). */
+  readonly ramoopsNode?: Readonly<Record<string, number | true>> | undefined;
   /** The guest kernel's command line (the run's SSH key shortened). */
   readonly cmdline: string;
   readonly crash: string;

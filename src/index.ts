@@ -20,7 +20,7 @@ export { openDump, detectFormat, type DumpFormat, type OpenDumpOptions } from '.
 export { openElf, elfNotes, elfVmcoreinfo, parseElfHeaders, parseNotes, isElf, type ElfMemory, type ElfInfo, type ElfLoad, type ElfNote } from './dump/elf.js';
 export { openKdump, parseKdumpHeader, isKdump, KDUMP_SIGNATURE, type KdumpMemory, type KdumpHeader } from './dump/kdump.js';
 export { unflatten, isFlattened, type FlattenedSource } from './dump/flattened.js';
-export { qemuRamMemory, ramRanges, lowMemorySize, ramFileOffset, LEGACY_HOLE, type QemuMachine, type RamRange } from './dump/qemu-ram.js';
+export { qemuRamMemory, ramRanges, lowMemorySize, ramFileOffset, LEGACY_HOLE, VIRT_RAM_BASE, type QemuMachine, type RamRange } from './dump/qemu-ram.js';
 export { lzo1xDecompress } from './dump/codecs/lzo.js';
 export { snappyDecompress } from './dump/codecs/snappy.js';
 export { extract, type Extraction, type PstoreFile, type ZoneReport, type ExtractOptions } from './extract.js';

@@ -2,24 +2,43 @@
 // links, dropbear with the libraries it links against, and the kernel modules ramoops,
 // pvpanic and virtio-net need. The image is cached under a hash of everything that goes into
 // it, so the second run of a kernel costs one hash over a few megabytes.
+//
+// x86_64 guests get the host's own busybox and dropbear (ldd lists the libraries). arm64
+// guests get Debian's arm64 packages, downloaded into the cache (harness/debs.ts); nothing
+// arm64 can run here, so the libraries come from the executables' DT_NEEDED entries
+// (elf-deps.ts) and the applet list from busybox's own table of names.
 import { execa, ExecaError } from 'execa';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, type Stats } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { access, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir as defaultCacheDir } from '../cache.js';
+import { fetchDebs, type DebTree } from '../debs.js';
 import { HarnessError, stderrExcerpt } from '../errors.js';
 import type { KernelArtifacts } from '../kernel/obtain.js';
+import type { GuestArch } from '../qemu/args.js';
 import { gzipCpio, writeCpio, type CpioEntry } from './cpio.js';
+import { EM_AARCH64, elfDynamicInfo } from './elf-deps.js';
 
 /** Options of buildGuestImage; every field may be left out. */
 export interface GuestImageOptions {
   readonly cacheDir?: string;
   readonly log?: (line: string) => void;
+  /** x86_64 (default): the host's busybox and dropbear; arm64: Debian's arm64 packages, fetched into the cache. */
+  readonly arch?: GuestArch;
+  readonly signal?: AbortSignal;
 }
+
+/**
+ * Debian arm64 packages the arm64 image's userland comes from: busybox, dropbear, and every
+ * package that provides a library dropbear loads (its DT_NEEDED closure, loader included).
+ */
+export const ARM64_USERLAND_PACKAGES: readonly string[] = [
+  'busybox-static', 'dropbear-bin', 'libc6', 'libcrypt1', 'libtomcrypt1', 'libtommath1', 'libgmp10', 'zlib1g',
+];
 
 /** Host files the image copies; the Debian packages that provide them are named in errors. */
 export const GUEST_BINARIES = {
@@ -306,21 +325,171 @@ export function imageEntries(files: readonly GuestFile[], applets: readonly stri
   return [...dirs, ...rest];
 }
 
+/** The userland of an image: busybox, dropbear(key) and their libraries, and busybox's applet links. */
+interface Userland {
+  readonly files: readonly GuestFile[];
+  /** Applet paths without the leading slash, as `busybox --list-full` prints them. */
+  readonly applets: readonly string[];
+}
+
+async function hostUserland(): Promise<Userland> {
+  const [busybox, dropbear, dropbearkey, applets] = await Promise.all([
+    binaryWithLibs(GUEST_BINARIES.busybox.path, GUEST_BINARIES.busybox.pkg, 0o755),
+    binaryWithLibs(GUEST_BINARIES.dropbear.path, GUEST_BINARIES.dropbear.pkg, 0o755),
+    binaryWithLibs(GUEST_BINARIES.dropbearkey.path, GUEST_BINARIES.dropbearkey.pkg, 0o755),
+    busyboxApplets(),
+  ]);
+  return { files: [...busybox, ...dropbear, ...dropbearkey], applets };
+}
+
+/**
+ * The applet names compiled into a busybox binary, from its `applet_names` table: the sorted,
+ * NUL-separated names starting "[", "[[" (busybox's applet_tables.h), ending with an empty name.
+ * What `busybox --list` prints, without running the binary.
+ */
+export function busyboxAppletNames(binary: Uint8Array): readonly string[] {
+  const buf = Buffer.from(binary.buffer, binary.byteOffset, binary.byteLength);
+  const start = buf.indexOf(Buffer.from('\0[\0[[\0', 'latin1'));
+  if (start < 0) throw guestError('busybox has no applet name table (no "[", "[[" entries): not a busybox binary?');
+  const names: string[] = [];
+  let at = start + 1;
+  for (;;) {
+    const end = buf.indexOf(0, at);
+    if (end < 0 || end === at) break;
+    const name = buf.toString('latin1', at, end);
+    if (!/^[\w.\-[\]]+$/.test(name) || names.length > 2000) throw guestError(`busybox applet table holds ${JSON.stringify(name.slice(0, 40))}: not an applet name`);
+    names.push(name);
+    at = end + 1;
+  }
+  return names;
+}
+
+/**
+ * `rel` inside a package tree with its symlinks followed inside that tree: an absolute link
+ * target means the tree's root, not the host's (the host's /lib is x86). undefined when absent.
+ */
+async function resolveInTree(root: string, rel: string): Promise<string | undefined> {
+  let parts = rel.split('/').filter((p) => p !== '' && p !== '.');
+  const done: string[] = [];
+  for (let hops = 0; parts.length > 0; ) {
+    const part = parts.shift() ?? '';
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    const p = join(root, ...done, part);
+    let st: Stats;
+    try {
+      st = await lstat(p);
+    } catch {
+      return undefined;
+    }
+    if (!st.isSymbolicLink()) {
+      done.push(part);
+      continue;
+    }
+    if (++hops > 40) throw guestError(`too many symlinks resolving ${rel} in ${root}`);
+    const target = await readlink(p);
+    const tparts = target.split('/').filter((x) => x !== '' && x !== '.');
+    if (target.startsWith('/')) done.length = 0;
+    parts = [...tparts, ...parts];
+  }
+  return join(root, ...done);
+}
+
+/** Where the aarch64 glibc loader looks for libraries by default (Debian multiarch). */
+const ARM64_LIB_DIRS: readonly string[] = ['lib/aarch64-linux-gnu', 'usr/lib/aarch64-linux-gnu', 'lib', 'usr/lib'];
+/** Where the image puts them: a default search directory of the guest's loader (no ld.so.cache needed). */
+const ARM64_GUEST_LIB_DIR = '/lib/aarch64-linux-gnu';
+
+async function arm64Userland(opts: GuestImageOptions): Promise<Userland> {
+  const trees = await fetchDebs(ARM64_USERLAND_PACKAGES, 'arm64', { cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
+  const tree = (pkg: string): DebTree => {
+    const t = trees.find((x) => x.pkg === pkg);
+    if (t === undefined) throw guestError(`arm64 package ${pkg} was not fetched`);
+    return t;
+  };
+  const fromTree = async (t: DebTree, rel: string): Promise<Uint8Array> => {
+    const p = await resolveInTree(t.root, rel);
+    if (p === undefined) throw guestError(`arm64 package ${t.pkg} ${t.version} has no ${rel}`);
+    return readFile(p);
+  };
+  const wanted: readonly (readonly [string, string, string])[] = [
+    ['busybox-static', 'bin/busybox', GUEST_BINARIES.busybox.path],
+    ['dropbear-bin', 'usr/sbin/dropbear', GUEST_BINARIES.dropbear.path],
+    ['dropbear-bin', 'usr/bin/dropbearkey', GUEST_BINARIES.dropbearkey.path],
+  ];
+  const files = new Map<string, GuestFile>();
+  const queue: { readonly dest: string; readonly data: Uint8Array; readonly what: string }[] = [];
+  for (const [pkg, rel, dest] of wanted) {
+    const data = await fromTree(tree(pkg), rel);
+    queue.push({ dest, data, what: `${pkg}:arm64 ${rel}` });
+  }
+  const findLib = async (name: string): Promise<Uint8Array | undefined> => {
+    for (const t of trees) {
+      for (const d of ARM64_LIB_DIRS) {
+        const p = await resolveInTree(t.root, `${d}/${name}`);
+        if (p !== undefined) return readFile(p);
+      }
+    }
+    return undefined;
+  };
+  let loader: string | undefined;
+  // The NEEDED closure: libtomcrypt needs libgmp, and so on.
+  while (queue.length > 0) {
+    const item = queue.shift();
+    if (item === undefined || files.has(item.dest)) continue;
+    const info = elfDynamicInfo(item.data, item.what);
+    if (info.machine !== EM_AARCH64) throw guestError(`${item.what} is not an AArch64 ELF file (e_machine ${info.machine})`);
+    files.set(item.dest, { dest: item.dest, mode: 0o755, data: item.data });
+    if (info.interpreter !== undefined && loader === undefined) {
+      loader = info.interpreter;
+      const rel = info.interpreter.replace(/^\/+/, '');
+      let data: Uint8Array | undefined;
+      for (const t of trees) {
+        const p = await resolveInTree(t.root, rel);
+        if (p !== undefined) {
+          data = await readFile(p);
+          break;
+        }
+      }
+      if (data === undefined) throw guestError(`${item.what} needs the loader ${info.interpreter}, which no fetched arm64 package has (${ARM64_USERLAND_PACKAGES.join(', ')})`);
+      queue.push({ dest: info.interpreter, data, what: info.interpreter });
+    }
+    for (const soname of info.needed) {
+      // The loader is already in the process; the copy at its own path serves that NEEDED.
+      if (loader !== undefined && soname === loader.split('/').at(-1)) continue;
+      const dest = `${ARM64_GUEST_LIB_DIR}/${soname}`;
+      if (files.has(dest) || queue.some((q) => q.dest === dest)) continue;
+      const data = await findLib(soname);
+      if (data === undefined) {
+        throw guestError(`${item.what} needs ${soname}, which none of the fetched arm64 packages has (${ARM64_USERLAND_PACKAGES.join(', ')}): add its package to ARM64_USERLAND_PACKAGES`);
+      }
+      queue.push({ dest, data, what: `${soname} (arm64)` });
+    }
+  }
+  const busybox = files.get(GUEST_BINARIES.busybox.path);
+  if (busybox === undefined) throw guestError('arm64 busybox missing from the image');
+  const names = busyboxAppletNames(busybox.data);
+  const lacking = REQUIRED_APPLETS.filter((a) => !names.includes(a));
+  if (lacking.length > 0) throw guestError(`arm64 busybox lacks applets: ${lacking.join(', ')}`);
+  // busybox's install locations are not in its name table; /bin is on init's PATH for all.
+  return { files: [...files.values()], applets: names.map((n) => `bin/${n}`) };
+}
+
 /** Builds (or finds in the cache) the initramfs for a kernel and returns the path of its .cpio.gz. */
 export async function buildGuestImage(kernel: KernelArtifacts, opts: GuestImageOptions = {}): Promise<string> {
   const log = opts.log ?? (() => undefined);
   const imagesDir = join(opts.cacheDir ?? defaultCacheDir(), 'images');
 
-  const [scripts, busybox, dropbear, dropbearkey, mods, applets] = await Promise.all([
+  const [scripts, userland, mods] = await Promise.all([
     guestScripts(),
-    binaryWithLibs(GUEST_BINARIES.busybox.path, GUEST_BINARIES.busybox.pkg, 0o755),
-    binaryWithLibs(GUEST_BINARIES.dropbear.path, GUEST_BINARIES.dropbear.pkg, 0o755),
-    binaryWithLibs(GUEST_BINARIES.dropbearkey.path, GUEST_BINARIES.dropbearkey.pkg, 0o755),
+    opts.arch === 'arm64' ? arm64Userland(opts) : hostUserland(),
     moduleGuestFiles(kernel),
-    busyboxApplets(),
   ]);
+  const applets = userland.applets;
   const modules = mods.inputs;
-  const copied = [...scripts, ...busybox, ...dropbear, ...dropbearkey, ...etcGuestFiles()];
+  const copied = [...scripts, ...userland.files, ...etcGuestFiles()];
 
   // The key covers every input byte and this builder's own code, so editing guest/init, an
   // apt upgrade of busybox or a new kernel each give a new image, and nothing else does.

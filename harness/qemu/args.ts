@@ -2,8 +2,16 @@
 // flag the harness relies on is here, with the reason it is there, so a golden test pins the
 // whole command line (the model is virtme-ng's architectures.py + qemu_helpers.py).
 
-/** x86 machine types whose RAM map harness/qemu/machines.ts knows. */
-export type MachineType = 'q35' | 'pc';
+/** Machine types whose RAM map harness/qemu/machines.ts knows: x86 q35 and pc, arm64 virt. */
+export type MachineType = 'q35' | 'pc' | 'virt';
+
+/** The guest architectures the harness boots: x86_64 on q35 (or pc), arm64 on virt. */
+export type GuestArch = 'x86_64' | 'arm64';
+
+/** The machine type a run of an architecture uses. */
+export function machineFor(arch: GuestArch): MachineType {
+  return arch === 'arm64' ? 'virt' : 'q35';
+}
 
 /** TCG works everywhere (and is the default here); KVM where /dev/kvm is usable. */
 export type Accel = 'tcg' | 'kvm';
@@ -34,8 +42,12 @@ export interface QemuSpec {
   readonly append?: string;
   /** Host port forwarded from 127.0.0.1 to the guest's port 22; no network device when absent. */
   readonly sshPort?: number;
-  /** Add the ISA pvpanic device (default true). */
+  /** Add the pvpanic device (default true): ISA `pvpanic` on x86, `pvpanic-pci` on virt (which has no ISA bus). */
   readonly pvpanic?: boolean;
+  /** A device tree blob the kernel gets instead of the one the machine generates (`-dtb`; virt). */
+  readonly dtb?: string;
+  /** Write the machine's generated DTB here and exit without running (`dumpdtb=`; virt). */
+  readonly dumpDtb?: string;
   /** Start with the CPUs stopped (`-S`), e.g. to inspect RAM before anything runs. */
   readonly paused?: boolean;
   /** Appended verbatim, last, for experiments; the golden test does not cover them. */
@@ -86,7 +98,7 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
     '-object',
     `memory-backend-file,id=mem,size=${size},mem-path=${quoteOptarg(spec.ramFile)},share=on`,
     '-machine',
-    `${spec.machine},memory-backend=mem`,
+    `${spec.machine},memory-backend=mem${spec.dumpDtb === undefined ? '' : `,dumpdtb=${quoteOptarg(spec.dumpDtb)}`}`,
     // Must equal the backend size; stated so the RAM size is visible in `ps`.
     '-m',
     size,
@@ -116,7 +128,7 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
   );
   if (spec.pvpanic !== false) {
     // A panic becomes the QMP event GUEST_PANICKED (the guest needs the pvpanic driver).
-    args.push('-device', 'pvpanic');
+    args.push('-device', spec.machine === 'virt' ? 'pvpanic-pci' : 'pvpanic');
   }
   args.push(
     // The panic is a signal only: pausing there would stop the guest before ramoops writes
@@ -142,6 +154,7 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
   }
   if (spec.kernel !== undefined) args.push('-kernel', spec.kernel);
   if (spec.initrd !== undefined) args.push('-initrd', spec.initrd);
+  if (spec.dtb !== undefined) args.push('-dtb', spec.dtb);
   if (spec.append !== undefined) args.push('-append', spec.append);
   if (spec.paused === true) args.push('-S');
   if (spec.extraArgs !== undefined) args.push(...spec.extraArgs);

@@ -34,10 +34,12 @@ export interface QemuStartOptions {
   /** Use this host port instead of picking a free one. */
   readonly sshPort?: number;
   readonly pvpanic?: boolean;
+  /** `-dtb`: the device tree the kernel boots with (arm64 virt). */
+  readonly dtb?: string;
   /** Start with CPUs stopped (-S). */
   readonly paused?: boolean;
   readonly extraArgs?: readonly string[];
-  /** QEMU binary (default qemu-system-x86_64 from PATH). */
+  /** QEMU binary (default qemu-system-aarch64 for virt, else qemu-system-x86_64, from PATH). */
   readonly binary?: string;
   /**
    * Parent folder of the temp folder. Default /dev/shm when writable (guest RAM in tmpfs costs
@@ -173,6 +175,7 @@ export class QemuProcess {
         append: options.append,
         sshPort,
         pvpanic: options.pvpanic,
+        dtb: options.dtb,
         paused: options.paused,
         extraArgs: options.extraArgs,
       };
@@ -181,7 +184,7 @@ export class QemuProcess {
       serial = SerialLog.follow(serialPath, {
         teePath: options.artifactsDir === undefined ? undefined : path.join(options.artifactsDir, `${prefix}serial.log`),
       });
-      const child = execa(options.binary ?? 'qemu-system-x86_64', args, {
+      const child = execa(options.binary ?? qemuBinary(machine), args, {
         stdin: 'ignore',
         buffer: false,
         reject: false,
@@ -345,6 +348,11 @@ export class QemuProcess {
         (serial.length > 0 ? `\n--- serial (last ${serial.length} lines) ---\n${serial.join('\n')}` : ''),
     );
   }
+}
+
+/** The QEMU system emulator that runs a machine type. */
+export function qemuBinary(machine: MachineType): string {
+  return machine === 'virt' ? 'qemu-system-aarch64' : 'qemu-system-x86_64';
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

@@ -9,11 +9,17 @@
 // it) and QEMU 7.2's AMD 1 TiB hole relocation (only for guests whose RAM reaches 1 TiB).
 // The map was verified against QEMU's own pmemsave on q35 and pc, below and above 4 GiB
 // (test/harness/qemu/process.test.ts).
+//
+// The arm64 `virt` machine (QEMU 7.2 hw/arm/virt.c, memmap VIRT_MEM) has one RAM range from
+// 1 GiB up, no holes: file offset = physical address - 0x40000000.
 import { AddressNotCapturedError, ConfigError, hex } from '../errors.js';
 import type { ByteSource, PhysicalMemory, PhysRange } from './memory.js';
 
-/** The x86 machine types whose RAM map we know. */
-export type QemuMachine = 'q35' | 'pc';
+/** The machine types whose RAM map we know: x86 q35 and pc, arm64 virt. */
+export type QemuMachine = 'q35' | 'pc' | 'virt';
+
+/** Where the arm64 virt machine's RAM starts (the RAM file's byte 0). */
+export const VIRT_RAM_BASE = 0x4000_0000;
 
 const FOUR_GIB = 0x1_0000_0000;
 
@@ -34,6 +40,8 @@ export interface RamRange {
 /** How much RAM QEMU puts below 4 GiB for a machine and RAM size (the rest starts at 4 GiB). */
 export function lowMemorySize(machine: QemuMachine, ramBytes: number): number {
   checkSize(ramBytes);
+  // virt has no split below 4 GiB: its one range simply runs on past it.
+  if (machine === 'virt') return ramBytes;
   let lowmem: number;
   if (machine === 'q35') {
     // Leaves room below 4 GiB for PCI MMIO and the 256 MiB MMCONFIG window; when RAM does not
@@ -51,6 +59,10 @@ export function lowMemorySize(machine: QemuMachine, ramBytes: number): number {
 
 /** The RAM file's ranges in guest-physical order, without the legacy VGA/ROM hole. */
 export function ramRanges(machine: QemuMachine, ramBytes: number): readonly RamRange[] {
+  if (machine === 'virt') {
+    checkSize(ramBytes);
+    return [{ phys: VIRT_RAM_BASE, size: ramBytes, fileOffset: 0 }];
+  }
   const low = lowMemorySize(machine, ramBytes);
   const ranges: RamRange[] = [];
   ranges.push({ phys: 0, size: Math.min(low, LEGACY_HOLE.start), fileOffset: 0 });
@@ -77,7 +89,7 @@ export function ramFileOffset(machine: QemuMachine, ramBytes: number, phys: numb
 }
 
 /**
- * Guest-physical memory of a QEMU x86 guest from its RAM backend file. `source.size` is
+ * Guest-physical memory of a QEMU guest from its RAM backend file. `source.size` is
  * normally `ramBytes`; a shorter file (a copy cut short) reads as not captured past its end.
  */
 export function qemuRamMemory(source: ByteSource, machine: QemuMachine, ramBytes: number, description = 'QEMU RAM file'): PhysicalMemory {
@@ -105,7 +117,7 @@ export function qemuRamMemory(source: ByteSource, machine: QemuMachine, ramBytes
           const why =
             full !== undefined
               ? `the RAM file has ${hex(source.size)} bytes and this RAM would be at file offset ${hex(full.fileOffset + (a - full.phys))}`
-              : a >= LEGACY_HOLE.start && a < LEGACY_HOLE.end
+              : machine !== 'virt' && a >= LEGACY_HOLE.start && a < LEGACY_HOLE.end
                 ? `${hex(a)} is in the legacy VGA/ROM hole ${hex(LEGACY_HOLE.start)}..${hex(LEGACY_HOLE.end)}, which the guest does not see as RAM`
                 : `${hex(a)} is not RAM of a ${machine} guest with ${hex(ramBytes)} bytes (RAM: ${where})`;
           throw new AddressNotCapturedError(addr, len, why);
