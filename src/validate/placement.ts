@@ -56,7 +56,9 @@ export function placementProblems(input: ValidateInput): readonly Problem[] {
       });
     }
   }
-  if (arch === 'arm64' || input.ramSize !== undefined) {
+  // Only for a machine said to be a QEMU guest (--arch or --ram-size): a board's own boot
+  // loader puts the kernel elsewhere, and a DT alone does not say which it is.
+  if (input.arch === 'arm64' || input.ramSize !== undefined) {
     for (const w of bootWindows(arch, input.ramSize, input.initrdSize)) {
       if (!overlaps(a, s, w.start, w.size)) continue;
       const assumed = w.what === 'the initrd' && input.initrdSize === undefined ? ` (initrd size unknown: assumed up to ${human(ASSUMED_INITRD_SIZE)})` : '';
