@@ -6,11 +6,13 @@ import type { RamoopsConfig } from '../config/types.js';
 import type { Layout, ZoneKind } from '../layout/layout.js';
 import type { CmdlineFacts } from './cmdline.js';
 
+/** error: the kernel refuses or disables ramoops; warning: it works but loses data; info: worth knowing. */
 export type Severity = 'error' | 'warning' | 'info';
 
 /** Where a configuration came from: decides defaults and which reservation rules apply. */
 export type ValidateSource = 'modparams' | 'cmdline' | 'dt' | 'json';
 
+/** The architecture decides the reservation mechanism (memmap= or device tree) and the QEMU machine. */
 export type Arch = 'x86' | 'arm64';
 
 /** Every rule's code; each rule file (probe, placement, capacity, versions) says why it exists. */

@@ -43,6 +43,7 @@ interface Gathered {
 
 const REGION_FLAGS = ['mem-address', 'mem-size', 'record-size', 'console-size', 'ftrace-size', 'pmsg-size', 'ecc', 'config'] as const;
 
+/** The yargs module for `ramoops validate`. */
 export const validateCommand: CommandModule<object, ValidateArgs> = {
   command: 'validate',
   describe: 'check a ramoops configuration: the zones the kernel will make, what it refuses, and what quietly goes wrong',
