@@ -14,6 +14,8 @@ import {
   splitCmdline,
   type ConfigSettings,
 } from '../../../src/index.js';
+import type { RamoopsNodeSpec } from '../../../src/dt/ramoops-node.js';
+import { ARM64_DEFAULT_NODE } from '../../arm64.js';
 import { prepareOutDir, writeConfined } from '../../artifacts.js';
 import { DEFAULT_REGION, runCycles, type Progress } from '../../cycle.js';
 import { RunAbortedError } from '../../proc/lifetime.js';
@@ -21,6 +23,7 @@ import { junitXml, reportJson, verdictText, type RunReport } from '../../report.
 import { withConfigOptions, type ConfigArgs } from '../config-options.js';
 
 interface RunArgs extends ConfigArgs {
+  arch: string;
   kernel: string;
   modules?: string;
   crash: string;
@@ -85,6 +88,60 @@ export function runCmdline(a: ConfigArgs): { ramoops: string; extra: string[]; n
 }
 
 /**
+ * The arm64 guest's ramoops node from the same flags, merged as defaults < JSON < --cmdline <
+ * flags, where the defaults are ARM64_DEFAULT_NODE. Each setting becomes the DT property the
+ * kernel reads (ramoops_parse_dt): --ecc is `ecc-size` taken literally (no 1 -> 16 as for the
+ * module parameter), per-CPU ftrace is `flags` bit 0. pstore.* words stay on the command line.
+ */
+export function runDtNode(a: ConfigArgs): { node: RamoopsNodeSpec; pstore: string; extra: string[]; notes: string[] } {
+  const notes: string[] = [];
+  const json: ConfigSettings = a.config ? settingsFromJson(readFileSync(a.config, 'utf8'), a.config) : {};
+  const cmd = a.cmdline === undefined ? {} : settingsFromCmdline(a.cmdline).settings;
+  const num = (field: string, v: string | undefined): number | undefined => (v === undefined ? undefined : parseSize(field, v));
+  const d = ARM64_DEFAULT_NODE;
+  const defaults: ConfigSettings = {
+    memAddress: d.address,
+    memSize: d.size,
+    recordSize: d.recordSize,
+    consoleSize: d.consoleSize,
+    ftraceSize: d.ftraceSize,
+    pmsgSize: d.pmsgSize,
+  };
+  const flags: ConfigSettings = {
+    memAddress: num('--mem-address', a['mem-address']),
+    memSize: num('--mem-size', a['mem-size']),
+    recordSize: num('--record-size', a['record-size']),
+    consoleSize: num('--console-size', a['console-size']),
+    ftraceSize: num('--ftrace-size', a['ftrace-size']),
+    pmsgSize: num('--pmsg-size', a['pmsg-size']),
+    ecc: num('--ecc', a.ecc),
+    compress: a.compress,
+  };
+  const s = mergeSettings(defaults, json, cmd, flags);
+  // Refuse what the kernel would refuse before booting anything (DT rules: ecc literal).
+  buildConfig(s, 'dt');
+  if (s.memAddress === undefined || s.memSize === undefined) throw new Error('the ramoops region needs an address and a size');
+  const node: RamoopsNodeSpec = {
+    address: s.memAddress,
+    size: s.memSize,
+    ...(s.recordSize === undefined ? {} : { recordSize: s.recordSize }),
+    ...(s.consoleSize === undefined ? {} : { consoleSize: s.consoleSize }),
+    ...(s.ftraceSize === undefined ? {} : { ftraceSize: s.ftraceSize }),
+    ...(s.pmsgSize === undefined ? {} : { pmsgSize: s.pmsgSize }),
+    ...(s.ecc === undefined ? {} : { eccSize: s.ecc }),
+    ...(s.memType === undefined ? {} : { memType: s.memType }),
+    ...(s.maxReason === undefined ? {} : { maxReason: s.maxReason }),
+    ...(s.ftracePerCpu === undefined ? {} : { flags: s.ftracePerCpu ? 1 : 0 }),
+  };
+  if (s.dumpOops !== undefined) notes.push('dump_oops has no DT property: give max_reason instead (1 panic, 2 oops)');
+  if (a['kernel-version'] !== undefined || s.kernelVersion !== undefined) notes.push('--kernel-version is ignored by run: the booted kernel\'s release is used');
+  if (a.cpus !== undefined || s.cpus !== undefined) notes.push('--cpus is ignored by run: the guest has one CPU');
+  const pstore = s.compress === undefined ? '' : `pstore.compress=${s.compress}`;
+  const extra = a.cmdline === undefined ? [] : splitCmdline(a.cmdline).filter((w) => !/^(ramoops|pstore)\./.test(w));
+  return { node, pstore, extra, notes };
+}
+
+/**
  * One line per finished phase; on a terminal, also a line that counts the running phase's
  * seconds, so a 20 s TCG boot does not look like a hang.
  */
@@ -132,8 +189,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
   builder: (y: Argv) =>
     withConfigOptions(
       y
-        .option('kernel', { type: 'string', default: 'debian', describe: "debian (Debian 12's stock kernel), debian-6.12, or a bzImage path" })
-        .option('modules', { type: 'string', describe: 'modules for a bzImage: a folder holding lib/modules/<release> (or that folder)' })
+        .option('arch', {
+          type: 'string',
+          choices: ['x86_64', 'arm64'],
+          default: 'x86_64',
+          describe: 'x86_64: q35, ramoops by module parameters; arm64: virt (cortex-a57), ramoops by a /reserved-memory node in the device tree',
+        })
+        .option('kernel', { type: 'string', default: 'debian', describe: "debian (Debian 12's stock kernel for --arch), debian-6.12 (x86_64), or a bzImage (x86_64) / Image (arm64) path" })
+        .option('modules', { type: 'string', describe: 'modules for a kernel path: a folder holding lib/modules/<release> (or, x86_64, that folder)' })
         .option('crash', { type: 'string', default: 'sysrq', describe: 'sysrq (echo c > /proc/sysrq-trigger) or any shell command the guest runs to crash' })
         .option('cycles', { type: 'number', default: 1, describe: 'crash, capture, warm reboot and compare this many times in one boot chain' })
         .option('out', { type: 'string', describe: 'artifacts folder (serial log, region images, both sides\' files, report.json, diff.txt); default: a fresh temp folder' })
@@ -144,11 +207,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
         .option('timeout', { type: 'number', describe: 'give up after this many seconds in all (default 15 min + 2 min per cycle)' })
         .epilog(
           `Without region flags the run uses ramoops.mem_address=0x${DEFAULT_REGION.memAddress.toString(16)} ramoops.mem_size=0x${DEFAULT_REGION.memSize.toString(16)} ramoops.record_size=0x${DEFAULT_REGION.recordSize.toString(16)} (mid-RAM: firmware and the -kernel loader write the top and bottom).\n` +
+            `--arch arm64: the configuration flags (or --cmdline ramoops.* words, or --config JSON) become the properties of /reserved-memory/ramoops@ADDR in the DTB QEMU's virt machine generates (reg, record-size, console-size, ftrace-size, pmsg-size, ecc-size, mem-type, max-reason, flags, no-map), and the host parses by the DT rules: a size absent from the node is 0, --ecc N is ecc-size N literally (1 is 1, not 16). ` +
+            `Defaults: reg 0x${ARM64_DEFAULT_NODE.size.toString(16)}@0x${ARM64_DEFAULT_NODE.address.toString(16)} (RAM starts at 0x40000000; QEMU loads the initrd at RAM base + min(RAM/2, 128 MiB), 0x48000000 in a 512M guest, where the kernel refuses to reserve a region), record-size 0x${(ARM64_DEFAULT_NODE.recordSize ?? 0).toString(16)}, console-size 0x${(ARM64_DEFAULT_NODE.consoleSize ?? 0).toString(16)}, pmsg-size 0x${(ARM64_DEFAULT_NODE.pmsgSize ?? 0).toString(16)}, no ftrace zone, ECC off. The booted DTB is kept as guest.dtb in the artifacts. Debian's arm64 kernel has no pvpanic driver: its panics are seen on the console.\n` +
             'Exit codes: 0 every file matched in every cycle; 1 a mismatch (see diff.txt); 2 harness fault (no boot, no panic, SSH refused, QEMU died, timeout, bad options); 130/143 interrupted.',
         ),
     ) as unknown as Argv<RunArgs>,
   handler: async (a) => {
-    const { ramoops, extra, notes } = runCmdline(a);
+    const dt = a.arch === 'arm64' ? runDtNode(a) : undefined;
+    const { ramoops, extra, notes } = dt === undefined ? runCmdline(a) : { ramoops: dt.pstore, extra: dt.extra, notes: dt.notes };
     if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
     if (a.timeout !== undefined && !(a.timeout > 0)) throw new Error(`--timeout must be a positive number of seconds, got ${a.timeout}`);
     const memoryBytes = parseSize('--memory', a.memory);
@@ -159,6 +225,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     let report: RunReport;
     try {
       report = await runCycles({
+        ...(dt === undefined ? {} : { arch: 'arm64' as const, ramoopsNode: dt.node }),
         kernel: a.kernel,
         modulesDir: a.modules,
         ramoopsCmdline: ramoops,
