@@ -4,6 +4,7 @@
 set -euo pipefail
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v dropbear >/dev/null || need+=(dropbear-bin)
 [ -f /usr/include/fec.h ] || need+=(libfec-dev)
@@ -13,8 +14,15 @@ command -v cc >/dev/null || need+=(gcc)
 command -v depmod >/dev/null || need+=(kmod)
 command -v xz >/dev/null || need+=(xz-utils)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
-[ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+# arm64 guests: the harness downloads Debian's arm64 kernel, busybox and dropbear (never
+# installs them); apt must know the architecture for that.
+if ! dpkg --print-foreign-architectures | grep -qx arm64 && [ "$(dpkg --print-architecture)" != arm64 ]; then
+	echo "adding the arm64 architecture to apt (download only)" >&2
+	$SUDO dpkg --add-architecture arm64
+	$SUDO apt-get update -qq
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}" >&2
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
