@@ -52,7 +52,6 @@ export interface DtRamoops extends DtFacts {
 }
 
 const INT_MAX = 0x7fffffff;
-const ENODATA = 61;
 const EOVERFLOW = 75;
 
 /** Every node with compatible "ramoops", in tree order, read for `kernel` (newest rules when undefined). */
@@ -130,10 +129,8 @@ function readNode(tree: DeviceTree, node: DtNode, path: string, ancestors: reado
   const u32 = (name: string): number | undefined => {
     const p = getProp(node, name);
     if (!p) return undefined;
-    if (p.value.length === 0) {
-      refusals.push({ code: 'dt-bad-property', property: name, message: `failed to parse property ${name}: -${ENODATA}` });
-      return undefined;
-    }
+    // An FDT property always has a value pointer, so an empty one is "too short" (-EOVERFLOW),
+    // not -ENODATA: seen on Debian 6.1 arm64 with `record-size;`.
     if (p.value.length < 4) {
       refusals.push({ code: 'dt-bad-property', property: name, message: `failed to parse property ${name}: -${EOVERFLOW}` });
       return undefined;

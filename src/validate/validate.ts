@@ -43,12 +43,21 @@ export function validateSettings(input: Omit<ValidateInput, 'config'> & { readon
 /** A configuration error from buildConfig (or a source parser) as a problem. */
 export function configErrorProblem(e: ConfigError, source: ValidateInput['source'], settings?: ConfigSettings): Problem {
   if (e.field === 'mem_size') {
-    return {
-      severity: 'error',
-      code: 'no-mem-size',
-      message: 'mem_size is 0 or not given: without a region size the kernel sets up no ramoops at all, nothing appears in pstore',
-      fix: source === 'dt' ? 'give the node a reg with a non-zero size' : 'add ramoops.mem_size=0x100000 (and a matching memmap= reservation)',
-    };
+    return source === 'dt'
+      ? {
+          severity: 'error',
+          code: 'no-mem-size',
+          message: "reg gives a region size of 0 (check the size cells: reg is read with the parent's #size-cells): probe fails",
+          fix: 'give reg a non-zero size in /reserved-memory\'s #address-cells/#size-cells',
+          // Seen on Debian 6.1 arm64 with reg read as size 0.
+          kernelMessage: 'The memory size and the record/console size must be non-zero',
+        }
+      : {
+          severity: 'error',
+          code: 'no-mem-size',
+          message: 'mem_size is 0 or not given: without a region size the kernel sets up no ramoops at all, nothing appears in pstore',
+          fix: 'add ramoops.mem_size=0x100000 (and a matching memmap= reservation)',
+        };
   }
   if (e.field === 'mem_address') {
     return {

@@ -101,7 +101,8 @@ test('u32 values above INT_MAX are refused with the kernel message', (t) => {
 });
 
 test('properties of the wrong length are refused as of_property_read_u32 fails', (t) => {
-  t.deepEqual(node('record-size;').refusals.map((r) => r.message), ['failed to parse property record-size: -61']);
+  // Seen on Debian 6.1 arm64: an empty FDT property is too short (-EOVERFLOW), not missing data.
+  t.deepEqual(node('record-size;').refusals.map((r) => r.message), ['failed to parse property record-size: -75']);
   t.deepEqual(node('record-size = [01 02];').refusals.map((r) => r.message), ['failed to parse property record-size: -75']);
   // Longer than a u32: the first cell is used.
   t.is(node('record-size = <0x2000 0x1>;').settings.recordSize, 0x2000);

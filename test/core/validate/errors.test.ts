@@ -104,7 +104,7 @@ test('dt-value-overflow: u32 values above INT_MAX, with the kernel message', (t)
 });
 
 test('dt-bad-property: an empty or short u32 property', (t) => {
-  t.is(expectProblem(t, fromDts(virtDts('record-size;')), 'dt-bad-property', 'error').kernelMessage, 'failed to parse property record-size: -61');
+  t.is(expectProblem(t, fromDts(virtDts('record-size;')), 'dt-bad-property', 'error').kernelMessage, 'failed to parse property record-size: -75');
 });
 
 test('dt-no-reg: no usable reg', (t) => {
