@@ -7,6 +7,8 @@
 // A second guest with 4.5 GiB of RAM puts the region above 4 GiB.
 //
 // RAMOOPS_SKIP_INTEGRATION=1 skips; RAMOOPS_KEEP_DUMPS=DIR keeps the dumps in DIR for a look.
+// makedumpfile: Debian 12's (zlib, lzo) when installed; snappy and zstd need a build that has
+// them, named by RAMOOPS_MAKEDUMPFILE (otherwise those variants are skipped, saying why).
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
