@@ -19,7 +19,8 @@ export function validate(input: ValidateInput): ValidateResult {
     ...refusals,
     ...probe,
     ...placementProblems(input),
-    ...capacityProblems(input, layout),
+    // A refused property reads as its default (0), so what the zones hold would be guesswork.
+    ...(refusals.length === 0 ? capacityProblems(input, layout) : []),
     ...versionProblems(input, layout),
   ];
   return { layout: refusals.length === 0 ? layout : undefined, problems: sortProblems(problems) };
