@@ -44,6 +44,21 @@ const cases: ReadonlyArray<readonly [string, QemuSpec]> = [
       sshPort: 2222,
     },
   ],
+  [
+    // arm64: virt with the DTB carrying the ramoops node, pvpanic on PCI (virt has no ISA bus).
+    'virt-arm64-boot',
+    {
+      ...base,
+      machine: 'virt',
+      cpu: 'cortex-a57',
+      kernel: '/cache/vmlinuz-6.1.0-56-arm64',
+      initrd: '/cache/initramfs.cpio.gz',
+      dtb: '/out/guest.dtb',
+      append: 'console=ttyAMA0 quiet loglevel=4 panic=-1',
+      sshPort: 40022,
+    },
+  ],
+  ['virt-dumpdtb', { ...base, machine: 'virt', cpu: 'cortex-a57', dumpDtb: '/tmp/d,1/virt.dtb' }],
 ];
 
 for (const [name, spec] of cases) {
