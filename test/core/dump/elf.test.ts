@@ -17,6 +17,11 @@ import {
   type ByteSource,
 } from '../../../src/index.js';
 import { writeElf, type TestElf } from './elf-writer.js';
+import { readFileSync } from 'node:fs';
+import { configFromCmdline, extract } from '../../../src/index.js';
+import { loadFixtures } from '../../helpers/fixtures.js';
+import { repoRoot } from '../../helpers/paths.js';
+import { REGION } from './fixtures/contents.js';
 
 function pattern(seed: number, len: number): Uint8Array {
   const b = new Uint8Array(len);
@@ -223,4 +228,36 @@ test('not a core file, bad class, bad byte order: DumpFormatError with the offse
 
 test('forcing --format kdump on an ELF file is a DumpFormatError', (t) => {
   t.throws(() => openDump(source(writeElf(spec(64, true))), { format: 'kdump' }), { instanceOf: DumpFormatError });
+});
+
+// A real one: QEMU 7.2's dump-guest-memory ELF (fixtures/README.md), which also puts section
+// headers between the ELF header and the program headers.
+const qemuElfPath = join(repoRoot(), 'test', 'core', 'dump', 'fixtures', 'qemu-region.elf');
+
+test('real QEMU ELF: segment by physical address, QEMU\'s notes, the planted capture extracts', (t) => {
+  const file = new Uint8Array(readFileSync(qemuElfPath));
+  const mem = openElf(source(file));
+  t.deepEqual(mem.ranges(), [{ start: REGION - 4096, end: REGION + 0x100000 + 4096 }]);
+  t.is(mem.elf.bits, 64);
+  t.true(mem.elf.littleEndian);
+  // EM_386: the paused CPU never left real mode, and QEMU names the machine by the CPU's mode
+  // (target/i386/arch_dump.c cpu_get_dump_info) while the class follows the RAM's extent.
+  t.is(mem.elf.machine, 3);
+  t.deepEqual([...new Set(elfNotes(source(file)).map((n) => n.name))], ['CORE', 'QEMU']);
+  t.is(elfVmcoreinfo(source(file)), undefined);
+  const capture = loadFixtures().find((f) => f.name === 'c61-full-deflate');
+  if (!capture) return t.fail('fixture c61-full-deflate missing');
+  t.true(Buffer.from(mem.read(REGION, capture.region.length)).equals(Buffer.from(capture.region)));
+  const x = extract(mem, { ...configFromCmdline(capture.cmdline, capture.release), memAddress: REGION });
+  t.deepEqual(x.files.map((f) => f.name).sort(), capture.expected.map((e) => e.name).sort());
+  t.throws(() => mem.read(REGION - 8192, 16), { instanceOf: AddressNotCapturedError });
+});
+
+(hasReadelf() ? test : test.skip)('real QEMU ELF: readelf sees the same segment and notes', (t) => {
+  const out = execFileSync('readelf', ['-lnW', qemuElfPath], { encoding: 'utf8' });
+  const m = /^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)/m.exec(out);
+  const l = openElf(source(new Uint8Array(readFileSync(qemuElfPath)))).elf.loads[0];
+  t.deepEqual([l?.offset, l?.paddr, l?.filesz, l?.memsz], [Number(m?.[1]), Number(m?.[3]), Number(m?.[4]), Number(m?.[5])]);
+  const notes = [...out.matchAll(/^\s+(CORE|QEMU)\s+(0x[0-9a-f]+)/gm)].map((x) => [x[1], Number(x[2])]);
+  t.deepEqual(notes, elfNotes(source(new Uint8Array(readFileSync(qemuElfPath)))).map((n) => [n.name, n.desc.length]));
 });
