@@ -10,6 +10,9 @@ import { computeLayout, type Layout, type LayoutRules } from '../layout/layout.j
 import { isRamoopsError } from '../errors.js';
 import { rsCodec } from '../zone/ecc/rs.js';
 import { HEADER_SIZE, PERSISTENT_RAM_SIG, zoneGeometry } from '../zone/geometry.js';
+import { readZone } from '../zone/read.js';
+import { parseDmesgHeader } from '../records/dmesg/header.js';
+import { decompress } from '../records/decompress/index.js';
 import { findDbgc, findFtraceSigs, type ScanProgress, type SigHit } from './signatures.js';
 
 export interface InferredRegion {
@@ -281,21 +284,41 @@ function propose(walked: readonly Walked[], n: number, d: number, ecc: number, b
   return [...byKey.values()];
 }
 
-/** zstd (28 b5 2f fd) or zlib-wrapped (78 ..) payloads after a C header; raw deflate is the default. */
+/**
+ * The compressor of the stored dmesg records: raw LZO, LZ4 and 842 streams carry no magic, so
+ * try each decoder on the first record and keep the one whose text starts like a pstore dump
+ * ("Panic#1 Part1"). undefined means deflate, the default, or nothing to judge by.
+ */
 function n0Compressor(mem: PhysicalMemory, c: RamoopsConfig): string | undefined {
   if (!c.recordSize) return undefined;
-  const probeLen = Math.min(64, c.memSize);
-  let bytes: Uint8Array;
+  let layout: Layout;
   try {
-    bytes = mem.read(c.memAddress + HEADER_SIZE, probeLen);
+    layout = computeLayout(c, { post49: true, pmsgFirst: false, evenZones: true, ftraceZones: c.cpus ?? 1 });
   } catch {
     return undefined;
   }
-  const text = String.fromCharCode(...bytes.subarray(0, 40));
-  const m = /^====-?\d+\.\d+-C\n/.exec(text);
-  if (!m) return undefined;
-  const p = m[0].length;
-  if (bytes[p] === 0x28 && bytes[p + 1] === 0xb5 && bytes[p + 2] === 0x2f && bytes[p + 3] === 0xfd) return 'zstd';
-  if (bytes[p] === 0x78 && (((bytes[p] ?? 0) << 8) | (bytes[p + 1] ?? 0)) % 31 === 0) return 'zlib';
+  for (const z of layout.zones.filter((zz) => zz.kind === 'dmesg').slice(0, 4)) {
+    let log: Uint8Array;
+    try {
+      const r = readZone(mem.read(z.address, z.geometry.size), z.geometry, { expectedSig: PERSISTENT_RAM_SIG, emptyNeedsStartZero: false, rsMode: 'v5.3+' });
+      if (r.status !== 'ok') continue;
+      log = r.oldLog;
+    } catch {
+      continue;
+    }
+    const h = parseDmesgHeader(log, true);
+    if (!h || !h.compressed) continue;
+    const payload = log.subarray(h.length);
+    for (const algorithm of ['deflate', 'zstd', 'lzo', 'lz4', '842', 'zlib'] as const) {
+      try {
+        const text = decompress(algorithm, payload, 4 * z.geometry.size);
+        if (DUMP_START.test(String.fromCharCode(...text.subarray(0, 40)))) return algorithm === 'deflate' ? undefined : algorithm;
+      } catch {
+        // not this one
+      }
+    }
+  }
   return undefined;
 }
+
+const DUMP_START = /^(Panic|Oops|Emergency|Shutdown|Restart|Halt|Poweroff|Unknown)#\d+ Part\d+\n/;
