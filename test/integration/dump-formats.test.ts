@@ -131,9 +131,11 @@ async function crashGuest(spec: GuestSpec, log: (s: string) => void): Promise<Cr
     artifactsDir: dir,
     extraArgs: spec.vmcoreinfo ? ['-device', 'vmcoreinfo'] : [],
   });
-  const hostKey = await qemu.waitForSerial(HOSTKEY_LINE, { timeout: 180_000 });
+  // since: 0 — READY often arrives in the same read as the host key line; waiting "from now"
+  // after the first match would miss it.
+  const hostKey = await qemu.waitForSerial(HOSTKEY_LINE, { since: 0, timeout: 300_000 });
   pin.expectFromLine(hostKey.line);
-  await qemu.waitForSerial(/RAMOOPS-HARNESS-READY/, { timeout: 180_000 });
+  await qemu.waitForSerial(/RAMOOPS-HARNESS-READY/, { since: 0, timeout: 300_000 });
   const ssh = await SshSession.connect({ port: qemu.sshPort ?? 0, privateKey: keys.privateKey, hostKey: pin, lifetime: life });
   lap('boot + SSH');
 
