@@ -14,6 +14,10 @@ command -v cc >/dev/null || need+=(gcc)
 command -v depmod >/dev/null || need+=(kmod)
 command -v xz >/dev/null || need+=(xz-utils)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
+# Cross-checks in the tests: dtc for our FDT code, makedumpfile for kdump files, rsvg for the SVG map.
+command -v dtc >/dev/null || need+=(device-tree-compiler)
+command -v makedumpfile >/dev/null || need+=(makedumpfile)
+command -v rsvg-convert >/dev/null || need+=(librsvg2-bin)
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 # arm64 guests: the harness downloads Debian's arm64 kernel, busybox and dropbear (never
 # installs them); apt must know the architecture for that.
