@@ -5,6 +5,7 @@
 import { AddressNotCapturedError, DumpFormatError, TruncatedError, hex } from '../errors.js';
 import { ByteReader } from '../bytes/reader.js';
 import type { ByteSource, PhysicalMemory, PhysRange } from './memory.js';
+import { storedSearch } from './search.js';
 
 const ET_CORE = 4;
 const PT_LOAD = 1;
@@ -232,7 +233,7 @@ export function openElf(source: ByteSource, description = 'ELF vmcore'): ElfMemo
     return best;
   };
 
-  return {
+  const mem: ElfMemory = {
     description: `${description} (ELF${info.bits} ${info.littleEndian ? 'LE' : 'BE'}, ${info.loads.length} PT_LOAD)`,
     elf: info,
     ranges: () => frozen,
@@ -272,6 +273,14 @@ export function openElf(source: ByteSource, description = 'ELF vmcore'): ElfMemo
       return out ?? new Uint8Array(len);
     },
   };
+  // Segment bytes are plain file bytes: a source that can search natively searches them.
+  const runs = pieces.map((p) => ({
+    phys: p.start,
+    fileOffset: p.load.offset + (p.start - p.load.paddr),
+    size: Math.max(0, Math.min(p.end, p.load.paddr + p.load.filesz, presentEnd(p, source.size)) - p.start),
+  }));
+  const findAll = storedSearch(source, runs, mem);
+  return findAll === undefined ? mem : { ...mem, findAll };
 }
 
 /** The physical end of what a piece can really serve given the file's size. */

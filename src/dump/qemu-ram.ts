@@ -14,6 +14,7 @@
 // 1 GiB up, no holes: file offset = physical address - 0x40000000.
 import { AddressNotCapturedError, ConfigError, hex } from '../errors.js';
 import type { ByteSource, PhysicalMemory, PhysRange } from './memory.js';
+import { storedSearch } from './search.js';
 
 /** The machine types whose RAM map we know: x86 q35 and pc, arm64 virt. */
 export type QemuMachine = 'q35' | 'pc' | 'virt';
@@ -102,7 +103,7 @@ export function qemuRamMemory(source: ByteSource, machine: QemuMachine, ramBytes
   }
   const ranges: readonly PhysRange[] = present.map((r) => ({ start: r.phys, end: r.phys + r.size }));
   const where = map.map((r) => `${hex(r.phys)}..${hex(r.phys + r.size)}`).join(', ');
-  return {
+  const mem: PhysicalMemory = {
     description: `${description} (${machine}, ${hex(ramBytes)} bytes of RAM)`,
     ranges: () => ranges,
     read(addr, len) {
@@ -134,6 +135,9 @@ export function qemuRamMemory(source: ByteSource, machine: QemuMachine, ramBytes
       return out;
     },
   };
+  // The RAM file is plain bytes: a source that can search natively searches it.
+  const findAll = storedSearch(source, present.map((r) => ({ phys: r.phys, fileOffset: r.fileOffset, size: r.size })), mem);
+  return findAll === undefined ? mem : { ...mem, findAll };
 }
 
 function checkSize(ramBytes: number): void {
