@@ -1,6 +1,6 @@
 // Dump-reading flags shared by extract and scan: every command accepts every dump format.
 import type { Argv } from 'yargs';
-import { ConfigError, openDump, parseSize, type DumpFormat, type OpenDumpOptions, type PhysicalMemory, type QemuMachine } from '../../src/index.js';
+import { ConfigError, detectFormat, openDump, parseSize, type DumpFormat, type OpenDumpOptions, type PhysicalMemory, type QemuMachine } from '../../src/index.js';
 import { openFileSource } from '../io/file-source.js';
 
 export interface DumpArgs {
@@ -40,10 +40,13 @@ export function dumpOptions(a: DumpArgs): OpenDumpOptions {
 }
 
 /** Open the dump named by the flags; call close() when done. */
-export function openDumpFromArgs(a: DumpArgs): { memory: PhysicalMemory; close(): void } {
+export function openDumpFromArgs(a: DumpArgs): { memory: PhysicalMemory; kind: 'elf' | 'kdump' | 'flattened' | 'raw' | 'qemu-ram'; close(): void } {
   const source = openFileSource(a.dump);
   try {
-    return { memory: openDump(source, dumpOptions(a)), close: () => source.close() };
+    const options = dumpOptions(a);
+    // What the file is, judged by its own first bytes (not by physical address 0 of the memory).
+    const kind = a.format === 'auto' ? detectFormat(source.read(0, Math.min(16, source.size))) : a.format === 'elf' || a.format === 'kdump' || a.format === 'qemu-ram' ? a.format : 'raw';
+    return { memory: openDump(source, options), kind, close: () => source.close() };
   } catch (e) {
     source.close();
     throw e;

@@ -57,3 +57,12 @@ test('extract --auto on a dump without ramoops: a clear message, exit 2', (t) =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const f of ['qemu-region.elf', 'qemu-zlib.flat', 'qemu-zlib.kdump', 'reencoded-lzo.kdump']) {
+  test(`scan reads ${f} (a real QEMU dump holding the c61-full-deflate region at 0x1000000) by physical address`, (t) => {
+    const out = execFileSync(process.execPath, [cli(), 'scan', join(repoRoot(), 'test/core/dump/fixtures', f), '--json'], { encoding: 'utf8' });
+    const json = JSON.parse(out) as { regions: { memAddress: string; memSize: string; recordSize: number; consoleSize: number; ftraceSize: number; pmsgSize: number }[] };
+    t.is(json.regions.length, 1);
+    t.like(json.regions[0], { memAddress: '0x1000000', memSize: '0x100000', recordSize: 0x4000, consoleSize: 0x10000, ftraceSize: 0x8000, pmsgSize: 0x4000 });
+  });
+}

@@ -1,6 +1,6 @@
 // `ramoops scan`: find ramoops regions in a dump without being told where they are.
 import type { Argv, CommandModule } from 'yargs';
-import { detectFormat, parseSize } from '../../../src/index.js';
+import { parseSize } from '../../../src/index.js';
 import { scan, type ScanResult } from '../../../src/scan/infer.js';
 import { configAsCmdline, configAsDtNode } from '../../../src/scan/render.js';
 import { openDumpFromArgs, withDumpOptions, type DumpArgs } from '../dump-options.js';
@@ -53,7 +53,7 @@ export const scanCommand: CommandModule<object, ScanArgs> = {
       const bar = a.json ? undefined : progressBar('scanning');
       const progress = bar ? (d: number, t: number): void => bar.update(d, t) : undefined;
       let memory = dump.memory;
-      if (a.format === 'raw' || (a.format === 'auto' && detectFormat(dump.memory.read(dump.memory.ranges()[0]?.start ?? 0, 16)) === 'raw')) {
+      if (dump.kind === 'raw') {
         // A raw file: the signature search is the only pass over all of it, so run it on every core.
         const base = parseSize('--base', a.base);
         const hits = await parallelFindAll(a.dump, DBGC, MAX_SIGNATURES, progress);
