@@ -498,8 +498,17 @@ async function configureAndCompile(
   started: number,
 ): Promise<BuildMeta> {
   const log = opts.log ?? (() => undefined);
-  const progress = (phase: BuildProgress['phase'], compiled = 0, current: string | undefined = undefined): void =>
-    opts.onProgress?.({ phase, compiled, current, elapsedMs: Date.now() - started });
+  // Callers without a progress view (obtainKernel inside `ramoops run`) still get a sign of
+  // life in their log during a build of several minutes.
+  let logged = 0;
+  const progress = (phase: BuildProgress['phase'], compiled = 0, current: string | undefined = undefined): void => {
+    const elapsedMs = Date.now() - started;
+    if (opts.onProgress !== undefined) opts.onProgress({ phase, compiled, current, elapsedMs });
+    else if (compiled >= logged + 250) {
+      logged = compiled;
+      log(`kernel build: ${compiled} files compiled, ${Math.round(elapsedMs / 1000)} s (${current ?? ''})`);
+    }
+  };
   await mkdir(objDir, { recursive: true });
   const logFile = join(objDir, 'harness-build.log');
   const transcript: string[] = [];
