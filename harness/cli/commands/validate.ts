@@ -14,6 +14,19 @@ import { exitCode, type Arch, type Problem, type ValidateResult, type ValidateSo
 import { validateSettings } from '../../../src/validate/validate.js';
 import { readRemoteRamoops, settingsFromParams } from '../../ssh/modparams.js';
 import { resolveSettings, withConfigOptions, type ConfigArgs } from '../config-options.js';
+import { proveByBoot } from '../../validate-boot.js';
+
+/** `ramoops run` flags for exactly the validated settings (kernel defaults filled in, so run's own defaults never apply). */
+function bootArgs(s: ConfigSettings, arch: Arch | undefined): string[] {
+  const hx = (n: number): string => `0x${n.toString(16)}`;
+  const dflt = arch === 'arm64' ? 0 : 4096;
+  const out = ['--mem-address', hx(s.memAddress ?? 0), '--mem-size', hx(s.memSize ?? 0)];
+  out.push('--record-size', hx(s.recordSize ?? dflt), '--console-size', hx(s.consoleSize ?? dflt), '--ftrace-size', hx(s.ftraceSize ?? dflt), '--pmsg-size', hx(s.pmsgSize ?? dflt));
+  if (s.ecc !== undefined) out.push('--ecc', String(s.ecc));
+  if (s.compress !== undefined) out.push('--compress', s.compress);
+  if (arch === 'arm64') out.push('--arch', 'arm64');
+  return out;
+}
 
 interface ValidateArgs extends ConfigArgs {
   dts?: string;
@@ -60,7 +73,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       .option('svg', { type: 'string', describe: 'write a zone map picture (SVG) with the problems to FILE' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON: zones (kind, index, address, size) and problems (severity, code, message, fix)' })
       .option('strict', { type: 'boolean', default: false, describe: 'exit 1 when there are warnings' })
-      .option('boot', { type: 'boolean', default: false, describe: 'prove it by booting a guest with the configuration and crashing it (not available yet)' })
+      .option('boot', { type: 'boolean', default: false, describe: 'prove it: boot a QEMU guest (Debian\'s stock kernel) with exactly this configuration, crash it once, show what survived, and check the kernel refuses exactly when validate says it will (exit 2 when it does not)' })
       .check((a) => {
         if (a.dts && a.dtb) throw new Error('give either --dts or --dtb');
         if ((a.dts || a.dtb) && a.ssh) throw new Error('--ssh reads the machine\'s own configuration; do not combine it with --dts/--dtb');
@@ -68,13 +81,8 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
         return true;
       }) as unknown as Argv<ValidateArgs>,
   handler: async (a) => {
-    if (a.boot) {
-      process.stderr.write(
-        'ramoops validate --boot is not available yet: booting a guest with this configuration, crashing it once and showing what survived needs the harness cycle, which is still being assembled.\n' +
-          'Run without --boot for the offline checks.\n',
-      );
-      process.exitCode = 2;
-      return;
+    if (a.boot && (a.dts || a.dtb || a.ssh)) {
+      throw new ConfigError('--boot', 'proves configurations given by flags, --cmdline or --config (x86 module parameters, or --arch arm64 as a DT node); not --dts/--dtb/--ssh');
     }
     const g = await gather(a);
     const ramSize = a['ram-size'] === undefined ? undefined : parseSize('--ram-size', a['ram-size']);
@@ -91,9 +99,32 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     });
     const code = exitCode(result.problems, a.strict);
     if (a.svg) writeFileSync(a.svg, zoneMapSvg(result.layout, result.problems));
-    if (a.json) process.stdout.write(JSON.stringify(toJson(g, result, code), null, 2) + '\n');
-    else process.stdout.write(render(g, result, code, a.svg));
-    process.exitCode = code;
+    if (!a.boot) {
+      if (a.json) process.stdout.write(JSON.stringify(toJson(g, result, code), null, 2) + '\n');
+      else process.stdout.write(render(g, result, code, a.svg));
+      process.exitCode = code;
+      return;
+    }
+    if (!a.json) process.stdout.write(render(g, result, code, a.svg));
+    const predictedRefusal = result.problems.some((p) => p.severity === 'error');
+    if (!a.json) process.stdout.write(`\nproving by boot (one crash cycle, ${a.arch === 'arm64' ? 'arm64 virt' : 'x86_64 q35'}): ${predictedRefusal ? 'the kernel should refuse this configuration' : 'the crash should survive'}\n`);
+    const proof = await proveByBoot(bootArgs(g.settings, a.arch), predictedRefusal);
+    // A refusal proved only counts when the kernel logged the message validate quoted.
+    const quoted = result.problems.map((p) => p.kernelMessage).filter((m): m is string => !!m);
+    const messageSeen = quoted.length === 0 || quoted.some((m) => proof.kernelLines.some((l) => l.includes(m)));
+    const bootCode = proof.verdict === 'contradicted' || proof.verdict === 'fault' || (proof.verdict === 'refused-as-predicted' && !messageSeen) ? 2 : code;
+    if (!a.json && proof.verdict === 'refused-as-predicted') {
+      process.stdout.write(messageSeen ? 'boot: the kernel logged the message validate quoted\n' : `boot: the kernel refused, but did not log the quoted message (${quoted.join(' / ')})\n`);
+    }
+    if (a.json) {
+      process.stdout.write(JSON.stringify({ ...(toJson(g, result, bootCode) as object), boot: { ...proof, kernelMessageSeen: messageSeen } }, null, 2) + '\n');
+    } else {
+      process.stdout.write(`boot: ${proof.verdict}: ${proof.message}\n`);
+      for (const l of proof.kernelLines.slice(-12)) process.stdout.write(`  kernel: ${l}\n`);
+      if (proof.survived.length) process.stdout.write(`  survived: ${proof.survived.join(', ')}\n`);
+      process.stdout.write(`  artifacts: ${proof.outDir}\n`);
+    }
+    process.exitCode = bootCode;
   },
 };
 
