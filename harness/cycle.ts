@@ -21,6 +21,7 @@
 // the phase and log excerpts, not an exception; only Ctrl-C/SIGTERM propagate (the CLI exits
 // 130/143). Whatever happens, the Lifetime kills QEMU and removes its temp folder.
 
+import { harvestSession } from './harvest.js';
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -378,7 +379,9 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
           // ---- ssh
           clock.begin('ssh');
           ssh = await login();
-          const guestFiles = await ssh.readPstore('/sys/fs/pstore', { timeout: timeouts.ssh, signal: life.signal });
+          // The same code as `ramoops harvest` reads the guest's side (and archives it per cycle).
+          const harvest = await harvestSession(ssh, { outDir: path.join(out, `cycle${n}-harvest`), host: 'guest', commandTimeoutMs: timeouts.ssh, signal: life.signal });
+          const guestFiles = harvest.files;
           writeFiles(
             path.join(out, `cycle${n}-guest`),
             guestFiles.map((f) => ({ name: f.name, bytes: f.bytes, mtime: { seconds: f.mtime.seconds, nanoseconds: f.mtime.nsec } })),
