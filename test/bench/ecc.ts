@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rsCodec, type RsCodec } from '../../src/zone/ecc/rs.js';
+import { repoRoot } from '../helpers/paths.js';
 
 const E = 16;
 const DATA = 128;
@@ -19,16 +20,6 @@ const BLOCKS = 20_000;
 const ROUNDS = 5;
 const MIN_SECONDS = 0.4;
 
-/** The first directory above this (compiled) file that holds package.json. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
 
 /** xorshift32: the same blocks on every run, so runs compare. */
 function prng(seed: number): (n: number) => number {

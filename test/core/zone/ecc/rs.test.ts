@@ -13,17 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../../../src/errors.js';
 import { GF_EXP, GF_LOG, GF_ORDER, gfInv, gfMul } from '../../../../src/zone/ecc/gf256.js';
 import { rsCodec, type RsCodec, type RsCorrections, type RsMode } from '../../../../src/zone/ecc/rs.js';
+import { repoRoot } from '../../../helpers/paths.js';
 
-/** The repository root: the first directory above this (compiled) file holding package.json. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
 
 const ROOT = repoRoot();
 const REGION = readFileSync(join(ROOT, 'test/fixtures/deb61-ecc16-1panic/region.bin'));
