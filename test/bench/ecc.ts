@@ -5,11 +5,9 @@
 // numbers are printed. Times are process CPU time, best of several interleaved rounds, so a
 // busy machine hurts both sides alike.
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { rsCodec, type RsCodec } from '../../src/zone/ecc/rs.js';
 import { repoRoot } from '../helpers/paths.js';
 
