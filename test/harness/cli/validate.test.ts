@@ -101,10 +101,11 @@ test('--svg writes a picture with the problems', (t) => {
   t.regex(text, /region-not-reserved/);
 });
 
-test('--boot is refused for now, clearly, with exit 2', (t) => {
-  const r = run(['--cmdline', GOOD, '--boot']);
+// The boot proof itself is in test/integration/validate-boot.test.ts (real guests).
+test('--boot with a device tree is refused clearly, with exit 2, before anything boots', (t) => {
+  const r = run(['--dts', join(dir, 'never-read.dts'), '--boot']);
   t.is(r.status, 2);
-  t.regex(r.stderr, /--boot is not available yet/);
+  t.regex(r.stderr, /--boot: proves configurations given by flags/);
 });
 
 test('--ssh: reads a running machine (in-process server) and validates what it reports', async (t) => {
