@@ -1,7 +1,7 @@
 // `ramoops run`: boot a QEMU guest, crash it, parse its RAM, warm-reboot it and prove the parse
 // against the guest's own /sys/fs/pstore. The work is harness/cycle.ts; this file turns flags
 // into its options, shows progress and writes the verdict.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -9,8 +9,6 @@ import {
   buildConfig,
   mergeSettings,
   parseSize,
-  settingsFromCmdline,
-  settingsFromJson,
   splitCmdline,
   type ConfigSettings,
 } from '../../../src/index.js';
@@ -20,7 +18,7 @@ import { prepareOutDir, writeConfined } from '../../artifacts.js';
 import { DEFAULT_REGION, runCycles, type Progress } from '../../cycle.js';
 import { RunAbortedError } from '../../proc/lifetime.js';
 import { junitXml, reportJson, verdictText, type RunReport } from '../../report.js';
-import { withConfigOptions, type ConfigArgs } from '../config-options.js';
+import { resolveSettings, withConfigOptions, type ConfigArgs } from '../config-options.js';
 
 interface RunArgs extends ConfigArgs {
   arch: string;
@@ -56,20 +54,8 @@ const WORDS: ReadonlyArray<readonly [keyof ConfigSettings, string]> = [
  */
 export function runCmdline(a: ConfigArgs): { ramoops: string; extra: string[]; notes: string[] } {
   const notes: string[] = [];
-  const json: ConfigSettings = a.config ? settingsFromJson(readFileSync(a.config, 'utf8'), a.config) : {};
-  const cmd = a.cmdline === undefined ? {} : settingsFromCmdline(a.cmdline).settings;
-  const num = (field: string, v: string | undefined): number | undefined => (v === undefined ? undefined : parseSize(field, v));
-  const flags: ConfigSettings = {
-    memAddress: num('--mem-address', a['mem-address']),
-    memSize: num('--mem-size', a['mem-size']),
-    recordSize: num('--record-size', a['record-size']),
-    consoleSize: num('--console-size', a['console-size']),
-    ftraceSize: num('--ftrace-size', a['ftrace-size']),
-    pmsgSize: num('--pmsg-size', a['pmsg-size']),
-    ecc: num('--ecc', a.ecc),
-    compress: a.compress,
-  };
-  const s = mergeSettings({ ...DEFAULT_REGION }, json, cmd, flags);
+  // The run's own region is the lowest layer: JSON < --cmdline < flags override it.
+  const s = mergeSettings({ ...DEFAULT_REGION }, resolveSettings(a).settings);
   // Refuse what the kernel would refuse before booting anything.
   buildConfig(s);
   const words: string[] = [];
@@ -95,9 +81,6 @@ export function runCmdline(a: ConfigArgs): { ramoops: string; extra: string[]; n
  */
 export function runDtNode(a: ConfigArgs): { node: RamoopsNodeSpec; pstore: string; extra: string[]; notes: string[] } {
   const notes: string[] = [];
-  const json: ConfigSettings = a.config ? settingsFromJson(readFileSync(a.config, 'utf8'), a.config) : {};
-  const cmd = a.cmdline === undefined ? {} : settingsFromCmdline(a.cmdline).settings;
-  const num = (field: string, v: string | undefined): number | undefined => (v === undefined ? undefined : parseSize(field, v));
   const d = ARM64_DEFAULT_NODE;
   const defaults: ConfigSettings = {
     memAddress: d.address,
@@ -107,17 +90,7 @@ export function runDtNode(a: ConfigArgs): { node: RamoopsNodeSpec; pstore: strin
     ftraceSize: d.ftraceSize,
     pmsgSize: d.pmsgSize,
   };
-  const flags: ConfigSettings = {
-    memAddress: num('--mem-address', a['mem-address']),
-    memSize: num('--mem-size', a['mem-size']),
-    recordSize: num('--record-size', a['record-size']),
-    consoleSize: num('--console-size', a['console-size']),
-    ftraceSize: num('--ftrace-size', a['ftrace-size']),
-    pmsgSize: num('--pmsg-size', a['pmsg-size']),
-    ecc: num('--ecc', a.ecc),
-    compress: a.compress,
-  };
-  const s = mergeSettings(defaults, json, cmd, flags);
+  const s = mergeSettings(defaults, resolveSettings(a).settings);
   // Refuse what the kernel would refuse before booting anything (DT rules: ecc literal).
   buildConfig(s, 'dt');
   if (s.memAddress === undefined || s.memSize === undefined) throw new Error('the ramoops region needs an address and a size');
