@@ -13,28 +13,13 @@ import { aptShow, ensureForeignArch, fetchDebs, type DebTree } from '../debs.js'
 import { HarnessError, stderrExcerpt } from '../errors.js';
 import { ARM64_USERLAND_PACKAGES } from '../guest/image.js';
 import type { KernelArtifacts, ObtainKernelOptions } from './obtain.js';
+import { isDir, isFile } from '../io/paths.js';
 
 /** The Debian metapackage whose dependency is the current arm64 kernel image. */
 export const ARM64_KERNEL_METAPACKAGE = 'linux-image-arm64';
 
 /** The arm64 boot Image header's magic ("ARM\x64", little-endian u32 at offset 0x38; Documentation/arch/arm64/booting.rst). */
 const ARM64_IMAGE_MAGIC = 0x644d5241;
-
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The release (`uname -r`) of an arm64 kernel Image, plain or gzip-compressed (QEMU boots

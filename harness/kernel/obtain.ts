@@ -10,6 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { cacheDir as defaultCacheDir } from '../cache.js';
 import { HarnessError, stderrExcerpt } from '../errors.js';
 import { buildKernel, parseBuildSpec } from './build.js';
+import { isDir, isFile } from '../io/paths.js';
 
 /** A bootable kernel and, when it has loadable modules, the tree they live in. */
 export interface KernelArtifacts {
@@ -101,22 +102,6 @@ async function readHead(path: string, len: number): Promise<Uint8Array> {
     return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
-  }
-}
-
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
   }
 }
 
