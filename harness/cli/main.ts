@@ -2,10 +2,11 @@
 // Thin CLI: parse flags, call src/ or harness/, print. Exit codes: see --help of each command.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { commands } from './commands/index.js';
+import { commandsFor } from './commands/index.js';
 
 async function main(): Promise<void> {
-  let y = yargs(hideBin(process.argv))
+  const args = hideBin(process.argv);
+  let y = yargs(args)
     .scriptName('ramoops')
     .usage('$0 <command> [options]\n\nRead Linux pstore/ramoops from RAM, prove crash capture in QEMU guests.')
     .strict()
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
       process.stderr.write(`ramoops: ${msg ?? 'invalid usage'} (see ramoops --help)\n`);
       process.exit(2);
     });
-  for (const c of commands) y = y.command(c);
+  for (const c of await commandsFor(args)) y = y.command(c);
   await y.parseAsync();
 }
 
