@@ -72,6 +72,7 @@ import {
   type PhaseTimes,
   type RunReport,
 } from './report.js';
+import { crashOnlyScenario, judgeExpectations, overrideWords, splitScenarioCmdline, type Check, type CrashStep, type Scenario } from './scenario.js';
 import { generateRunKeys } from './ssh/keys.js';
 import { HOSTKEY_LINE, HostKeyPin, SshSession, type PstoreFile as GuestFile } from './ssh/session.js';
 
@@ -130,8 +131,12 @@ export interface RunOptions {
   readonly ramoopsNode?: RamoopsNodeSpec;
   /** More kernel command line words for the guest. */
   readonly extraCmdline?: readonly string[];
-  /** 'sysrq' (default) or a shell command the guest runs to crash. */
+  /** 'sysrq' (default) or a shell command the guest runs to crash; ignored when scenario is given. */
   readonly crash?: string;
+  /** What to run before, during (the crash steps) and after each crash, and what to expect. */
+  readonly scenario?: Scenario;
+  /** Guest CPUs (QEMU -smp); the scenario's own minimum wins when larger. */
+  readonly cpus?: number;
   readonly cycles?: number;
   /** Artifacts go here (created). */
   readonly outDir: string;
@@ -169,7 +174,14 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
   const out = prepareOutDir(options.outDir);
   const cyclesWanted = options.cycles ?? 1;
   if (!Number.isInteger(cyclesWanted) || cyclesWanted < 1) throw new RangeError(`cycles must be a positive integer, got ${cyclesWanted}`);
-  const crashCommand = options.crash === undefined || options.crash === 'sysrq' ? SYSRQ_CRASH : options.crash;
+  const scenario = options.scenario ?? crashOnlyScenario(options.crash === undefined || options.crash === 'sysrq' ? SYSRQ_CRASH : options.crash);
+  const panicStep = scenario.crash[scenario.crash.length - 1];
+  const crashCommand = panicStep?.run ?? SYSRQ_CRASH;
+  const scenarioWords = splitScenarioCmdline(scenario);
+  // The scenario's ramoops./pstore. words override the run's (a small record_size, a compressor).
+  const ramoopsCmdline = overrideWords(options.ramoopsCmdline, scenarioWords.ramoops);
+  const extraCmdline = [...(options.extraCmdline ?? []), ...scenarioWords.other];
+  const cpus = Math.max(options.cpus ?? 1, scenario.cpus ?? 1);
   const timeouts: PhaseTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const memoryBytes = options.memoryBytes ?? 512 * MiB;
   const accel = options.accel ?? 'tcg';
@@ -180,24 +192,33 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
   const cycles: CycleReport[] = [];
   const runTimes: Partial<Record<Phase, number>> = {};
   const guestErrors: string[] = [];
-  const state: { kernel: KernelArtifacts | undefined; qemu: QemuProcess | undefined; cmdline: string; nodeProps: Readonly<Record<string, number | true>> | undefined } = {
+  const state: {
+    kernel: KernelArtifacts | undefined;
+    qemu: QemuProcess | undefined;
+    cmdline: string;
+    nodeProps: Readonly<Record<string, number | true>> | undefined;
+    skipped: string | undefined;
+  } = {
     kernel: undefined,
     qemu: undefined,
     cmdline: '',
     nodeProps: undefined,
+    skipped: undefined,
   };
 
   const finish = (fault: Fault | undefined): RunReport => {
     const report: RunReport = {
       tool: 'ramoops-harness run',
-      ...overallVerdict(cycles, fault),
+      ...overallVerdict(cycles, fault, state.skipped),
       startedAt: startedAt.toISOString(),
       seconds: round((performance.now() - t0) / 1000),
       kernel: { spec: options.kernel ?? 'debian', release: state.kernel?.release, path: state.kernel?.kernelPath },
-      qemu: { accel, memoryBytes, machine },
+      qemu: { accel, memoryBytes, machine, ...(cpus > 1 ? { cpus } : {}) },
       ...(arch === 'arm64' ? { arch, ramoopsNode: state.nodeProps } : {}),
       cmdline: state.cmdline.replace(/rh\.key=\S+/, 'rh.key=<run key>'),
       crash: crashCommand,
+      scenario: { name: scenario.name, source: scenario.source },
+      skipped: state.skipped,
       cyclesRequested: cyclesWanted,
       timings: runTimes,
       cycles,
@@ -227,23 +248,25 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
         let append: string;
         let dtb: string | undefined;
         if (node !== undefined) {
-          if (/(^|\s)ramoops\./.test(options.ramoopsCmdline)) {
+          if (/(^|\s)ramoops\./.test(ramoopsCmdline)) {
             // With mem_size set the module would register a second, parameter-made device.
             throw new HarnessError('boot', 'arm64 runs configure ramoops by the device tree: give the node, not ramoops.* words');
           }
           // The host parses with what the kernel will read from the DTB it boots with.
           const dt = ramoopsDtb(await dumpVirtDtb({ memoryBytes, accel, cpu: VIRT_CPU, signal: life.signal, tempParent: options.tempParent }), node, kernel.release);
-          const compress = settingsFromCmdline(options.ramoopsCmdline).settings.compress;
+          const compress = settingsFromCmdline(ramoopsCmdline).settings.compress;
           config = compress === undefined ? dt.config : { ...dt.config, compress };
           state.nodeProps = nodeProperties(dt.node, node);
           writeConfined(out, 'guest.dtb', dt.dtb);
           dtb = path.join(out, 'guest.dtb');
-          append = arm64GuestCmdline(options.ramoopsCmdline, options.extraCmdline ?? [], keys.cmdlineWord);
+          append = arm64GuestCmdline(ramoopsCmdline, extraCmdline, keys.cmdlineWord);
         } else {
           // The host parses with exactly the words the guest gets, for the kernel that runs.
-          config = configFromCmdline(options.ramoopsCmdline, kernel.release);
-          append = guestCmdline(config, options.ramoopsCmdline, options.extraCmdline ?? [], keys.cmdlineWord);
+          config = configFromCmdline(ramoopsCmdline, kernel.release);
+          append = guestCmdline(config, ramoopsCmdline, extraCmdline, keys.cmdlineWord);
         }
+        // Per-CPU ftrace zones follow the writing kernel's possible CPUs: the guest's -smp.
+        if (cpus > 1) config = { ...config, cpus };
         // Fail before booting when the region is not plain RAM of this guest.
         physToFileOffset(machine, memoryBytes, config.memAddress, config.memSize);
         state.cmdline = append;
@@ -255,6 +278,7 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
           machine,
           accel,
           memoryBytes,
+          ...(cpus > 1 ? { cpus } : {}),
           ...(arch === 'arm64' ? { cpu: VIRT_CPU, dtb } : {}),
           kernel: kernel.kernelPath,
           initrd: image,
@@ -302,6 +326,15 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
         clock.begin('ssh');
         let ssh = await login();
         clock.end(runTimes);
+        // A guest without what the scenario needs is skipped, not failed: nothing to crash.
+        const missing = await missingRequirements(ssh, scenario, timeouts.ssh, life.signal);
+        if (missing.length > 0) {
+          state.skipped = `the guest lacks ${missing.join(', ')}`;
+          await ssh.close();
+          await qemu.qmp.quit({ timeout: 5000 }).catch(() => {});
+          await qemu.dispose();
+          return;
+        }
 
         let symbols: SymbolTable | undefined;
         const symbolsFor = async (x: Extraction): Promise<SymbolTable | undefined> => {
@@ -317,6 +350,15 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
 
           // ---- crash
           clock.begin('crash');
+          const checks: Check[] = [];
+          for (const [i, cmd] of scenario.before.entries()) {
+            checks.push(await guestCommandCheck(ssh, `before[${i}]`, cmd, out, `cycle${n}-before-${i}.log`, timeouts.ssh, life.signal));
+          }
+          for (const step of scenario.crash.slice(0, -1)) {
+            for (let k = 0; k < step.repeat; k++) checks.push(await nonFatalStep(ssh, step, out, `cycle${n}-step-${checks.length}.log`, timeouts, life.signal));
+          }
+          const failedBefore = checks.find((c) => !c.ok);
+          if (failedBefore !== undefined) throw new HarnessError('guest', `scenario ${scenario.name}: ${failedBefore.name} failed before the crash: ${failedBefore.detail}`);
           const qmark = qemu.qmp.mark();
           const smark = qemu.serial.mark();
           const panic = waitPanic(qemu, qmark, smark, timeouts.panic, crashCommand, life.signal);
@@ -382,6 +424,10 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
           // The same code as `ramoops harvest` reads the guest's side (and archives it per cycle).
           const harvest = await harvestSession(ssh, { outDir: path.join(out, `cycle${n}-harvest`), host: 'guest', commandTimeoutMs: timeouts.ssh, signal: life.signal });
           const guestFiles = harvest.files;
+          // After the guest side is read: these may change /sys/fs/pstore (the selftests remove it).
+          for (const [i, cmd] of scenario.after.entries()) {
+            checks.push(await guestCommandCheck(ssh, `after[${i}]`, cmd, out, `cycle${n}-after-${i}.log`, timeouts.ssh, life.signal));
+          }
           writeFiles(
             path.join(out, `cycle${n}-guest`),
             guestFiles.map((f) => ({ name: f.name, bytes: f.bytes, mtime: { seconds: f.mtime.seconds, nanoseconds: f.mtime.nsec } })),
@@ -394,7 +440,8 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
           const anyDmesg = [...extraction.files, ...guestFiles].some((f) => f.name.startsWith('dmesg-'));
           // A crash that left no record on either side "matches" vacuously; it is still a failed capture.
           const reason = anyDmesg ? undefined : 'the crash left no dmesg record on either side';
-          const verdict = comparison.matched && reason === undefined ? 'match' : 'mismatch';
+          checks.push(...judgeExpectations(scenario.expect, guestFiles));
+          const verdict = comparison.matched && reason === undefined && checks.every((c) => c.ok) ? 'match' : 'mismatch';
           clock.end(times, verdict);
           cycles.push({
             cycle: n,
@@ -411,6 +458,7 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
             },
             guest: { files: guestFiles.map(guestSummary) },
             comparison,
+            checks,
             timings: rounded(times),
           });
         }
@@ -669,4 +717,62 @@ function sleep(ms: number): Promise<void> {
 /** The default ramoops words of `ramoops run` for a region (the kernel's defaults for the rest). */
 export function defaultRamoopsCmdline(config: Pick<RamoopsConfig, 'memAddress' | 'memSize' | 'recordSize'> = DEFAULT_REGION): string {
   return `ramoops.mem_address=0x${config.memAddress.toString(16)} ramoops.mem_size=0x${config.memSize.toString(16)} ramoops.record_size=0x${config.recordSize.toString(16)}`;
+}
+
+/** Requirements of the scenario the guest does not meet (their `what`). */
+async function missingRequirements(ssh: SshSession, scenario: Scenario, timeoutMs: number, signal: AbortSignal): Promise<string[]> {
+  const missing: string[] = [];
+  for (const r of scenario.requires) {
+    const res = await ssh.exec(r.test, { timeout: timeoutMs, signal });
+    if (res.code !== 0) missing.push(`${r.what} (\`${r.test}\` failed)`);
+  }
+  return missing;
+}
+
+/** Runs a command that must exit 0; its output goes to the artifacts. */
+async function guestCommandCheck(ssh: SshSession, label: string, command: string, out: string, log: string, timeoutMs: number, signal: AbortSignal): Promise<Check> {
+  const t = performance.now();
+  const res = await ssh.exec(command, { timeout: timeoutMs, signal, maxBytes: 16 << 20 });
+  writeConfined(out, log, Buffer.concat([res.stdout, res.stderr]));
+  const s = ((performance.now() - t) / 1000).toFixed(2);
+  const status = res.code === null ? `killed by ${res.signal ?? 'a signal'}` : `exit ${res.code}`;
+  const tail = res.stderr.toString('utf8').trim().split('\n').slice(-3).join(' | ');
+  return { name: `${label} \`${command}\``, ok: res.code === 0, detail: `${status} in ${s} s (${log})${res.code === 0 || tail === '' ? '' : `: ${tail}`}` };
+}
+
+/** Lines that end an oops or a WARN report in the kernel log. */
+const END_TRACE = '---\\[ end trace';
+
+/**
+ * A crash step the guest survives: an oops (panic_on_oops=0) or a WARN kills or not the
+ * command's shell, and the kernel log gains one more "---[ end trace" line. The log is read
+ * with dmesg (the console shows only loglevel < 4). 'none' steps must exit 0.
+ */
+async function nonFatalStep(ssh: SshSession, step: CrashStep, out: string, log: string, timeouts: PhaseTimeouts, signal: AbortSignal): Promise<Check> {
+  if (step.expect === 'none') return guestCommandCheck(ssh, 'step', step.run, out, log, timeouts.ssh, signal);
+  const count = async (): Promise<number> => {
+    const r = await ssh.exec(`dmesg | grep -c -e '${END_TRACE}' || true`, { timeout: timeouts.ssh, signal });
+    return Number.parseInt(r.stdout.toString('utf8').trim(), 10) || 0;
+  };
+  const before = await count();
+  const t = performance.now();
+  // The oops kills the shell running the command: its exit status says nothing.
+  const res = await ssh.exec(step.run, { timeout: timeouts.panic, signal, maxBytes: 16 << 20 }).catch((e: unknown) => e);
+  if (!(res instanceof Error) && 'stdout' in (res as object)) {
+    const r = res as { stdout: Buffer; stderr: Buffer };
+    writeConfined(out, log, Buffer.concat([r.stdout, r.stderr]));
+  }
+  const deadline = performance.now() + timeouts.panic;
+  let after = await count();
+  while (after <= before && performance.now() < deadline) {
+    await sleep(250);
+    after = await count();
+  }
+  const s = ((performance.now() - t) / 1000).toFixed(2);
+  const ok = after > before;
+  return {
+    name: `${step.expect} \`${step.run}\``,
+    ok,
+    detail: ok ? `the kernel logged ${after - before} report(s) in ${s} s` : `no oops/WARN report ("---[ end trace") in the kernel log within ${timeouts.panic / 1000} s`,
+  };
 }

@@ -5,6 +5,7 @@
 import type { Comparison } from './compare.js';
 import { formatComparison } from './compare.js';
 import type { HarnessStage } from './errors.js';
+import type { Check } from './scenario.js';
 
 /** The steps of a run, in order; timings and faults name them. */
 export type Phase = 'setup' | 'boot' | 'crash' | 'capture' | 'reboot' | 'ssh' | 'compare';
@@ -53,6 +54,8 @@ export interface CycleReport {
   };
   readonly guest: { readonly files: readonly FileSummary[] };
   readonly comparison: Comparison;
+  /** The scenario's steps and expectations, judged (empty for a plain --crash run). */
+  readonly checks: readonly Check[];
   readonly timings: PhaseTimes;
 }
 
@@ -71,14 +74,18 @@ export interface Fault {
 /** Everything `ramoops run` reports. */
 export interface RunReport {
   readonly tool: 'ramoops-harness run';
-  /** pass: every file of every cycle matched; mismatch: the parse disagreed; fault: the harness could not finish. */
-  readonly verdict: 'pass' | 'mismatch' | 'fault';
-  /** 0 pass, 1 mismatch, 2 fault. */
-  readonly exitCode: 0 | 1 | 2;
+  /**
+   * pass: every file of every cycle matched and every check held; mismatch: the parse disagreed
+   * or a check failed; fault: the harness could not finish; skipped: the guest lacks what the
+   * scenario requires (nothing was crashed).
+   */
+  readonly verdict: 'pass' | 'mismatch' | 'fault' | 'skipped';
+  /** 0 pass, 1 mismatch, 2 fault, 3 skipped. */
+  readonly exitCode: 0 | 1 | 2 | 3;
   readonly startedAt: string;
   readonly seconds: number;
   readonly kernel: { readonly spec: string; readonly release: string | undefined; readonly path: string | undefined };
-  readonly qemu: { readonly accel: string; readonly memoryBytes: number; readonly machine: string };
+  readonly qemu: { readonly accel: string; readonly memoryBytes: number; readonly machine: string; readonly cpus?: number };
   /** Set for arm64 runs (x86_64 reports leave it out). */
   readonly arch?: string;
   /** arm64: the /reserved-memory/ramoops node the guest booted with (reg and properties). */
@@ -86,6 +93,10 @@ export interface RunReport {
   /** The guest kernel's command line (the run's SSH key shortened). */
   readonly cmdline: string;
   readonly crash: string;
+  /** The scenario run (name and where it came from); `crash` is its panic step. */
+  readonly scenario: { readonly name: string; readonly source: string };
+  /** Why the run was skipped (the requirement the guest lacks). */
+  readonly skipped: string | undefined;
   readonly cyclesRequested: number;
   /** Timings of the first boot, before any cycle. */
   readonly timings: PhaseTimes;
@@ -97,8 +108,9 @@ export interface RunReport {
 }
 
 /** The verdict and exit code a set of cycles and a fault give. */
-export function overallVerdict(cycles: readonly CycleReport[], fault: Fault | undefined): Pick<RunReport, 'verdict' | 'exitCode'> {
+export function overallVerdict(cycles: readonly CycleReport[], fault: Fault | undefined, skipped?: string): Pick<RunReport, 'verdict' | 'exitCode'> {
   if (fault !== undefined) return { verdict: 'fault', exitCode: 2 };
+  if (skipped !== undefined) return { verdict: 'skipped', exitCode: 3 };
   if (cycles.some((c) => c.verdict !== 'match')) return { verdict: 'mismatch', exitCode: 1 };
   return { verdict: 'pass', exitCode: 0 };
 }
@@ -118,6 +130,8 @@ export function verdictText(r: RunReport): string {
     out.push(`PASS: ${r.cycles.length} cycle(s) with kernel ${kernel}: ${matched}/${files} file(s) equal to the guest's /sys/fs/pstore byte for byte`);
   } else if (r.verdict === 'mismatch') {
     out.push(`MISMATCH: ${matched}/${files} file(s) matched in ${r.cycles.length} cycle(s) with kernel ${kernel}; see ${r.outDir}/diff.txt`);
+  } else if (r.verdict === 'skipped') {
+    out.push(`SKIPPED: scenario ${r.scenario.name} with kernel ${kernel}: ${r.skipped ?? ''}`);
   } else if (r.fault !== undefined) {
     out.push(`FAULT in phase ${r.fault.phase}${r.fault.stage === undefined ? '' : ` (${r.fault.stage})`}: ${r.fault.message.split('\n')[0] ?? ''}`);
   }
@@ -130,6 +144,7 @@ export function verdictText(r: RunReport): string {
       const ecc = h?.eccNotice ?? g?.eccNotice;
       out.push(`    ${f.name.padEnd(26)} ${String(size).padStart(7)} bytes  ${f.status}${ecc === undefined ? '' : `  [${ecc}]`}`);
     }
+    for (const k of c.checks) out.push(`    ${k.ok ? 'ok  ' : 'FAIL'} ${k.name}: ${k.detail}`);
     out.push(`    ${timingText(c.timings)}`);
   }
   if (r.fault !== undefined) {
@@ -161,7 +176,10 @@ export function timingText(t: PhaseTimes): string {
 export function diffText(r: RunReport): string {
   return r.cycles
     .filter((c) => c.verdict !== 'match')
-    .map((c) => `== cycle ${c.cycle}${c.reason === undefined ? '' : `: ${c.reason}`}\n${formatComparison(c.comparison)}`)
+    .map((c) => {
+      const failed = c.checks.filter((k) => !k.ok).map((k) => `check failed: ${k.name}: ${k.detail}\n`);
+      return `== cycle ${c.cycle}${c.reason === undefined ? '' : `: ${c.reason}`}\n${failed.join('')}${formatComparison(c.comparison)}`;
+    })
     .join('\n');
 }
 
@@ -186,6 +204,7 @@ interface TestCase {
   readonly seconds: number;
   readonly failure?: { readonly message: string; readonly body: string };
   readonly error?: { readonly message: string; readonly body: string };
+  readonly skipped?: string;
 }
 
 /**
@@ -221,19 +240,30 @@ export function junitXml(r: RunReport): string {
       });
     }
   }
+  for (const c of r.cycles) {
+    for (const k of c.checks) {
+      cases.push({ name: `cycle ${c.cycle}: ${k.name}`, classname, seconds: 0, ...(k.ok ? {} : { failure: { message: `${k.name}: ${k.detail}`, body: k.detail } }) });
+    }
+  }
+  if (r.skipped !== undefined) cases.push({ name: `scenario ${r.scenario.name}`, classname, seconds: 0, skipped: r.skipped });
   if (r.fault !== undefined) {
     const body = [r.fault.message, '--- serial ---', ...r.fault.serial, '--- QEMU stderr ---', ...r.fault.qemuStderr].join('\n');
     cases.push({ name: `harness: ${r.fault.phase}`, classname, seconds: 0, error: { message: r.fault.message.split('\n')[0] ?? '', body } });
   }
   const failures = cases.filter((c) => c.failure !== undefined).length;
   const errors = cases.filter((c) => c.error !== undefined).length;
+  const skips = cases.filter((c) => c.skipped !== undefined).length;
   const lines: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites tests="${cases.length}" failures="${failures}" errors="${errors}" time="${r.seconds.toFixed(3)}">`,
-    `  <testsuite name="${xmlEscape(`ramoops run (${r.kernel.release ?? r.kernel.spec})`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${r.seconds.toFixed(3)}" timestamp="${xmlEscape(r.startedAt)}">`,
+    `  <testsuite name="${xmlEscape(`ramoops run (${r.kernel.release ?? r.kernel.spec})`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skips}" time="${r.seconds.toFixed(3)}" timestamp="${xmlEscape(r.startedAt)}">`,
   ];
   for (const c of cases) {
     const open = `    <testcase name="${xmlEscape(c.name)}" classname="${xmlEscape(c.classname)}" time="${c.seconds.toFixed(3)}"`;
+    if (c.skipped !== undefined) {
+      lines.push(`${open}>`, `      <skipped message="${xmlEscape(c.skipped)}"/>`, '    </testcase>');
+      continue;
+    }
     const inner = c.failure ?? c.error;
     if (inner === undefined) {
       lines.push(`${open}/>`);

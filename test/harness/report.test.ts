@@ -21,6 +21,7 @@ function cycle(n: number, guestText: string): CycleReport {
     host: { files: [{ name: 'dmesg-ramoops-0', size: 6, length: 6, mtime: undefined, eccNotice: undefined }], decisions: [], warnings: [] },
     guest: { files: [{ name: 'dmesg-ramoops-0', size: 6, length: 6, mtime: 1, eccNotice: undefined }] },
     comparison,
+    checks: [],
     timings: { crash: 0.1, capture: 0.2, reboot: 4, ssh: 0.3, compare: 0.01 },
   };
 }
@@ -35,6 +36,8 @@ function report(cycles: readonly CycleReport[], fault?: RunReport['fault']): Run
     qemu: { accel: 'tcg', memoryBytes: 512 << 20, machine: 'q35' },
     cmdline: 'console=ttyS0',
     crash: 'echo c > /proc/sysrq-trigger',
+    scenario: { name: 'crash', source: '--crash' },
+    skipped: undefined,
     cyclesRequested: cycles.length,
     timings: { setup: 1, boot: 4.5, ssh: 0.2 },
     cycles,

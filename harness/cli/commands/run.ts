@@ -19,10 +19,14 @@ import { DEFAULT_REGION, runCycles, type Progress } from '../../cycle.js';
 import { RunAbortedError } from '../../proc/lifetime.js';
 import { junitXml, reportJson, verdictText, type RunReport } from '../../report.js';
 import { resolveSettings, withConfigOptions, type ConfigArgs } from '../config-options.js';
+import { builtinScenarioNames, loadScenario } from '../../scenario.js';
 
 interface RunArgs extends ConfigArgs {
   arch: string;
   kernel: string;
+  source?: string;
+  'kernel-config'?: string;
+  scenario?: string;
   modules?: string;
   crash: string;
   cycles: number;
@@ -67,7 +71,6 @@ export function runCmdline(a: ConfigArgs): { ramoops: string; extra: string[]; n
   }
   if (s.compress !== undefined) words.push(`pstore.compress=${s.compress}`);
   if (a['kernel-version'] !== undefined || s.kernelVersion !== undefined) notes.push('--kernel-version is ignored by run: the booted kernel\'s release is used');
-  if (a.cpus !== undefined || s.cpus !== undefined) notes.push('--cpus is ignored by run: the guest has one CPU');
   // The rest of --cmdline goes to the guest kernel as given.
   const extra = a.cmdline === undefined ? [] : splitCmdline(a.cmdline).filter((w) => !/^(ramoops|pstore)\./.test(w));
   return { ramoops: words.join(' '), extra, notes };
@@ -108,10 +111,20 @@ export function runDtNode(a: ConfigArgs): { node: RamoopsNodeSpec; pstore: strin
   };
   if (s.dumpOops !== undefined) notes.push('dump_oops has no DT property: give max_reason instead (1 panic, 2 oops)');
   if (a['kernel-version'] !== undefined || s.kernelVersion !== undefined) notes.push('--kernel-version is ignored by run: the booted kernel\'s release is used');
-  if (a.cpus !== undefined || s.cpus !== undefined) notes.push('--cpus is ignored by run: the guest has one CPU');
   const pstore = s.compress === undefined ? '' : `pstore.compress=${s.compress}`;
   const extra = a.cmdline === undefined ? [] : splitCmdline(a.cmdline).filter((w) => !/^(ramoops|pstore)\./.test(w));
   return { node, pstore, extra, notes };
+}
+
+/** The kernel spec runCycles takes: --kernel, or `build:SOURCE:FRAGMENTS` from --source/--kernel-config. */
+export function kernelSpecOf(a: { kernel: string; source?: string; 'kernel-config'?: string }): string {
+  if (a.source === undefined) {
+    if (a['kernel-config'] !== undefined) throw new Error('--kernel-config needs --source (the tree to build)');
+    return a.kernel;
+  }
+  if (a.kernel !== 'debian') throw new Error('give --kernel or --source, not both');
+  if (a.source.includes(':')) throw new Error(`--source must not contain ':' (got ${a.source})`);
+  return `build:${a.source}${a['kernel-config'] === undefined ? '' : `:${a['kernel-config']}`}`;
 }
 
 /**
@@ -170,7 +183,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
         })
         .option('kernel', { type: 'string', default: 'debian', describe: "debian (Debian 12's stock kernel for --arch), debian-6.12 (x86_64), or a bzImage (x86_64) / Image (arm64) path" })
         .option('modules', { type: 'string', describe: 'modules for a kernel path: a folder holding lib/modules/<release> (or, x86_64, that folder)' })
+        .option('source', { type: 'string', describe: 'build the kernel first: debian-6.1, debian-6.12 or a kernel tree (as `ramoops kernel build --source`); replaces --kernel' })
+        .option('kernel-config', { type: 'string', describe: 'with --source: kernel-configs fragments, comma-separated (default base,pstore-full)' })
         .option('crash', { type: 'string', default: 'sysrq', describe: 'sysrq (echo c > /proc/sysrq-trigger) or any shell command the guest runs to crash' })
+        .option('scenario', { type: 'string', describe: `a scenario instead of --crash: a built-in name (${builtinScenarioNames().join(', ')}) or a JSON file (format: guest/scenarios/README.md)` })
         .option('cycles', { type: 'number', default: 1, describe: 'crash, capture, warm reboot and compare this many times in one boot chain' })
         .option('out', { type: 'string', describe: 'artifacts folder (serial log, region images, both sides\' files, report.json, diff.txt); default: a fresh temp folder' })
         .option('json', { type: 'boolean', default: false, describe: 'print the JSON report instead of the verdict' })
@@ -191,6 +207,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
     if (a.timeout !== undefined && !(a.timeout > 0)) throw new Error(`--timeout must be a positive number of seconds, got ${a.timeout}`);
     const memoryBytes = parseSize('--memory', a.memory);
+    const scenario = a.scenario === undefined ? undefined : loadScenario(a.scenario);
+    if (scenario !== undefined && a.crash !== 'sysrq') throw new Error('give --scenario or --crash, not both (a scenario names its own crash)');
+    const kernelSpec = kernelSpecOf(a);
+    const cpus = a.cpus ?? resolveSettings(a).settings.cpus;
+    if (cpus !== undefined && !(Number.isInteger(cpus) && cpus >= 1 && cpus <= 64)) throw new Error(`--cpus must be an integer 1..64, got ${cpus}`);
     const out = a.out ?? mkdtempSync(path.join(os.tmpdir(), 'ramoops-run-'));
     for (const n of notes) process.stderr.write(`ramoops run: note: ${n}\n`);
     process.stderr.write(`ramoops run: artifacts in ${prepareOutDir(out)}\n`);
@@ -199,11 +220,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
     try {
       report = await runCycles({
         ...(dt === undefined ? {} : { arch: 'arm64' as const, ramoopsNode: dt.node }),
-        kernel: a.kernel,
+        kernel: kernelSpec,
         modulesDir: a.modules,
         ramoopsCmdline: ramoops,
         extraCmdline: extra,
         crash: a.crash,
+        ...(scenario === undefined ? {} : { scenario }),
+        ...(cpus === undefined ? {} : { cpus }),
         cycles: a.cycles,
         outDir: out,
         accel: a.accel === 'kvm' ? 'kvm' : 'tcg',

@@ -1,0 +1,94 @@
+// Scenario files: every built-in loads; malformed files are refused with the field named;
+// expectations are judged as documented.
+import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { builtinScenarioNames, judgeExpectations, loadScenario, overrideWords, parseScenario, ScenarioError } from '../../harness/scenario.js';
+
+test('every built-in scenario loads and ends in exactly one panic step', (t) => {
+  const names = builtinScenarioNames();
+  t.true(names.length >= 14, names.join(','));
+  for (const n of names) {
+    const s = loadScenario(n);
+    t.is(s.name, n, `${n}: name field equals the file name`);
+    t.is(s.crash.filter((c) => c.expect === 'panic').length, 1, n);
+    t.is(s.crash[s.crash.length - 1]?.expect, 'panic', n);
+    t.not(s.description, '', n);
+  }
+});
+
+test('the oops-then-panic scenario has the two steps and the documented expectations', (t) => {
+  const s = loadScenario('oops-then-panic');
+  t.deepEqual(
+    s.crash.map((c) => [c.expect, c.repeat]),
+    [
+      ['oops', 1],
+      ['panic', 1],
+    ],
+  );
+  t.deepEqual(s.cmdline, ['panic_on_oops=0']);
+  t.deepEqual(
+    s.expect.map((e) => [e.file, e.min, e.contains]),
+    [
+      ['^dmesg-ramoops-\\d+$', 2, undefined],
+      ['^dmesg-ramoops-\\d+$', 1, 'Oops#1 Part1'],
+      ['^dmesg-ramoops-\\d+$', 1, 'Panic#2 Part1'],
+    ],
+  );
+});
+
+test('malformed scenarios name the field', (t) => {
+  const cases: [unknown, RegExp][] = [
+    [[], /\(top\): must be a JSON object/],
+    [{ name: 'x', crash: [] }, /crash: must be a non-empty array/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'oops' }] }, /crash: exactly one step expects a panic, and it is the last/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }, { run: 'b', expect: 'oops' }] }, /the last/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'boom' }] }, /crash\[0\]\.expect: must be panic, oops, warning or none/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'panic', repeat: 2 }] }, /cannot repeat/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], expect: [{ file: '(' }] }, /expect\[0\]\.file: not a regular expression/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], cmdline: ['a b'] }, /cmdline\[0\]: one kernel command line word/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], bogus: 1 }, /bogus: unknown field/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], expect: [{ file: 'a', min: 3, max: 1 }] }, /min 3 > max 1/],
+  ];
+  for (const [data, re] of cases) {
+    const e = t.throws(() => parseScenario(data, 'case.json'), { instanceOf: ScenarioError });
+    t.regex(e?.message ?? '', re);
+    t.regex(e?.message ?? '', /^scenario case\.json: /);
+  }
+});
+
+test('a user file loads by path; an unknown name lists the built-ins', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rh-scen-'));
+  const f = path.join(dir, 'mine.json');
+  writeFileSync(f, JSON.stringify({ name: 'mine', crash: [{ run: 'echo c > /proc/sysrq-trigger', expect: 'panic' }] }));
+  t.is(loadScenario(f).name, 'mine');
+  const e = t.throws(() => loadScenario('no-such-scenario'), { instanceOf: ScenarioError });
+  t.regex(e?.message ?? '', /built-in: .*oops-then-panic/);
+  t.throws(() => loadScenario('../etc/passwd'), { instanceOf: ScenarioError });
+});
+
+test('expectations: min, max, contains', (t) => {
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+  const files = [
+    { name: 'dmesg-ramoops-0', bytes: enc('Panic#2 Part1\nx') },
+    { name: 'dmesg-ramoops-1', bytes: enc('Oops#1 Part1\ny') },
+  ];
+  const s = parseScenario(
+    {
+      name: 'x',
+      crash: [{ run: 'a', expect: 'panic' }],
+      expect: [{ file: '^dmesg-', min: 2 }, { file: '^dmesg-', contains: 'Oops#1' }, { file: '^pmsg-' }, { file: '^dmesg-', max: 1 }, { file: '^ftrace-', max: 0 }],
+    },
+    't',
+  );
+  t.deepEqual(
+    judgeExpectations(s.expect, files).map((c) => c.ok),
+    [true, true, false, false, true],
+  );
+  t.regex(judgeExpectations(s.expect, files)[2]?.detail ?? '', /0 file\(s\) match, want at least 1/);
+});
+
+test('scenario words override the run\'s words of the same parameter', (t) => {
+  t.is(overrideWords('ramoops.mem_size=0x100000 ramoops.record_size=0x4000 pstore.compress=lz4', ['ramoops.record_size=0x1000']), 'ramoops.mem_size=0x100000 pstore.compress=lz4 ramoops.record_size=0x1000');
+});
