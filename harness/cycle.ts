@@ -253,7 +253,8 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
             throw new HarnessError('boot', 'arm64 runs configure ramoops by the device tree: give the node, not ramoops.* words');
           }
           // The host parses with what the kernel will read from the DTB it boots with.
-          const dt = ramoopsDtb(await dumpVirtDtb({ memoryBytes, accel, cpu: VIRT_CPU, signal: life.signal, tempParent: options.tempParent }), node, kernel.release);
+          // The dumped tree must have the guest's CPU nodes: -dtb replaces what QEMU would generate for -smp.
+          const dt = ramoopsDtb(await dumpVirtDtb({ memoryBytes, accel, cpu: VIRT_CPU, ...(cpus > 1 ? { cpus } : {}), signal: life.signal, tempParent: options.tempParent }), node, kernel.release);
           const compress = settingsFromCmdline(ramoopsCmdline).settings.compress;
           config = compress === undefined ? dt.config : { ...dt.config, compress };
           state.nodeProps = nodeProperties(dt.node, node);
