@@ -148,6 +148,8 @@ export interface RunOptions {
   readonly corrupt?: CorruptSpec;
   /** Take over SIGINT/SIGTERM (the CLI only). */
   readonly handleSignals?: boolean;
+  /** Stops the run from outside (a matrix being interrupted): QEMU is stopped and cleaned up. */
+  readonly signal?: AbortSignal;
   readonly onProgress?: (p: Progress) => void;
   /** Messages from fetching the kernel and building the image. */
   readonly log?: (line: string) => void;
@@ -236,6 +238,11 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
     await withLifetime(
       { handleSignals: options.handleSignals === true, timeoutMs: options.timeoutMs ?? (15 + 2 * cyclesWanted) * 60_000 },
       async (life) => {
+        const outer = options.signal;
+        if (outer !== undefined) {
+          if (outer.aborted) life.abort(outer.reason);
+          else outer.addEventListener('abort', () => life.abort(outer.reason), { once: true });
+        }
         // ---- setup
         clock.begin('setup');
         const kernelOpts = { modulesDir: options.modulesDir, signal: life.signal, log: options.log, cacheDir: options.cacheDir };

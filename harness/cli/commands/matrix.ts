@@ -1,0 +1,254 @@
+// `ramoops matrix`: kernels x ramoops configurations x scenarios, one verified run per cell,
+// one VM per core, a live progress view, matrix.json and JUnit, and for each failure its
+// reason, diff and artifacts folder. The work is harness/matrix.ts.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { parseSize } from '../../../src/index.js';
+import { prepareOutDir, writeConfined } from '../../artifacts.js';
+import { runMatrix, type CellResult, type MatrixConfig, type MatrixEvent, type MatrixReport } from '../../matrix.js';
+import { withLifetime, RunAbortedError } from '../../proc/lifetime.js';
+import { builtinScenarioNames, loadScenario } from '../../scenario.js';
+import type { ConfigArgs } from '../config-options.js';
+import { kernelSpecOf, runCmdline, runDtNode } from './run.js';
+
+interface MatrixArgs {
+  arch: string;
+  kernels: string[];
+  source?: string[];
+  'kernel-config'?: string;
+  configs: string[];
+  scenarios: string[];
+  jobs?: number;
+  cpus?: number;
+  cycles: number;
+  accel: string;
+  memory: string;
+  out?: string;
+  json: boolean;
+  junit?: string;
+  timeout?: number;
+}
+
+/**
+ * One --configs entry: `[LABEL:]WORDS` (ramoops.* / pstore.* words) or a JSON settings file
+ * (as --config elsewhere). The empty string is the run's defaults.
+ */
+export function matrixConfig(entry: string, arch: string): MatrixConfig {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_.+-]*):(?!\/\/)(.*)$/s.exec(entry);
+  const label0 = m?.[1];
+  const body = (m?.[2] ?? entry).trim();
+  const isFile = body.endsWith('.json') && !/\s/.test(body);
+  const args: ConfigArgs = isFile ? { config: body } : body === '' ? {} : { cmdline: body };
+  const label =
+    label0 ??
+    (isFile
+      ? path.basename(body, '.json')
+      : body === ''
+        ? 'default'
+        : body
+            .split(/\s+/)
+            .map((w) => w.replace(/^(ramoops|pstore)\./, ''))
+            .join(','));
+  if (arch === 'arm64') {
+    const dt = runDtNode(args);
+    return { label, ramoopsCmdline: dt.pstore, ramoopsNode: dt.node, extraCmdline: dt.extra };
+  }
+  const x = runCmdline(args);
+  return { label, ramoopsCmdline: x.ramoops, extraCmdline: x.extra };
+}
+
+function fmt(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/**
+ * The live view. On a terminal: a block redrawn twice a second (done / failed / running,
+ * elapsed, ETA, and one line per running cell with its phase); otherwise one line per event.
+ */
+function progressView(total: number, jobs: number, tty: boolean): { onEvent: (e: MatrixEvent) => void; stop: () => void; log: (l: string) => void } {
+  const started = Date.now();
+  const running = new Map<number, { label: string; phase: string; since: number }>();
+  const finished: CellResult[] = [];
+  let drawn = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const header = (): string => {
+    const failed = finished.filter((r) => r.verdict === 'mismatch' || r.verdict === 'fault').length;
+    const skipped = finished.filter((r) => r.verdict === 'skipped').length;
+    const elapsed = (Date.now() - started) / 1000;
+    const avg = finished.length > 0 ? finished.reduce((a, r) => a + r.seconds, 0) / finished.length : undefined;
+    const left = total - finished.length;
+    const eta = avg === undefined ? '?' : fmt((avg * left) / Math.max(1, Math.min(jobs, left)));
+    return `matrix: ${finished.length}/${total} done, ${failed} failed, ${skipped} skipped, ${running.size} running; elapsed ${fmt(elapsed)}, ETA ${left === 0 ? '0s' : eta}`;
+  };
+  const clear = (): void => {
+    if (drawn > 0) process.stderr.write(`\x1b[${drawn}A\x1b[J`);
+    drawn = 0;
+  };
+  const draw = (): void => {
+    clear();
+    const lines = [header(), ...[...running.values()].map((r) => `  ${r.label}: ${r.phase} ${fmt((Date.now() - r.since) / 1000)}`)];
+    const width = process.stderr.columns || 120;
+    process.stderr.write(lines.map((l) => l.slice(0, width - 1)).join('\n') + '\n');
+    drawn = lines.length;
+  };
+  const say = (line: string): void => {
+    if (tty) clear();
+    process.stderr.write(line + '\n');
+    if (tty && timer !== undefined) draw();
+  };
+  return {
+    onEvent: (e) => {
+      if (e.type === 'kernel') {
+        say(e.state === 'start' ? `matrix: kernel ${e.spec} ...` : `matrix: kernel ${e.spec}: ${e.release ?? ''} ready in ${(e.seconds ?? 0).toFixed(1)} s`);
+        return;
+      }
+      if (e.type === 'start') {
+        running.set(e.cell.index, { label: e.cell.label, phase: 'setup', since: Date.now() });
+        if (tty && timer === undefined) {
+          timer = setInterval(draw, 500);
+          timer.unref();
+        }
+        if (!tty) say(`matrix: start ${e.cell.label}`);
+        return;
+      }
+      if (e.type === 'phase') {
+        const r = running.get(e.cell.index);
+        if (r !== undefined && e.progress.state === 'start') {
+          r.phase = e.progress.cycle === undefined ? e.progress.phase : `cycle ${e.progress.cycle} ${e.progress.phase}`;
+          r.since = Date.now();
+        }
+        return;
+      }
+      running.delete(e.result.index);
+      finished.push(e.result);
+      const v = e.result.verdict.toUpperCase();
+      say(`matrix: ${v.padEnd(8)} ${e.result.label} (${e.result.seconds.toFixed(1)} s)${e.result.why === undefined ? '' : `: ${e.result.why}`}`);
+      if (!tty) say(header());
+    },
+    stop: () => {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      if (tty) clear();
+    },
+    log: (l) => say(`matrix: ${l}`),
+  };
+}
+
+/** The closing text: the table of cells, then each failure's reason, diff and folder. */
+export function matrixText(m: MatrixReport): string {
+  const out: string[] = [];
+  const s = m.summary;
+  out.push(`${m.exitCode === 0 ? 'PASS' : 'FAIL'}: ${s.pass} passed, ${s.mismatch} mismatched, ${s.fault} faulted, ${s.skipped} skipped of ${s.cells} cell(s) in ${fmt(m.seconds)} (${m.jobs} at a time)`);
+  for (const c of m.cells) out.push(`  ${c.verdict.padEnd(8)} ${c.label.padEnd(60)} ${c.seconds.toFixed(1).padStart(6)} s${c.why === undefined ? '' : `  ${c.why}`}`);
+  const bad = m.cells.filter((c) => c.verdict === 'mismatch' || c.verdict === 'fault');
+  for (const c of bad) {
+    out.push('', `== ${c.label}: ${c.why ?? c.verdict}`);
+    let diff = '';
+    try {
+      diff = readFileSync(path.join(c.outDir, 'diff.txt'), 'utf8');
+    } catch {
+      // faults have no diff: the serial log says more
+    }
+    if (diff !== '') out.push(...diff.trimEnd().split('\n').slice(0, 40).map((l) => `   ${l}`));
+    out.push(`   logs: ${path.join(c.outDir, 'serial.log')}, report: ${path.join(c.outDir, 'report.json')}`);
+  }
+  out.push(`  matrix.json and junit.xml in ${m.outDir}`);
+  return out.join('\n') + '\n';
+}
+
+export const matrixCommand: CommandModule<object, MatrixArgs> = {
+  command: 'matrix',
+  describe: 'run kernels x ramoops configurations x scenarios, one verified crash cycle per cell, one VM per core',
+  builder: (y: Argv) =>
+    y
+      .option('kernels', { type: 'string', array: true, default: ['debian'], describe: 'kernel specs as for run --kernel: debian, debian-6.12, build:debian-6.1:base,pstore-full,lkdtm, or an image path' })
+      .option('source', { type: 'string', array: true, describe: 'also build these sources (debian-6.1, debian-6.12, a tree) with --kernel-config and add them to --kernels' })
+      .option('kernel-config', { type: 'string', describe: 'fragments for --source, comma-separated (default base,pstore-full)' })
+      .option('configs', {
+        type: 'string',
+        array: true,
+        default: [''],
+        describe: "ramoops configurations: '[LABEL:]WORDS' (e.g. 'lz4-ecc:ramoops.ecc=16 pstore.compress=lz4') or a settings .json file; '' is run's defaults",
+      })
+      .option('scenarios', { type: 'string', array: true, default: ['panic-sysrq'], describe: `built-in names (${builtinScenarioNames().join(', ')}) or scenario .json files` })
+      .option('arch', { type: 'string', choices: ['x86_64', 'arm64'], default: 'x86_64', describe: 'guest architecture (arm64: configurations become the DT node)' })
+      .option('jobs', { type: 'number', describe: 'VMs at once (default: one per core)' })
+      .option('cpus', { type: 'number', describe: 'guest CPUs per VM (scenarios may ask for more)' })
+      .option('cycles', { type: 'number', default: 1, describe: 'crash cycles per cell' })
+      .option('accel', { type: 'string', choices: ['tcg', 'kvm'], default: 'tcg' })
+      .option('memory', { type: 'string', default: '512M', describe: 'guest RAM per VM' })
+      .option('out', { type: 'string', describe: 'artifacts folder (a cells/ folder per cell, matrix.json, junit.xml); default: a fresh temp folder' })
+      .option('json', { type: 'boolean', default: false, describe: 'print matrix.json instead of the table' })
+      .option('junit', { type: 'string', describe: 'also copy the JUnit XML here' })
+      .option('timeout', { type: 'number', describe: 'give up after this many seconds in all (default: 20 min per cell / jobs + 60 min for kernel builds)' })
+      .epilog(
+        'Kernels are obtained (and built) once each before any VM starts. A cell is skipped (not failed) when the guest lacks what its scenario requires (e.g. LKDTM on a stock kernel).\n' +
+          'Exit codes: 0 every cell passed or was skipped; 1 a mismatch; 2 a fault or bad options; 130/143 interrupted.',
+      ) as unknown as Argv<MatrixArgs>,
+  handler: async (a) => {
+    const kernels = [...a.kernels.filter((k) => !(a.source !== undefined && k === 'debian' && a.kernels.length === 1)), ...(a.source ?? []).map((s) => kernelSpecOf({ kernel: 'debian', source: s, ...(a['kernel-config'] === undefined ? {} : { 'kernel-config': a['kernel-config'] }) }))];
+    if (a.source === undefined && a['kernel-config'] !== undefined) throw new Error('--kernel-config needs --source');
+    const configs = a.configs.map((c) => matrixConfig(c, a.arch));
+    const labels = new Set<string>();
+    for (const c of configs) {
+      if (labels.has(c.label)) throw new Error(`two configurations are labelled ${c.label}: give them labels ('LABEL:WORDS')`);
+      labels.add(c.label);
+    }
+    const scenarios = a.scenarios.map((s) => loadScenario(s));
+    const names = new Set(scenarios.map((s) => s.name));
+    if (names.size !== scenarios.length) throw new Error('a scenario is named twice');
+    if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && a.jobs >= 1)) throw new Error(`--jobs must be a positive integer, got ${a.jobs}`);
+    if (a.cpus !== undefined && !(Number.isInteger(a.cpus) && a.cpus >= 1 && a.cpus <= 64)) throw new Error(`--cpus must be an integer 1..64, got ${a.cpus}`);
+    if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
+    const memoryBytes = parseSize('--memory', a.memory);
+    const out = a.out ?? mkdtempSync(path.join(os.tmpdir(), 'ramoops-matrix-'));
+    process.stderr.write(`ramoops matrix: ${kernels.length} kernel(s) x ${configs.length} configuration(s) x ${scenarios.length} scenario(s) = ${kernels.length * configs.length * scenarios.length} cell(s); artifacts in ${prepareOutDir(out)}\n`);
+    const jobs = a.jobs ?? os.availableParallelism();
+    const cells = kernels.length * configs.length * scenarios.length;
+    const view = progressView(cells, jobs, process.stderr.isTTY === true);
+    let report: MatrixReport;
+    try {
+      report = await withLifetime(
+        { handleSignals: true, timeoutMs: (a.timeout ?? (Math.ceil(cells / jobs) * 20 + 60) * 60) * 1000 },
+        (life) => {
+          const run = runMatrix({
+            kernels,
+            configs,
+            scenarios,
+            outDir: out,
+            arch: a.arch === 'arm64' ? 'arm64' : 'x86_64',
+            jobs,
+            ...(a.cpus === undefined ? {} : { cpus: a.cpus }),
+            cycles: a.cycles,
+            accel: a.accel === 'kvm' ? 'kvm' : 'tcg',
+            memoryBytes,
+            signal: life.signal,
+            onEvent: view.onEvent,
+            log: view.log,
+          });
+          // On Ctrl-C the process exits after this lifetime closes: let every cell stop its VM first.
+          life.defer('matrix cells', () => run.then(() => undefined, () => undefined));
+          return run;
+        },
+      );
+    } catch (e) {
+      view.stop();
+      if (e instanceof RunAbortedError) {
+        process.stderr.write(`ramoops matrix: ${e.message}; VMs stopped, temp files removed; finished cells are in ${out}/cells\n`);
+        process.exitCode = e.exitCode;
+        return;
+      }
+      throw e;
+    }
+    view.stop();
+    if (a.junit !== undefined) {
+      const file = path.resolve(a.junit);
+      writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), readFileSync(path.join(out, 'junit.xml')));
+    }
+    process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
+    process.exitCode = report.exitCode;
+  },
+};

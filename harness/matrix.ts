@@ -1,0 +1,258 @@
+// The crash matrix: kernels x ramoops configurations x scenarios, each cell one verified run
+// (runCycles) in its own VM, `jobs` VMs at a time. Kernels and guest images are obtained once,
+// before any cell starts, so identical builds are never made twice and cells never race to
+// create the same cache entry.
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { RamoopsNodeSpec } from '../src/dt/ramoops-node.js';
+import { prepareOutDir, writeConfined } from './artifacts.js';
+import { runCycles, type Progress } from './cycle.js';
+import { buildGuestImage } from './guest/image.js';
+import { obtainArm64Kernel } from './kernel/arm64.js';
+import { obtainKernel, type KernelArtifacts } from './kernel/obtain.js';
+import { diffText, xmlEscape, type RunReport } from './report.js';
+import type { Scenario } from './scenario.js';
+import type { GuestArch } from './qemu/args.js';
+
+/** One ramoops configuration of the matrix, already turned into what runCycles takes. */
+export interface MatrixConfig {
+  readonly label: string;
+  /** x86_64: ramoops.* and pstore.* words; arm64: pstore.* words only. */
+  readonly ramoopsCmdline: string;
+  /** arm64: the node. */
+  readonly ramoopsNode?: RamoopsNodeSpec;
+  readonly extraCmdline: readonly string[];
+}
+
+export interface MatrixOptions {
+  readonly kernels: readonly string[];
+  readonly configs: readonly MatrixConfig[];
+  readonly scenarios: readonly Scenario[];
+  readonly outDir: string;
+  readonly arch?: GuestArch;
+  /** VMs at once (default: one per core). */
+  readonly jobs?: number;
+  readonly cpus?: number;
+  readonly accel?: 'tcg' | 'kvm';
+  readonly memoryBytes?: number;
+  readonly cycles?: number;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: MatrixEvent) => void;
+  readonly log?: (line: string) => void;
+  readonly cacheDir?: string;
+}
+
+export interface MatrixCell {
+  readonly index: number;
+  readonly kernel: string;
+  readonly config: string;
+  readonly scenario: string;
+  /** `kernel / config / scenario`, for people. */
+  readonly label: string;
+  /** Its own artifacts folder. */
+  readonly outDir: string;
+}
+
+export type CellVerdict = RunReport['verdict'];
+
+export interface CellResult extends MatrixCell {
+  readonly verdict: CellVerdict;
+  readonly seconds: number;
+  /** The first line of what went wrong (fault, failed check, differing file) or why it was skipped. */
+  readonly why: string | undefined;
+  readonly report: RunReport | undefined;
+}
+
+export type MatrixEvent =
+  | { readonly type: 'kernel'; readonly spec: string; readonly state: 'start' | 'ready'; readonly release?: string; readonly seconds?: number }
+  | { readonly type: 'start'; readonly cell: MatrixCell }
+  | { readonly type: 'phase'; readonly cell: MatrixCell; readonly progress: Progress }
+  | { readonly type: 'end'; readonly result: CellResult };
+
+export interface MatrixReport {
+  readonly tool: 'ramoops-harness matrix';
+  readonly startedAt: string;
+  readonly seconds: number;
+  readonly jobs: number;
+  readonly kernels: readonly { readonly spec: string; readonly release: string; readonly seconds: number }[];
+  readonly summary: Readonly<Record<CellVerdict, number>> & { readonly cells: number };
+  /** 0 every cell passed or was skipped; 1 a mismatch; 2 a fault. */
+  readonly exitCode: 0 | 1 | 2;
+  readonly cells: readonly Omit<CellResult, 'report'>[];
+  readonly outDir: string;
+}
+
+/** A folder-name-safe form of a label. */
+export function slug(s: string): string {
+  const t = s.replace(/[^A-Za-z0-9._=+-]+/g, '_').replace(/^[._]+/, '');
+  return (t === '' ? 'x' : t).slice(0, 80);
+}
+
+/** Every cell of the product, in kernel-major order. */
+export function matrixCells(kernels: readonly string[], configs: readonly MatrixConfig[], scenarios: readonly Scenario[], outDir: string): MatrixCell[] {
+  const cells: MatrixCell[] = [];
+  for (const k of kernels) {
+    for (const c of configs) {
+      for (const s of scenarios) {
+        const index = cells.length;
+        cells.push({
+          index,
+          kernel: k,
+          config: c.label,
+          scenario: s.name,
+          label: `${k} / ${c.label} / ${s.name}`,
+          outDir: path.join(outDir, 'cells', `${String(index + 1).padStart(3, '0')}-${slug(k.split('/').pop() ?? k)}-${slug(c.label)}-${slug(s.name)}`),
+        });
+      }
+    }
+  }
+  return cells;
+}
+
+/** Why a run did not pass, in one line. */
+export function whyNot(r: RunReport): string | undefined {
+  if (r.verdict === 'pass') return undefined;
+  if (r.verdict === 'skipped') return r.skipped;
+  if (r.fault !== undefined) return `fault in ${r.fault.phase}: ${r.fault.message.split('\n')[0] ?? ''}`;
+  for (const c of r.cycles) {
+    const check = c.checks.find((k) => !k.ok);
+    if (check !== undefined) return `cycle ${c.cycle}: ${check.name}: ${check.detail}`;
+    const file = c.comparison.files.find((f) => f.status !== 'match');
+    if (file !== undefined) return `cycle ${c.cycle}: ${file.name} ${file.status}`;
+    if (c.comparison.missing.length + c.comparison.extra.length > 0) return `cycle ${c.cycle}: files only on one side: ${[...c.comparison.missing, ...c.comparison.extra].join(', ')}`;
+    if (c.reason !== undefined) return `cycle ${c.cycle}: ${c.reason}`;
+  }
+  return r.verdict;
+}
+
+/** Runs the matrix; never throws for a cell's failure (that is its verdict), only for bad options or an abort. */
+export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const out = prepareOutDir(o.outDir);
+  const arch = o.arch ?? 'x86_64';
+  const jobs = o.jobs ?? availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a positive integer, got ${jobs}`);
+  if (o.kernels.length === 0 || o.configs.length === 0 || o.scenarios.length === 0) throw new RangeError('the matrix needs at least one kernel, one configuration and one scenario');
+
+  // Kernels (and their guest images) once each, in order, before any VM starts.
+  const kernels: { spec: string; release: string; seconds: number }[] = [];
+  for (const spec of new Set(o.kernels)) {
+    o.signal?.throwIfAborted();
+    const tk = performance.now();
+    o.onEvent?.({ type: 'kernel', spec, state: 'start' });
+    const opts = { signal: o.signal, log: o.log, cacheDir: o.cacheDir };
+    const k: KernelArtifacts = arch === 'arm64' ? await obtainArm64Kernel(spec, opts) : await obtainKernel(spec, opts);
+    await buildGuestImage(k, { log: o.log, cacheDir: o.cacheDir, arch, signal: o.signal });
+    const seconds = (performance.now() - tk) / 1000;
+    kernels.push({ spec, release: k.release, seconds: Math.round(seconds * 100) / 100 });
+    o.onEvent?.({ type: 'kernel', spec, state: 'ready', release: k.release, seconds });
+  }
+
+  const cells = matrixCells(o.kernels, o.configs, o.scenarios, out);
+  const results: CellResult[] = new Array<CellResult>(cells.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      if (o.signal?.aborted) return;
+      const i = next++;
+      const cell = cells[i];
+      if (cell === undefined) return;
+      const config = o.configs.find((c) => c.label === cell.config);
+      const scenario = o.scenarios.find((s) => s.name === cell.scenario);
+      if (config === undefined || scenario === undefined) throw new Error(`matrix cell ${cell.label} lost its configuration`);
+      o.onEvent?.({ type: 'start', cell });
+      const tc = performance.now();
+      let report: RunReport | undefined;
+      let why: string | undefined;
+      try {
+        report = await runCycles({
+          kernel: cell.kernel,
+          ramoopsCmdline: config.ramoopsCmdline,
+          extraCmdline: config.extraCmdline,
+          ...(arch === 'arm64' ? { arch, ...(config.ramoopsNode === undefined ? {} : { ramoopsNode: config.ramoopsNode }) } : {}),
+          scenario,
+          ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
+          cycles: o.cycles ?? 1,
+          outDir: cell.outDir,
+          accel: o.accel ?? 'tcg',
+          ...(o.memoryBytes === undefined ? {} : { memoryBytes: o.memoryBytes }),
+          ...(o.cacheDir === undefined ? {} : { cacheDir: o.cacheDir }),
+          onProgress: (p) => o.onEvent?.({ type: 'phase', cell, progress: p }),
+          ...(o.signal === undefined ? {} : { signal: o.signal }),
+        });
+        why = whyNot(report);
+      } catch (e) {
+        // Bad options for this cell (a configuration the kernel would refuse): a fault of the cell.
+        why = `fault: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+        if (o.signal?.aborted) throw e;
+      }
+      const result: CellResult = {
+        ...cell,
+        verdict: report?.verdict ?? 'fault',
+        seconds: Math.round(((performance.now() - tc) / 1000) * 100) / 100,
+        why,
+        report,
+      };
+      results[i] = result;
+      o.onEvent?.({ type: 'end', result });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, cells.length) }, () => worker()));
+  o.signal?.throwIfAborted();
+
+  const done = results.filter((r): r is CellResult => r !== undefined);
+  const count = (v: CellVerdict): number => done.filter((r) => r.verdict === v).length;
+  const summary = { cells: cells.length, pass: count('pass'), mismatch: count('mismatch'), fault: count('fault'), skipped: count('skipped') };
+  const report: MatrixReport = {
+    tool: 'ramoops-harness matrix',
+    startedAt,
+    seconds: Math.round((performance.now() - t0) / 10) / 100,
+    jobs,
+    kernels,
+    summary,
+    exitCode: summary.fault > 0 ? 2 : summary.mismatch > 0 ? 1 : 0,
+    cells: done.map(({ report: _r, ...rest }) => rest),
+    outDir: out,
+  };
+  writeConfined(out, 'matrix.json', new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
+  writeConfined(out, 'junit.xml', new TextEncoder().encode(matrixJunit(report, done)));
+  return report;
+}
+
+/** JUnit XML: a testsuite per kernel, a testcase per cell with the diff and log folder on failure. */
+export function matrixJunit(m: MatrixReport, results: readonly CellResult[]): string {
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  const failures = results.filter((r) => r.verdict === 'mismatch').length;
+  const errors = results.filter((r) => r.verdict === 'fault').length;
+  const skipped = results.filter((r) => r.verdict === 'skipped').length;
+  lines.push(`<testsuites name="ramoops matrix" tests="${results.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${m.seconds.toFixed(3)}">`);
+  for (const k of m.kernels) {
+    const mine = results.filter((r) => r.kernel === k.spec);
+    const f = mine.filter((r) => r.verdict === 'mismatch').length;
+    const e = mine.filter((r) => r.verdict === 'fault').length;
+    const s = mine.filter((r) => r.verdict === 'skipped').length;
+    const time = mine.reduce((a, r) => a + r.seconds, 0);
+    lines.push(`  <testsuite name="${xmlEscape(`${k.spec} (${k.release})`)}" tests="${mine.length}" failures="${f}" errors="${e}" skipped="${s}" time="${time.toFixed(3)}" timestamp="${xmlEscape(m.startedAt)}">`);
+    for (const r of mine) {
+      const open = `    <testcase name="${xmlEscape(`${r.config} / ${r.scenario}`)}" classname="${xmlEscape(`ramoops.matrix.${k.release.replace(/[^A-Za-z0-9_.-]/g, '_')}`)}" time="${r.seconds.toFixed(3)}"`;
+      if (r.verdict === 'pass') {
+        lines.push(`${open}/>`);
+        continue;
+      }
+      lines.push(`${open}>`);
+      if (r.verdict === 'skipped') lines.push(`      <skipped message="${xmlEscape(r.why ?? '')}"/>`);
+      else {
+        const tag = r.verdict === 'fault' ? 'error' : 'failure';
+        const body = [r.why ?? '', r.report === undefined ? '' : r.verdict === 'mismatch' ? diffText(r.report) : '', `artifacts: ${r.outDir}`].filter((x) => x !== '').join('\n');
+        lines.push(`      <${tag} message="${xmlEscape(r.why ?? r.verdict)}">${xmlEscape(body)}</${tag}>`);
+      }
+      lines.push(`      <system-out>${xmlEscape(`report: ${path.join(r.outDir, 'report.json')}, serial log and both sides' files in ${r.outDir}`)}</system-out>`);
+      lines.push('    </testcase>');
+    }
+    lines.push('  </testsuite>');
+  }
+  lines.push('</testsuites>');
+  return lines.join('\n') + '\n';
+}
