@@ -23,6 +23,8 @@ export interface MatrixConfig {
   /** arm64: the node. */
   readonly ramoopsNode?: RamoopsNodeSpec;
   readonly extraCmdline: readonly string[];
+  /** What the kernel would reject or ignore in it. */
+  readonly notes?: readonly string[];
 }
 
 export interface MatrixOptions {
@@ -45,7 +47,10 @@ export interface MatrixOptions {
 
 export interface MatrixCell {
   readonly index: number;
+  /** The kernel spec as given. */
   readonly kernel: string;
+  /** Its short name: the release it boots (with #N when two specs boot the same release). */
+  readonly kernelLabel: string;
   readonly config: string;
   readonly scenario: string;
   /** `kernel / config / scenario`, for people. */
@@ -89,20 +94,38 @@ export function slug(s: string): string {
   return (t === '' ? 'x' : t).slice(0, 80);
 }
 
-/** Every cell of the product, in kernel-major order. */
-export function matrixCells(kernels: readonly string[], configs: readonly MatrixConfig[], scenarios: readonly Scenario[], outDir: string): MatrixCell[] {
-  const cells: MatrixCell[] = [];
+/** Short kernel names: the release, or release#N when several specs boot the same release. */
+export function kernelLabels(kernels: readonly { readonly spec: string; readonly release: string }[]): Map<string, string> {
+  const labels = new Map<string, string>();
   for (const k of kernels) {
+    const same = kernels.filter((x) => x.release === k.release);
+    labels.set(k.spec, same.length === 1 ? k.release : `${k.release}#${same.indexOf(k) + 1}`);
+  }
+  return labels;
+}
+
+/** Every cell of the product, in kernel-major order. */
+export function matrixCells(
+  kernels: readonly string[],
+  configs: readonly MatrixConfig[],
+  scenarios: readonly Scenario[],
+  outDir: string,
+  labels: ReadonlyMap<string, string> = new Map(),
+): MatrixCell[] {
+  const cells: MatrixCell[] = [];
+  for (const k of new Set(kernels)) {
+    const kl = labels.get(k) ?? k;
     for (const c of configs) {
       for (const s of scenarios) {
         const index = cells.length;
         cells.push({
           index,
           kernel: k,
+          kernelLabel: kl,
           config: c.label,
           scenario: s.name,
-          label: `${k} / ${c.label} / ${s.name}`,
-          outDir: path.join(outDir, 'cells', `${String(index + 1).padStart(3, '0')}-${slug(k.split('/').pop() ?? k)}-${slug(c.label)}-${slug(s.name)}`),
+          label: `${kl} / ${c.label} / ${s.name}`,
+          outDir: path.join(outDir, 'cells', `${String(index + 1).padStart(3, '0')}-${slug(kl)}-${slug(c.label)}-${slug(s.name)}`),
         });
       }
     }
@@ -150,7 +173,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
     o.onEvent?.({ type: 'kernel', spec, state: 'ready', release: k.release, seconds });
   }
 
-  const cells = matrixCells(o.kernels, o.configs, o.scenarios, out);
+  const cells = matrixCells(o.kernels, o.configs, o.scenarios, out, kernelLabels(kernels));
   const results: CellResult[] = new Array<CellResult>(cells.length);
   let next = 0;
   const worker = async (): Promise<void> => {

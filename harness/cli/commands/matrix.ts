@@ -53,10 +53,10 @@ export function matrixConfig(entry: string, arch: string): MatrixConfig {
             .join(','));
   if (arch === 'arm64') {
     const dt = runDtNode(args);
-    return { label, ramoopsCmdline: dt.pstore, ramoopsNode: dt.node, extraCmdline: dt.extra };
+    return { label, ramoopsCmdline: dt.pstore, ramoopsNode: dt.node, extraCmdline: dt.extra, notes: dt.notes };
   }
   const x = runCmdline(args);
-  return { label, ramoopsCmdline: x.ramoops, extraCmdline: x.extra };
+  return { label, ramoopsCmdline: x.ramoops, extraCmdline: x.extra, notes: x.notes };
 }
 
 function fmt(seconds: number): string {
@@ -192,6 +192,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
     const kernels = [...a.kernels.filter((k) => !(a.source !== undefined && k === 'debian' && a.kernels.length === 1)), ...(a.source ?? []).map((s) => kernelSpecOf({ kernel: 'debian', source: s, ...(a['kernel-config'] === undefined ? {} : { 'kernel-config': a['kernel-config'] }) }))];
     if (a.source === undefined && a['kernel-config'] !== undefined) throw new Error('--kernel-config needs --source');
     const configs = a.configs.map((c) => matrixConfig(c, a.arch));
+    for (const c of configs) for (const n of c.notes ?? []) process.stderr.write(`ramoops matrix: note: configuration ${c.label}: ${n}\n`);
     const labels = new Set<string>();
     for (const c of configs) {
       if (labels.has(c.label)) throw new Error(`two configurations are labelled ${c.label}: give them labels ('LABEL:WORDS')`);

@@ -27,6 +27,8 @@ interface RunArgs extends ConfigArgs {
   source?: string;
   'kernel-config'?: string;
   scenario?: string;
+  selftests: boolean;
+  share?: string;
   modules?: string;
   crash: string;
   cycles: number;
@@ -57,9 +59,11 @@ const WORDS: ReadonlyArray<readonly [keyof ConfigSettings, string]> = [
  * defaults layer is the run's own region (resolveConfig has none: extract must not invent one).
  */
 export function runCmdline(a: ConfigArgs): { ramoops: string; extra: string[]; notes: string[] } {
-  const notes: string[] = [];
+  // What the kernel would reject or ignore (a value it cannot parse keeps its default) is said.
+  const resolved = resolveSettings(a);
+  const notes: string[] = resolved.warnings.map((w) => w.message);
   // The run's own region is the lowest layer: JSON < --cmdline < flags override it.
-  const s = mergeSettings({ ...DEFAULT_REGION }, resolveSettings(a).settings);
+  const s = mergeSettings({ ...DEFAULT_REGION }, resolved.settings);
   // Refuse what the kernel would refuse before booting anything.
   buildConfig(s);
   const words: string[] = [];
@@ -83,7 +87,8 @@ export function runCmdline(a: ConfigArgs): { ramoops: string; extra: string[]; n
  * module parameter), per-CPU ftrace is `flags` bit 0. pstore.* words stay on the command line.
  */
 export function runDtNode(a: ConfigArgs): { node: RamoopsNodeSpec; pstore: string; extra: string[]; notes: string[] } {
-  const notes: string[] = [];
+  const resolved = resolveSettings(a);
+  const notes: string[] = resolved.warnings.map((w) => w.message);
   const d = ARM64_DEFAULT_NODE;
   const defaults: ConfigSettings = {
     memAddress: d.address,
@@ -93,7 +98,7 @@ export function runDtNode(a: ConfigArgs): { node: RamoopsNodeSpec; pstore: strin
     ftraceSize: d.ftraceSize,
     pmsgSize: d.pmsgSize,
   };
-  const s = mergeSettings(defaults, resolveSettings(a).settings);
+  const s = mergeSettings(defaults, resolved.settings);
   // Refuse what the kernel would refuse before booting anything (DT rules: ecc literal).
   buildConfig(s, 'dt');
   if (s.memAddress === undefined || s.memSize === undefined) throw new Error('the ramoops region needs an address and a size');
@@ -187,6 +192,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
         .option('kernel-config', { type: 'string', describe: 'with --source: kernel-configs fragments, comma-separated (default base,pstore-full)' })
         .option('crash', { type: 'string', default: 'sysrq', describe: 'sysrq (echo c > /proc/sysrq-trigger) or any shell command the guest runs to crash' })
         .option('scenario', { type: 'string', describe: `a scenario instead of --crash: a built-in name (${builtinScenarioNames().join(', ')}) or a JSON file (format: guest/scenarios/README.md)` })
+        .option('selftests', {
+          type: 'boolean',
+          default: false,
+          describe: "run the booted kernel's own pstore selftests (tools/testing/selftests/pstore) through the cycle and report their TAP beside the checks: the same as --scenario selftests",
+        })
+        .option('share', { type: 'string', describe: 'a host folder the guest mounts on /rh-share at every boot (virtio-9p); default: share/ in the artifacts for --selftests, else none' })
         .option('cycles', { type: 'number', default: 1, describe: 'crash, capture, warm reboot and compare this many times in one boot chain' })
         .option('out', { type: 'string', describe: 'artifacts folder (serial log, region images, both sides\' files, report.json, diff.txt); default: a fresh temp folder' })
         .option('json', { type: 'boolean', default: false, describe: 'print the JSON report instead of the verdict' })
@@ -207,7 +218,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
     if (a.timeout !== undefined && !(a.timeout > 0)) throw new Error(`--timeout must be a positive number of seconds, got ${a.timeout}`);
     const memoryBytes = parseSize('--memory', a.memory);
-    const scenario = a.scenario === undefined ? undefined : loadScenario(a.scenario);
+    if (a.selftests && a.scenario !== undefined && a.scenario !== 'selftests') throw new Error('give --selftests or --scenario, not both (--selftests is --scenario selftests)');
+    const scenarioName = a.selftests ? 'selftests' : a.scenario;
+    const scenario = scenarioName === undefined ? undefined : loadScenario(scenarioName);
     if (scenario !== undefined && a.crash !== 'sysrq') throw new Error('give --scenario or --crash, not both (a scenario names its own crash)');
     const kernelSpec = kernelSpecOf(a);
     const cpus = a.cpus ?? resolveSettings(a).settings.cpus;
@@ -226,6 +239,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         extraCmdline: extra,
         crash: a.crash,
         ...(scenario === undefined ? {} : { scenario }),
+        ...(a.share === undefined ? {} : { share: path.resolve(a.share) }),
         ...(cpus === undefined ? {} : { cpus }),
         cycles: a.cycles,
         outDir: out,
