@@ -12,11 +12,16 @@
 //
 // --before commands run in order, each in its own SSH session (a command that oopses kills
 // its shell, so the next one needs a new session); their failures are logged, not fatal.
+// --cpus N boots with -smp N: the module-parameter path always sets per-CPU ftrace, so the
+// kernel keeps one ftrace zone per possible CPU. With ftrace records the final boot's
+// /proc/kallsyms `_text` line goes to reading-kallsyms.txt: the guest's ftrace file is named
+// with that (reading) boot's KASLR offset, and the parser needs it to match.
 
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { configFromCmdline, extractRegion, parseSystemMap } from '../src/index.js';
+import { configFromCmdline, extractRegion, parseSystemMap, type KaslrOffset } from '../src/index.js';
+import { offsetFromText, runningText } from './kaslr.js';
 import { HarnessError } from './errors.js';
 import { buildGuestImage } from './guest/image.js';
 import { obtainKernel } from './kernel/obtain.js';
@@ -48,6 +53,7 @@ async function main(): Promise<void> {
       before: { type: 'string', multiple: true, default: [] },
       crash: { type: 'string', default: CRASH },
       'record-size': { type: 'string', default: '0x4000' },
+      cpus: { type: 'string', default: '1' },
       force: { type: 'boolean', default: false },
     },
   });
@@ -59,6 +65,8 @@ async function main(): Promise<void> {
     throw new Error(`${dir}: ${(e as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists (use --force to replace it)' : String(e)}`);
   });
   const log = (s: string): void => void process.stdout.write(`${s}\n`);
+  const cpus = Number(values.cpus);
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) throw new Error(`--cpus must be an integer 1..64, got ${values.cpus}`);
 
   await withLifetime({ handleSignals: true, timeoutMs: 60 * 60_000 }, async (life) => {
     const kernel = await obtainKernel(values.kernel, { signal: life.signal, log });
@@ -75,6 +83,7 @@ async function main(): Promise<void> {
     const qemu = await QemuProcess.start({
       accel: 'tcg',
       memoryBytes: 512 * 1024 * 1024,
+      ...(cpus > 1 ? { cpus } : {}),
       kernel: kernel.kernelPath,
       initrd: image,
       append: [...words, keys.cmdlineWord].join(' '),
@@ -151,18 +160,30 @@ async function main(): Promise<void> {
     }
     await writeFile(path.join(dir, 'expected', 'LISTING'), listing.join('\n') + '\n');
     await writeFile(path.join(dir, 'final.log'), bootLines.join('\n') + '\n');
+    // The reading boot's _text, raw as kallsyms lists it (root sees it; kptr_restrict 2 is lowered for the read).
+    const hasFtrace = files.some((f) => f.name.startsWith('ftrace-'));
+    let readingText: bigint | undefined;
+    if (hasFtrace) {
+      readingText = await runningText(ssh, { timeout: 60_000 });
+      const line = `${readingText.toString(16).padStart(16, '0')} T _text`;
+      await writeFile(path.join(dir, 'reading-kallsyms.txt'), `${line}\n`);
+      log(`final boot: /proc/kallsyms ${line}`);
+    }
     await ssh.close();
     await qemu.qmp.quit({ timeout: 5000 });
     await qemu.dispose();
 
     // ftrace text is symbolized by the guest; the host needs the kernel's map to match it.
-    const hasFtrace = files.some((f) => f.name.startsWith('ftrace-'));
     if (hasFtrace && kernel.systemMapPath !== undefined) await copyFile(kernel.systemMapPath, path.join(dir, 'System.map'));
 
     // Say at once whether the parser reproduces the guest; the fixture test says it again.
     const config = configFromCmdline(infoLines[1] ?? '', kernel.release);
-    const symbols = hasFtrace && kernel.systemMapPath !== undefined ? { symbols: parseSystemMap(await readFile(kernel.systemMapPath, 'utf8')) } : {};
-    const x = extractRegion(new Uint8Array(region), config, symbols);
+    const map = hasFtrace && kernel.systemMapPath !== undefined ? parseSystemMap(await readFile(kernel.systemMapPath, 'utf8')) : undefined;
+    const kaslrOffset: KaslrOffset | undefined = map !== undefined && readingText !== undefined ? offsetFromText(readingText, map) : undefined;
+    if (kaslrOffset !== undefined) log(`reading boot's KASLR offset 0x${kaslrOffset.value.toString(16)} (${kaslrOffset.source})`);
+    const x = extractRegion(new Uint8Array(region), config, { ...(map === undefined ? {} : { symbols: map }), ...(kaslrOffset === undefined ? {} : { kaslrOffset }) });
+    for (const d of x.decisions) log(`  host: ${d}`);
+    for (const w of x.warnings) log(`  host warning: ${w.message}`);
     let ok = true;
     for (const f of files) {
       const h = x.files.find((hf) => hf.name === f.name);

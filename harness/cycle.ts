@@ -73,6 +73,7 @@ import {
   type RunReport,
 } from './report.js';
 import { crashOnlyScenario, judgeExpectations, overrideWords, splitScenarioCmdline, type Check, type CrashStep, type Scenario } from './scenario.js';
+import { KselftestRun, SHARE_TAG, selftestSourceTree } from './selftests.js';
 import { generateRunKeys } from './ssh/keys.js';
 import { HOSTKEY_LINE, HostKeyPin, SshSession, type PstoreFile as GuestFile } from './ssh/session.js';
 
@@ -135,6 +136,11 @@ export interface RunOptions {
   readonly crash?: string;
   /** What to run before, during (the crash steps) and after each crash, and what to expect. */
   readonly scenario?: Scenario;
+  /**
+   * A host folder the guest mounts on /rh-share at every boot (virtio-9p, tag rhshare). Default:
+   * none, or <outDir>/share for a scenario that runs kernel selftests.
+   */
+  readonly share?: string;
   /** Guest CPUs (QEMU -smp); the scenario's own minimum wins when larger. */
   readonly cpus?: number;
   readonly cycles?: number;
@@ -182,7 +188,8 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
   const scenarioWords = splitScenarioCmdline(scenario);
   // The scenario's ramoops./pstore. words override the run's (a small record_size, a compressor).
   const ramoopsCmdline = overrideWords(options.ramoopsCmdline, scenarioWords.ramoops);
-  const extraCmdline = [...(options.extraCmdline ?? []), ...scenarioWords.other];
+  const share = options.share ?? (scenario.kselftest === undefined ? undefined : path.join(out, 'share'));
+  const extraCmdline = [...(options.extraCmdline ?? []), ...scenarioWords.other, ...(share === undefined ? [] : [`rh.share=${SHARE_TAG}`])];
   const cpus = Math.max(options.cpus ?? 1, scenario.cpus ?? 1);
   const timeouts: PhaseTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const memoryBytes = options.memoryBytes ?? 512 * MiB;
@@ -200,15 +207,18 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
     cmdline: string;
     nodeProps: Readonly<Record<string, number | true>> | undefined;
     skipped: string | undefined;
+    kselftests: KselftestRun | undefined;
   } = {
     kernel: undefined,
     qemu: undefined,
     cmdline: '',
     nodeProps: undefined,
     skipped: undefined,
+    kselftests: undefined,
   };
 
   const finish = (fault: Fault | undefined): RunReport => {
+    const selftests = state.kselftests?.report(clock.cycle ?? cycles.length, state.skipped);
     const report: RunReport = {
       tool: 'ramoops-harness run',
       ...overallVerdict(cycles, fault, state.skipped),
@@ -226,10 +236,12 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
       cycles,
       guestErrors,
       fault,
+      ...(selftests === undefined ? {} : { selftests }),
       outDir: out,
     };
     // Synchronous on purpose: after Ctrl-C the process exits on the next macrotask.
     writeConfined(out, 'report.json', new TextEncoder().encode(reportJson(report)));
+    if (selftests !== undefined) writeConfined(out, 'selftests.tap', new TextEncoder().encode(selftests.tap));
     if (report.verdict === 'mismatch') writeConfined(out, 'diff.txt', new TextEncoder().encode(diffText(report)));
     return report;
   };
@@ -249,6 +261,12 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
         const kernel = arch === 'arm64' ? await obtainArm64Kernel(options.kernel ?? 'debian', kernelOpts) : await obtainKernel(options.kernel ?? 'debian', kernelOpts);
         state.kernel = kernel;
         const image = await buildGuestImage(kernel, { log: options.log, cacheDir: options.cacheDir, arch, signal: life.signal });
+        const shareDir = share === undefined ? undefined : prepareOutDir(share);
+        if (scenario.kselftest !== undefined && shareDir !== undefined) {
+          // The booted kernel's own selftest scripts, run from the share (their state outlives the reboot).
+          const tree = await selftestSourceTree(options.kernel ?? 'debian', kernel.release, { cacheDir: options.cacheDir, signal: life.signal, log: options.log });
+          state.kselftests = await KselftestRun.prepare(scenario.kselftest, tree, shareDir);
+        }
         const keys = generateRunKeys();
         const pin = new HostKeyPin();
         let config: RamoopsConfig;
@@ -291,6 +309,7 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
           kernel: kernel.kernelPath,
           initrd: image,
           append,
+          ...(shareDir === undefined ? {} : { share: { path: shareDir, tag: SHARE_TAG } }),
           lifetime: life,
           signal: life.signal,
           artifactsDir: out,
@@ -380,6 +399,7 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
             await Promise.race([panic, sleep(5000).then((): never => { throw accepted; })]);
           }
           const panicSeenBy = await panic;
+          state.kselftests?.panicked(n);
           // The guest is dead: no SSH goodbye to wait for.
           ssh.destroy();
           const reset = await waitParked(qemu, qmark, timeouts.reset, life.signal);
@@ -436,6 +456,7 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
           for (const [i, cmd] of scenario.after.entries()) {
             checks.push(await guestCommandCheck(ssh, `after[${i}]`, cmd, out, `cycle${n}-after-${i}.log`, timeouts.ssh, life.signal));
           }
+          checks.push(...(state.kselftests?.cycleDone(n) ?? []));
           writeFiles(
             path.join(out, `cycle${n}-guest`),
             guestFiles.map((f) => ({ name: f.name, bytes: f.bytes, mtime: { seconds: f.mtime.seconds, nanoseconds: f.mtime.nsec } })),

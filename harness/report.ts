@@ -6,6 +6,7 @@ import type { Comparison } from './compare.js';
 import { formatComparison } from './compare.js';
 import type { HarnessStage } from './errors.js';
 import type { Check } from './scenario.js';
+import type { KselftestReport } from './selftests.js';
 
 /** The steps of a run, in order; timings and faults name them. */
 export type Phase = 'setup' | 'boot' | 'crash' | 'capture' | 'reboot' | 'ssh' | 'compare';
@@ -104,6 +105,8 @@ export interface RunReport {
   /** RAMOOPS-HARNESS-ERROR lines the guest printed, per boot. */
   readonly guestErrors: readonly string[];
   readonly fault: Fault | undefined;
+  /** The kernel selftests a scenario ran, with their TAP (also selftests.tap); each is a check of its cycle too. */
+  readonly selftests?: KselftestReport;
   readonly outDir: string;
 }
 
@@ -128,6 +131,10 @@ export function verdictText(r: RunReport): string {
   const kernel = r.kernel.release ?? r.kernel.spec;
   if (r.verdict === 'pass') {
     out.push(`PASS: ${r.cycles.length} cycle(s) with kernel ${kernel}: ${matched}/${files} file(s) equal to the guest's /sys/fs/pstore byte for byte`);
+  } else if (r.verdict === 'mismatch' && matched === files && r.cycles.every((c) => c.reason === undefined)) {
+    // Both sides agree; what failed is a scenario step, an expectation or a selftest.
+    const failed = r.cycles.reduce((n, c) => n + c.checks.filter((k) => !k.ok).length, 0);
+    out.push(`FAIL: ${failed} check(s) failed in ${r.cycles.length} cycle(s) with kernel ${kernel} (${matched}/${files} file(s) equal to the guest's byte for byte); see ${r.outDir}/diff.txt`);
   } else if (r.verdict === 'mismatch') {
     out.push(`MISMATCH: ${matched}/${files} file(s) matched in ${r.cycles.length} cycle(s) with kernel ${kernel}; see ${r.outDir}/diff.txt`);
   } else if (r.verdict === 'skipped') {
@@ -157,10 +164,34 @@ export function verdictText(r: RunReport): string {
       out.push(`  --- QEMU stderr (last ${r.fault.qemuStderr.length} lines) ---`, ...r.fault.qemuStderr.map((l) => `  ${l}`));
     }
   }
+  if (r.selftests !== undefined) {
+    // The TAP's result lines, each failed one with the steps its script reported as FAIL.
+    out.push(`  kernel selftests (${r.selftests.source}), TAP in selftests.tap:`);
+    for (const t of r.selftests.tap.split('\n')) {
+      if (/^(ok|not ok|1\.\.)/.test(t)) out.push(`    ${t}`);
+    }
+    for (const x of r.selftests.results.filter((x) => x.result === 'not ok')) {
+      for (const l of [...failedSteps(x.output), ...(x.note === undefined ? [] : [x.note])]) out.push(`      ${x.test}: ${l}`);
+    }
+  }
   const first = timingText(r.timings);
   if (first !== '') out.push(`  first boot: ${first}`);
   out.push(`  artifacts: ${r.outDir}`);
   return out.join('\n') + '\n';
+}
+
+/**
+ * The lines of a selftest's output that report a failed step ("... FAIL", "Error: ..."). A bare
+ * "FAIL" line is joined to the line before it: the scripts print "Checking X ... " without a
+ * newline, and a command's error message can end that line before the verdict.
+ */
+export function failedSteps(output: string): string[] {
+  const lines = output.split('\n').map((l) => l.trim());
+  return lines.flatMap((l, i) => {
+    if (!/\bFAIL\b|^Error:/.test(l)) return [];
+    const prev = lines[i - 1];
+    return [l === 'FAIL' && prev !== undefined && prev !== '' ? `${prev} FAIL` : l];
+  });
 }
 
 /** `boot 4.51 s, ssh 0.17 s` in phase order. */

@@ -40,6 +40,17 @@ export interface FileExpectation {
   readonly contains: string | undefined;
 }
 
+/**
+ * Kernel selftest scripts the scenario runs (tools/testing/selftests/<collection> of the booted
+ * kernel's source, copied into the run's 9p share): their exit statuses become kselftest TAP.
+ */
+export interface KselftestSpec {
+  /** The folder under tools/testing/selftests, e.g. "pstore". */
+  readonly collection: string;
+  /** The scripts reported, in TAP order; the scenario's commands run them with kselftest-run. */
+  readonly tests: readonly string[];
+}
+
 export interface Scenario {
   readonly name: string;
   readonly description: string;
@@ -56,6 +67,8 @@ export interface Scenario {
   /** Commands after the warm reboot and the guest-side read, each must exit 0. */
   readonly after: readonly string[];
   readonly expect: readonly FileExpectation[];
+  /** Kernel selftests the commands run (the run shares a host folder into the guest for them). */
+  readonly kselftest?: KselftestSpec | undefined;
 }
 
 /** A scenario file that is not what the format says. */
@@ -131,7 +144,7 @@ export function parseScenario(data: unknown, source: string): Scenario {
     throw new ScenarioError(source, field, msg);
   };
   if (!isObj(data)) return bad('(top)', 'must be a JSON object');
-  const known = new Set(['name', 'description', 'requires', 'cmdline', 'cpus', 'before', 'crash', 'after', 'expect']);
+  const known = new Set(['name', 'description', 'requires', 'cmdline', 'cpus', 'before', 'crash', 'after', 'expect', 'kselftest']);
   for (const k of Object.keys(data)) if (!known.has(k)) bad(k, `unknown field (known: ${[...known].join(', ')})`);
   const str = (field: string, v: unknown): string => (typeof v === 'string' && v.trim() !== '' ? v : bad(field, 'must be a non-empty string'));
   const strings = (field: string, v: unknown): string[] => {
@@ -182,6 +195,19 @@ export function parseScenario(data: unknown, source: string): Scenario {
       return { file, min, max, contains: e['contains'] === undefined ? undefined : str(`${f}.contains`, e['contains']) };
     },
   );
+  const ks = data['kselftest'];
+  let kselftest: KselftestSpec | undefined;
+  if (ks !== undefined) {
+    if (!isObj(ks)) return bad('kselftest', 'must be {"collection": NAME, "tests": [NAME, ...]}');
+    for (const k of Object.keys(ks)) if (!['collection', 'tests'].includes(k)) bad(`kselftest.${k}`, 'unknown field (known: collection, tests)');
+    const plain = (field: string, v: unknown): string => {
+      const s = str(field, v);
+      return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s) ? s : bad(field, 'a plain file name (letters, digits, _ . -)');
+    };
+    const tests = strings('kselftest.tests', ks['tests']).map((t, i) => plain(`kselftest.tests[${i}]`, t));
+    if (tests.length === 0) bad('kselftest.tests', 'must name at least one test');
+    kselftest = { collection: plain('kselftest.collection', ks['collection']), tests };
+  }
   return {
     name,
     description,
@@ -193,6 +219,7 @@ export function parseScenario(data: unknown, source: string): Scenario {
     crash,
     after: strings('after', data['after']),
     expect,
+    ...(kselftest === undefined ? {} : { kselftest }),
   };
 }
 

@@ -25,7 +25,8 @@ import { eccNotice, probeSignature, readZone, type EccCounts, type ZoneRead, typ
 import { parseDmesgHeader } from './records/dmesg/header.js';
 import { decompress, workBufferSize, type Algorithm } from './records/decompress/index.js';
 import { combineFtrace, formatFtrace } from './records/ftrace/format.js';
-import type { SymbolTable } from './records/ftrace/symbols.js';
+import { lookup, type SymbolTable } from './records/ftrace/symbols.js';
+import { findKernelOffset } from './records/ftrace/kaslr.js';
 
 export interface ZoneReport {
   readonly kind: ZoneKind;
@@ -66,10 +67,30 @@ export interface Extraction {
   readonly warnings: readonly Warning[];
   /** Writer version code found in ftrace zone signatures, if any. */
   readonly ftraceVersionCode: number | undefined;
+  /** The crashed boot's KASLR offset, from the newest dmesg record's `Kernel Offset:` line (0n for "disabled"). */
+  readonly kernelOffset: { readonly value: bigint; readonly file: string; readonly line: string } | undefined;
+  /** The shift applied to the symbol table's addresses to name ftrace records, and why; undefined without an ftrace file or symbols. */
+  readonly symbolShift: KaslrOffset | undefined;
+}
+
+/** A KASLR offset and where it came from (for the decisions). */
+export interface KaslrOffset {
+  readonly value: bigint;
+  /** e.g. "--kaslr-offset", "the reading kernel's /proc/kallsyms _text". */
+  readonly source: string;
 }
 
 export interface ExtractOptions {
+  /** System.map (link-time addresses) or a kallsyms copy (a running boot's addresses). */
   readonly symbols?: SymbolTable;
+  /**
+   * Name ftrace records as a kernel with this KASLR offset would: the offset added to the
+   * System.map's addresses. Wins over the default, which is 0 for a kallsyms table and, for a
+   * System.map, the crashed boot's offset from the dump's `Kernel Offset:` line. To reproduce
+   * a guest's own /sys/fs/pstore/ftrace-* give the READING boot's offset: that file is printed
+   * by the next boot's %ps, with its own offset.
+   */
+  readonly kaslrOffset?: KaslrOffset;
 }
 
 interface Candidate {
@@ -194,6 +215,52 @@ function chooseLayout(mem: PhysicalMemory, config: RamoopsConfig, rsMode: 'v5.3+
   return best.layout;
 }
 
+/**
+ * Per-CPU ftrace zones follow the writer's possible-CPU count (nr_cpu_ids). Without `cpus` the
+ * count comes from the zone signatures (chooseLayout): say so. With a `cpus` whose zones lack
+ * the ftrace signature, say which zones were seen and which count the signatures fit.
+ */
+function perCpuCheck(
+  mem: PhysicalMemory,
+  config: RamoopsConfig,
+  layout: Layout,
+  reads: ReadonlyMap<Zone, ZoneRead | undefined>,
+  rsMode: 'v5.3+' | 'legacy',
+  exactCode: number | undefined,
+  decisions: string[],
+  warnings: Warning[],
+): void {
+  const fz = layout.zones.filter((z) => z.kind === 'ftrace');
+  if (!layout.rules.post49 || !config.ftracePerCpu || fz.length === 0) return;
+  const signed = (z: Zone): boolean => {
+    const bytes = tryRead(mem, z);
+    return bytes !== undefined && plausibleFtraceCode(probeSignature(bytes, z.geometry, rsMode), exactCode);
+  };
+  const where = (zs: readonly Zone[]): string => zs.map((z) => hex(z.address)).join(', ');
+  if (config.cpus === undefined) {
+    decisions.push(`ftrace: ${fz.length} per-CPU zone${fz.length > 1 ? 's' : ''} of ${fz[0]?.geometry.size ?? 0} bytes (one per possible CPU of the writing kernel), inferred from the ftrace signatures at ${where(fz)}; --cpus N sets the count`);
+    return;
+  }
+  const bad = fz.filter((z) => reads.get(z)?.status === 'bad-signature');
+  if (bad.length === 0) return;
+  let fit = '';
+  try {
+    const alt = chooseLayout(mem, { ...config, cpus: undefined }, rsMode, []).zones.filter((z) => z.kind === 'ftrace');
+    fit = alt.length > 0 && alt.every(signed)
+      ? `the signatures fit ${alt.length} CPU${alt.length > 1 ? 's' : ''}: ftrace zones at ${where(alt)} (${alt[0]?.geometry.size ?? 0} bytes each)`
+      : 'no CPU count makes every ftrace zone carry its signature';
+  } catch (e) {
+    if (!isRamoopsError(e)) throw e;
+    fit = 'no CPU count makes every ftrace zone carry its signature';
+  }
+  warnings.push({
+    code: 'cpus-mismatch',
+    zone: `ftrace-${bad[0]?.index ?? 0}`,
+    address: bad[0]?.address ?? 0,
+    message: `cpus ${config.cpus} does not match the dump: of the ${fz.length} ftrace zones it implies, ${bad.length} carry no ftrace signature (at ${where(bad)}); ${fit}. Extracted with cpus ${config.cpus} as given; leave it out to infer it`,
+  });
+}
+
 function decideMaybe(value: boolean | 'unknown', assumed: boolean, what: string, decisions: string[]): boolean {
   if (value !== 'unknown') return value;
   decisions.push(`kernel sublevel unknown: assumed ${what}: ${assumed ? 'yes' : 'no'}`);
@@ -251,6 +318,7 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
       ecc: read?.ecc,
     });
   }
+  perCpuCheck(mem, config, layout, reads, rsMode, exactCode, decisions, warnings);
   if (ftraceCode !== undefined && exactCode === undefined) {
     decisions.push(`ftrace zones were written by kernel version code ${hex(ftraceCode)} (${ftraceCode >>> 16}.${(ftraceCode >>> 8) & 0xff}.${ftraceCode & 0xff})`);
   }
@@ -336,6 +404,51 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
     const notice = eccNotice(r.ecc, prefix);
     files.push({ name: `${kind}-ramoops-0`, type: kind, id: 0, bytes: concat(r.oldLog, notice), size: r.oldLog.length + notice.length, mtime: undefined, zones: [{ index: 0, address: z.address }], ecc: r.ecc, compression: undefined, notes: [] });
   };
+  // The crashed boot's KASLR offset: the newest dmesg record (header time, then zone order) with a line.
+  const offsets = files
+    .filter((f) => f.type === 'dmesg' && !f.name.endsWith('.enc.z'))
+    .map((f) => ({ f, found: findKernelOffset(new TextDecoder('latin1').decode(f.bytes)) }))
+    .filter((o): o is { f: PstoreFile; found: NonNullable<typeof o.found> } => o.found !== undefined);
+  const newest = offsets.reduce<(typeof offsets)[number] | undefined>((best, o) => (best === undefined || (o.f.mtime?.seconds ?? 0) > (best.f.mtime?.seconds ?? 0) ? o : best), undefined);
+  const kernelOffset = newest === undefined ? undefined : { value: newest.found.offset === 'disabled' ? 0n : newest.found.offset, file: newest.f.name, line: newest.found.text };
+  if (kernelOffset !== undefined && offsets.some((o) => (o.found.offset === 'disabled' ? 0n : o.found.offset) !== kernelOffset.value)) {
+    warnings.push({
+      code: 'kaslr-offsets-differ',
+      message: `dmesg records come from boots with different KASLR offsets (${offsets.map((o) => `${o.f.name}: ${o.found.offset === 'disabled' ? 'disabled' : hex(o.found.offset)}`).join(', ')}); ftrace names use the newest, ${kernelOffset.file}'s, and records of other boots are named wrongly`,
+    });
+  }
+  let symbolShift: KaslrOffset | undefined;
+  const chooseShift = (table: SymbolTable, buf: Uint8Array): KaslrOffset => {
+    let shift: KaslrOffset;
+    const what = table.origin === 'kallsyms' ? 'kallsyms' : 'System.map';
+    if (options.kaslrOffset !== undefined) {
+      shift = options.kaslrOffset;
+      decisions.push(`ftrace names: ${what} shifted by KASLR offset ${hex(shift.value)} (${shift.source})`);
+    } else if (table.origin === 'kallsyms') {
+      shift = { value: 0n, source: 'kallsyms addresses are the running boot\'s' };
+      decisions.push('ftrace names: from the given kallsyms, whose addresses already carry its boot\'s KASLR offset (no shift)');
+    } else if (kernelOffset !== undefined) {
+      shift = { value: kernelOffset.value, source: `"${kernelOffset.line}" in ${kernelOffset.file}` };
+      decisions.push(
+        kernelOffset.value === 0n && /disabled/.test(kernelOffset.line)
+          ? `ftrace names: System.map as it is ("Kernel Offset: disabled" in ${kernelOffset.file})`
+          : `ftrace names: System.map shifted by the crashed boot's KASLR offset ${hex(kernelOffset.value)} ("${kernelOffset.line}" in ${kernelOffset.file}); the guest's own ftrace file is named by the boot that reads it, with that boot's offset`,
+      );
+    } else {
+      shift = { value: 0n, source: 'no Kernel Offset line in the dump' };
+      decisions.push('ftrace names: System.map as it is: no dmesg record has a "Kernel Offset:" line (under KASLR give --kaslr-offset or --kallsyms)');
+    }
+    // A shift that names no record at all is the wrong one (or the wrong map).
+    const R = 24;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let named = 0;
+    let seen = 0;
+    for (let off = buf.length % R; off + R <= buf.length && seen < 4096; off += R, seen++) if (lookup(table, dv.getBigUint64(off, true), shift.value)) named++;
+    if (seen > 0 && named === 0) {
+      warnings.push({ code: 'ftrace-unnamed', message: `no ftrace address falls inside the ${what}'s text with KASLR offset ${hex(shift.value)} (${shift.source}): the offset or the symbol file is not this kernel's` });
+    }
+    return shift;
+  };
   const ftrace = (): void => {
     if (stopped) return;
     const zs = zonesOf('ftrace');
@@ -380,7 +493,8 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
     const total = concat(buf, notice);
     const notes: string[] = [];
     if (!options.symbols) notes.push('no System.map given: addresses are not symbolized (the kernel prints names)');
-    const text = new TextEncoder().encode(formatFtrace(total, rv ? ftraceFormat(rv) : layout.rules.post49 ? '5.2' : '4.9', options.symbols));
+    else symbolShift = chooseShift(options.symbols, total);
+    const text = new TextEncoder().encode(formatFtrace(total, rv ? ftraceFormat(rv) : layout.rules.post49 ? '5.2' : '4.9', options.symbols, symbolShift?.value ?? 0n));
     files.push({ name: 'ftrace-ramoops-0', type: 'ftrace', id: 0, bytes: text, size: total.length, mtime: undefined, zones: used, ecc, compression: undefined, notes });
   };
   single('console');
@@ -391,7 +505,7 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
     ftrace();
     single('pmsg');
   }
-  return { files, zones: reports, layout, decisions, warnings, ftraceVersionCode: ftraceCode };
+  return { files, zones: reports, layout, decisions, warnings, ftraceVersionCode: ftraceCode, kernelOffset, symbolShift };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

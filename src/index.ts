@@ -14,7 +14,8 @@ export { readZone, eccNotice, type ZoneRead, type ZoneStatus, type EccCounts } f
 export { rsCodec, type RsCodec } from './zone/ecc/rs.js';
 export { parseDmesgHeader, type DmesgHeader } from './records/dmesg/header.js';
 export { decompress, type Algorithm } from './records/decompress/index.js';
-export { parseSystemMap, lookup, type SymbolTable } from './records/ftrace/symbols.js';
+export { parseSystemMap, parseKallsyms, symbolAddress, lookup, type SymbolTable } from './records/ftrace/symbols.js';
+export { findKernelOffset, parseKaslrOffset, type KernelOffsetLine } from './records/ftrace/kaslr.js';
 export { rawMemory, type PhysicalMemory, type ByteSource, type PhysRange } from './dump/memory.js';
 export { openDump, detectFormat, type DumpFormat, type OpenDumpOptions } from './dump/detect.js';
 export { openElf, elfNotes, elfVmcoreinfo, parseElfHeaders, parseNotes, isElf, type ElfMemory, type ElfInfo, type ElfLoad, type ElfNote } from './dump/elf.js';
@@ -23,7 +24,7 @@ export { unflatten, isFlattened, type FlattenedSource } from './dump/flattened.j
 export { qemuRamMemory, ramRanges, lowMemorySize, ramFileOffset, LEGACY_HOLE, VIRT_RAM_BASE, type QemuMachine, type RamRange } from './dump/qemu-ram.js';
 export { lzo1xDecompress } from './dump/codecs/lzo.js';
 export { snappyDecompress } from './dump/codecs/snappy.js';
-export { extract, type Extraction, type PstoreFile, type ZoneReport, type ExtractOptions } from './extract.js';
+export { extract, type Extraction, type PstoreFile, type ZoneReport, type ExtractOptions, type KaslrOffset } from './extract.js';
 
 import { buildConfig } from './config/build.js';
 import { settingsFromCmdline } from './config/from-cmdline.js';

@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFromCmdline, extract, extractRegion, parseSystemMap, rawMemory } from '../src/index.js';
-import { loadFixtures } from './helpers/fixtures.js';
+import { extract, extractRegion, rawMemory } from '../src/index.js';
+import { fixtureConfig, fixtureConfigArgs, fixtureSymbolArgs, fixtureSymbols, loadFixtures } from './helpers/fixtures.js';
 import { repoRoot } from './helpers/paths.js';
 
 const fixtures = loadFixtures();
@@ -17,11 +17,11 @@ test('there are real captures to test against', (t) => {
 });
 
 for (const fx of fixtures) {
-  const symbols = fx.systemMap ? parseSystemMap(fx.systemMap) : undefined;
-  const opts = symbols ? { symbols } : {};
+  // ftrace text is named by the reading boot: its System.map, shifted by its KASLR offset when it had one.
+  const opts = fixtureSymbols(fx);
 
   test(`${fx.name}: files equal the guest's /sys/fs/pstore`, (t) => {
-    const config = configFromCmdline(fx.cmdline, fx.release);
+    const config = fixtureConfig(fx);
     const x = extractRegion(fx.region, config, opts);
     t.deepEqual(x.files.map((f) => f.name).sort(), fx.expected.map((e) => e.name).sort());
     for (const e of fx.expected) {
@@ -34,7 +34,7 @@ for (const fx of fixtures) {
   });
 
   test(`${fx.name}: same result without a kernel version (layout inferred from signatures)`, (t) => {
-    const config = configFromCmdline(fx.cmdline);
+    const config = fixtureConfig(fx, false);
     const x = extractRegion(fx.region, config, opts);
     t.deepEqual(x.files.map((f) => f.name).sort(), fx.expected.map((e) => e.name).sort());
     for (const e of fx.expected) {
@@ -44,7 +44,7 @@ for (const fx of fixtures) {
   });
 
   test(`${fx.name}: the region inside a larger raw dump at a lower base gives the same files`, (t) => {
-    const config = configFromCmdline(fx.cmdline, fx.release);
+    const config = fixtureConfig(fx);
     const pad = 0x3000;
     const dump = new Uint8Array(pad + fx.region.length + 0x1000).fill(0xa5);
     dump.set(fx.region, pad);
@@ -61,8 +61,7 @@ test('CLI: ramoops extract reproduces every capture on disk, with dmesg mtimes',
   for (const fx of fixtures) {
     const out = mkdtempSync(join(tmpdir(), 'rh-fx-'));
     try {
-      const args = [cli, 'extract', join(fx.dir, 'region.bin'), '--base', fx.memAddress, '--cmdline', fx.cmdline, '--kernel-version', fx.release, '--out', out, '--json'];
-      if (fx.systemMap) args.push('--system-map', join(fx.dir, 'System.map'));
+      const args = [cli, 'extract', join(fx.dir, 'region.bin'), '--base', fx.memAddress, ...fixtureConfigArgs(fx), '--kernel-version', fx.release, '--out', out, '--json', ...fixtureSymbolArgs(fx)];
       const json = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' })) as { files: { name: string }[] };
       t.is(json.files.length, fx.expected.length, fx.name);
       t.deepEqual(readdirSync(out).sort(), fx.expected.map((e) => e.name).sort(), fx.name);

@@ -49,15 +49,18 @@ export const GUEST_BINARIES = {
 
 /**
  * Drivers the guest loads when the kernel has them as modules (names with '_', as modules.dep
- * normalises them). virtio_pci is built in on Debian's 6.12 and a module on 6.1.
+ * normalises them). virtio_pci is built in on Debian's 6.12 and a module on 6.1. 9p and
+ * 9pnet_virtio (with 9pnet, netfs, fscache) mount the host folder a run shares (rh.share=).
  */
-export const GUEST_MODULES: readonly string[] = ['ramoops', 'virtio_pci', 'virtio_net', 'pvpanic_mmio', 'pvpanic_pci'];
+export const GUEST_MODULES: readonly string[] = ['ramoops', 'virtio_pci', 'virtio_net', 'pvpanic_mmio', 'pvpanic_pci', '9pnet_virtio', '9p'];
 
 /** Applets init and the harness's SSH commands use; a busybox without one of them is refused. */
 const REQUIRED_APPLETS: readonly string[] = [
   'sh', 'mount', 'modprobe', 'insmod', 'ip', 'ifconfig', 'cat', 'ls', 'stat', 'sync', 'sleep', 'mkdir', 'echo',
   'dmesg', 'find', 'rm', 'sha256sum', 'poweroff', 'reboot', 'base64', 'grep', 'tail', 'tr', 'hostname', 'uname',
   'chmod',
+  // The kernel's pstore selftests (the selftests scenario): /bin/echo, tee, date, cut, head, ...
+  'tee', 'date', 'cut', 'head', 'basename', 'dirname', 'mv', 'touch',
 ];
 
 // Bumped when the image layout changes in a way the input hash cannot see.

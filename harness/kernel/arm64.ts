@@ -6,7 +6,7 @@
 // on the console only.
 import { execa, ExecaError } from 'execa';
 import { open, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { cacheDir as defaultCacheDir } from '../cache.js';
 import { aptShow, ensureForeignArch, fetchDebs, type DebTree } from '../debs.js';
@@ -14,6 +14,7 @@ import { HarnessError, stderrExcerpt } from '../errors.js';
 import { ARM64_USERLAND_PACKAGES } from '../guest/image.js';
 import type { KernelArtifacts, ObtainKernelOptions } from './obtain.js';
 import { isDir, isFile } from '../io/paths.js';
+import { buildKernel, parseBuildSpec } from './build.js';
 
 /** The Debian metapackage whose dependency is the current arm64 kernel image. */
 export const ARM64_KERNEL_METAPACKAGE = 'linux-image-arm64';
@@ -47,9 +48,12 @@ export function arm64ImageRelease(image: Uint8Array): string {
   return release;
 }
 
-/** Resolves an arm64 kernel spec ('debian' or an Image path) to files on disk, fetching and caching as needed. */
+/** Resolves an arm64 kernel spec ('debian', 'build:<source>:<config,...>' or an Image path) to files on disk, fetching, building and caching as needed. */
 export async function obtainArm64Kernel(spec: string, opts: ObtainKernelOptions = {}): Promise<KernelArtifacts> {
   if (spec === 'debian') return obtainDebianArm64(opts);
+  // build:<source>:<config,...> cross-compiles (or finds cached) a custom arm64 kernel; see build.ts.
+  const build = parseBuildSpec(spec);
+  if (build !== undefined) return buildKernel({ ...build, arch: 'arm64', cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
   if (spec.startsWith('debian')) {
     throw new HarnessError('kernel', `kernel '${spec}' has no arm64 counterpart here: --arch arm64 takes 'debian' (Debian 12's stock arm64 kernel) or an arm64 Image path`);
   }
@@ -77,8 +81,11 @@ async function fromImage(spec: string, opts: ObtainKernelOptions): Promise<Kerne
     if (await isDir(join(dir, 'lib/modules', release))) modulesRoot = dir;
     else throw new HarnessError('kernel', `modules dir ${dir} has no lib/modules/${release} (the Image's release)`);
   }
-  opts.log?.(`kernel: ${kernelPath} (arm64, release ${release}${modulesRoot === undefined ? ', no modules tree' : `, modules in ${modulesRoot}`})`);
-  return { kernelPath, modulesRoot, release, source: kernelPath };
+  // A built kernel's folder (ramoops kernel build --arch arm64) keeps its System.map beside the Image.
+  const systemMap = join(dirname(kernelPath), 'System.map');
+  const systemMapPath = (await isFile(systemMap)) ? systemMap : undefined;
+  opts.log?.(`kernel: ${kernelPath} (arm64, release ${release}${modulesRoot === undefined ? ', no modules tree' : `, modules in ${modulesRoot}`}${systemMapPath === undefined ? '' : ', System.map beside it'})`);
+  return { kernelPath, modulesRoot, release, source: kernelPath, systemMapPath };
 }
 
 /** The kernel package the metapackage depends on, e.g. linux-image-6.1.0-56-arm64, and its pinned version when given. */

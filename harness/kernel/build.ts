@@ -68,8 +68,20 @@ export interface BuiltKernel extends KernelArtifacts {
   readonly sourceVersion: string;
 }
 
+/** The architectures a build can target: x86_64 natively, arm64 with Debian's cross compiler. */
+export type BuildArch = 'x86_64' | 'arm64';
+
+/** Per architecture: kbuild's ARCH, the cross-compiler prefix, the boot image target and where make puts it. */
+const ARCHES: Readonly<Record<BuildArch, { readonly make: string; readonly cross: string | undefined; readonly target: string; readonly image: string }>> = {
+  x86_64: { make: 'x86_64', cross: undefined, target: 'bzImage', image: 'arch/x86/boot/bzImage' },
+  // QEMU's -kernel boots the uncompressed arm64 Image (the one with the "ARM\x64" header).
+  arm64: { make: 'arm64', cross: 'aarch64-linux-gnu-', target: 'Image', image: 'arch/arm64/boot/Image' },
+};
+
 /** Options of buildKernel; every field may be left out. */
 export interface BuildKernelOptions {
+  /** Target architecture (default x86_64); arm64 cross-compiles with gcc-aarch64-linux-gnu. */
+  readonly arch?: BuildArch;
   /** 'debian-6.1' (default), 'debian-6.12' or a kernel source directory. */
   readonly source?: string;
   /** Fragment names in kernel-configs/ or paths to fragment files, merged in this order (later ones win). */
@@ -95,8 +107,6 @@ const RECIPE = 'tinyconfig+merge_config -m+olddefconfig+bzImage/1';
 // that was clean for the compilers of their day, and CONFIG_WERROR (5.15+) would make that
 // fatal. (WERROR=0 on the make command line does the same for tools/objtool in 5.10.)
 const ALWAYS = '# harness: warnings must not fail the build of an older tree with a newer gcc\n# CONFIG_WERROR is not set\n';
-
-const ARCH = 'x86_64';
 
 /** The tools a kernel build runs, and the Debian package of each. */
 const BUILD_TOOLS: readonly { readonly pkg: string; readonly command?: string; readonly file?: string }[] = [
@@ -166,9 +176,15 @@ async function aptInstall(pkgs: readonly string[], why: string, opts: BuildKerne
   }
 }
 
+/** What a cross build needs beyond BUILD_TOOLS. */
+const CROSS_TOOLS: Readonly<Record<BuildArch, readonly { readonly pkg: string; readonly command?: string; readonly file?: string }[]>> = {
+  x86_64: [],
+  arm64: [{ pkg: 'gcc-aarch64-linux-gnu', command: 'aarch64-linux-gnu-gcc' }],
+};
+
 /** Makes sure the compiler and the kernel's host tools are present, installing the missing ones when root. */
 export async function ensureBuildTools(opts: BuildKernelOptions = {}): Promise<void> {
-  const missing = BUILD_TOOLS.filter((t) => (t.command !== undefined ? !hasCommand(t.command) : !existsSync(t.file ?? ''))).map((t) => t.pkg);
+  const missing = [...BUILD_TOOLS, ...CROSS_TOOLS[opts.arch ?? 'x86_64']].filter((t) => (t.command !== undefined ? !hasCommand(t.command) : !existsSync(t.file ?? ''))).map((t) => t.pkg);
   if (missing.length > 0) await aptInstall(missing, 'building a kernel', opts);
 }
 
@@ -335,6 +351,14 @@ async function debianSource(src: DebianSource, cache: string, opts: BuildKernelO
   return { dir, id: `${pkg}=${version}`, kernelVersion, immutable: true, label: `${pkg} ${version} (${kernelVersion})` };
 }
 
+/**
+ * The unpacked tree of Debian's linux-source-6.1 / -6.12 (the one builds use): installed with
+ * apt and unpacked into the cache on first use, a lookup afterwards.
+ */
+export async function debianSourceDir(src: DebianSource, opts: BuildKernelOptions = {}): Promise<string> {
+  return (await debianSource(src, opts.cacheDir ?? defaultCacheDir(), opts)).dir;
+}
+
 async function userSource(path: string, opts: BuildKernelOptions): Promise<SourceTree> {
   let dir: string;
   try {
@@ -372,10 +396,14 @@ interface BuildMeta {
   readonly compiled: number;
 }
 
-/** The cache key of a build: the source's identity and every fragment byte, in merge order. */
-export function buildKey(sourceId: string, fragments: readonly Fragment[]): string {
+/**
+ * The cache key of a build: the source's identity and every fragment byte, in merge order, and
+ * the architecture when it is not x86_64 (so x86_64 keys stay what they were before arm64).
+ */
+export function buildKey(sourceId: string, fragments: readonly Fragment[], arch: BuildArch = 'x86_64'): string {
   const h = createHash('sha256').update(RECIPE).update('\0').update(sourceId).update('\0').update(ALWAYS);
   for (const f of fragments) h.update('\0').update(f.name).update('\0').update(f.text);
+  if (arch !== 'x86_64') h.update('\0arch\0').update(arch);
   return h.digest('hex').slice(0, 20);
 }
 
@@ -419,6 +447,28 @@ function toBuilt(entry: string, meta: BuildMeta, cached: boolean): BuiltKernel {
   };
 }
 
+/**
+ * The cached x86_64 build of a Debian source with these fragments, or undefined when there is
+ * none yet. Only looks: never installs, unpacks or builds anything (tests use it to skip
+ * rather than start a build of half an hour).
+ */
+export async function findCachedBuild(opts: Pick<BuildKernelOptions, 'source' | 'configs' | 'cacheDir'> = {}): Promise<BuiltKernel | undefined> {
+  const source = opts.source ?? DEFAULT_SOURCE;
+  if (!isDebianSource(source)) return undefined;
+  const version = await installedVersion(DEBIAN_SOURCES[source], {});
+  if (version === undefined) return undefined;
+  const configs = opts.configs ?? DEFAULT_CONFIGS;
+  const key = buildKey(`${DEBIAN_SOURCES[source]}=${version}`, await readFragments(configs));
+  const buildsDir = join(opts.cacheDir ?? defaultCacheDir(), 'kernel-builds');
+  // Entries are <kernel version>-<key>; the key alone names the build.
+  const names = await readdir(buildsDir).catch((): string[] => []);
+  for (const name of names.filter((n) => n.endsWith(`-${key}`))) {
+    const meta = await readMeta(join(buildsDir, name));
+    if (meta !== undefined) return toBuilt(join(buildsDir, name), { ...meta, spec: buildSpec(source, configs) }, true);
+  }
+  return undefined;
+}
+
 /** One line per requested option the kernel did not take, for logs and the CLI. */
 export function describeMissing(m: MissingOption): string {
   const what = m.reason === 'unknown' ? 'not in this kernel version' : m.got === undefined || m.got === 'n' ? 'off (dependencies unmet)' : `is ${m.got}`;
@@ -440,10 +490,11 @@ export async function buildKernel(opts: BuildKernelOptions = {}): Promise<BuiltK
 
   await ensureBuildTools(opts);
   const tree = isDebianSource(source) ? await debianSource(source, cache, opts) : await userSource(source, opts);
-  const key = buildKey(tree.id, fragments);
+  const arch = opts.arch ?? 'x86_64';
+  const key = buildKey(tree.id, fragments, arch);
   const buildsDir = join(cache, 'kernel-builds');
   await mkdir(buildsDir, { recursive: true });
-  const entry = join(buildsDir, `${safeKey(tree.kernelVersion)}-${key}`);
+  const entry = join(buildsDir, `${safeKey(tree.kernelVersion)}-${arch === 'x86_64' ? '' : `${arch}-`}${key}`);
 
   if (tree.immutable) {
     const hit = await readMeta(entry);
@@ -469,7 +520,7 @@ export async function buildKernel(opts: BuildKernelOptions = {}): Promise<BuiltK
         // A cached entry of a user's tree is replaced in place: it is only ever a copy.
         const staging = await mkdtemp(join(buildsDir, `.tmp-${basename(entry)}-`));
         try {
-          await copyFile(join(objDir, 'arch/x86/boot/bzImage'), join(staging, 'bzImage'));
+          await copyFile(join(objDir, ARCHES[arch].image), join(staging, meta.kernel));
           await copyFile(join(objDir, 'System.map'), join(staging, 'System.map'));
           await copyFile(join(objDir, '.config'), join(staging, 'config'));
           await copyFile(join(objDir, 'harness-build.log'), join(staging, 'build.log'));
@@ -479,7 +530,7 @@ export async function buildKernel(opts: BuildKernelOptions = {}): Promise<BuiltK
         } finally {
           await rm(staging, { recursive: true, force: true });
         }
-        log(`kernel build: ${entry}/bzImage (release ${meta.release}, ${meta.buildSeconds.toFixed(0)} s)`);
+        log(`kernel build: ${entry}/${meta.kernel} (release ${meta.release}, ${meta.buildSeconds.toFixed(0)} s)`);
         return toBuilt(entry, meta, false);
       } finally {
         if (tree.immutable) await rm(objDir, { recursive: true, force: true });
@@ -498,6 +549,8 @@ async function configureAndCompile(
   started: number,
 ): Promise<BuildMeta> {
   const log = opts.log ?? (() => undefined);
+  const arch = ARCHES[opts.arch ?? 'x86_64'];
+  const archArgs = [`ARCH=${arch.make}`, ...(arch.cross === undefined ? [] : [`CROSS_COMPILE=${arch.cross}`])];
   // Callers without a progress view (obtainKernel inside `ramoops run`) still get a sign of
   // life in their log during a build of several minutes.
   let logged = 0;
@@ -513,7 +566,7 @@ async function configureAndCompile(
   const logFile = join(objDir, 'harness-build.log');
   const transcript: string[] = [];
   const make = async (args: readonly string[]): Promise<string> => {
-    const full = ['-C', tree.dir, `O=${objDir}`, `ARCH=${ARCH}`, ...args];
+    const full = ['-C', tree.dir, `O=${objDir}`, ...archArgs, ...args];
     transcript.push(`$ make ${full.join(' ')}`);
     const out = await exec('make', full, opts);
     transcript.push(out);
@@ -521,7 +574,7 @@ async function configureAndCompile(
   };
 
   progress('config');
-  log(`kernel build: ${tree.label}: tinyconfig + ${fragments.map((f) => f.name).join(' + ')}`);
+  log(`kernel build: ${tree.label}${opts.arch === 'arm64' ? ' for arm64' : ''}: tinyconfig + ${fragments.map((f) => f.name).join(' + ')}`);
   await make(['tinyconfig']);
   // merge_config.sh reads files: keep what was merged next to the objects, numbered in order.
   const fragDir = join(objDir, 'harness-fragments');
@@ -545,11 +598,11 @@ async function configureAndCompile(
 
   const jobs = opts.jobs ?? availableParallelism();
   const niceness = opts.niceness ?? 10;
-  const compileArgs = ['-C', tree.dir, `O=${objDir}`, `ARCH=${ARCH}`, 'WERROR=0', `-j${jobs}`, 'bzImage'];
-  log(`kernel build: make -j${jobs} bzImage (nice ${niceness})`);
+  const compileArgs = ['-C', tree.dir, `O=${objDir}`, ...archArgs, 'WERROR=0', `-j${jobs}`, arch.target];
+  log(`kernel build: make -j${jobs} ${arch.target} (nice ${niceness})`);
   transcript.push(`$ nice -n ${niceness} make ${compileArgs.join(' ')}`);
   progress('compile');
-  const compiled = await compile(['-n', String(niceness), 'make', ...compileArgs], opts, transcript, (n, current) => progress('compile', n, current));
+  const compiled = await compile(['-n', String(niceness), 'make', ...compileArgs], arch.target, opts, transcript, (n, current) => progress('compile', n, current));
   await writeFile(logFile, transcript.join('\n') + '\n');
 
   const release = (await make(['-s', 'kernelrelease'])).trim().split('\n').at(-1) ?? '';
@@ -560,7 +613,7 @@ async function configureAndCompile(
     sourceVersion: tree.kernelVersion,
     fragments: fragments.map((f) => f.name),
     release,
-    kernel: 'bzImage',
+    kernel: arch.target,
     systemMap: 'System.map',
     config: 'config',
     missing,
@@ -574,6 +627,7 @@ const STEP = /^\s{2}([A-Z][A-Z0-9_]*)\s+(\S.*)$/;
 
 async function compile(
   niceArgs: readonly string[],
+  target: string,
   opts: BuildKernelOptions,
   transcript: string[],
   onStep: (compiled: number, current: string) => void,
@@ -605,7 +659,7 @@ async function compile(
     if (e instanceof ExecaError && e.isCanceled) throw new HarnessError('kernel', 'kernel build cancelled', { cause: e });
     const errors = tail.filter((l) => /error|Error|\*\*\*/.test(l));
     const detail = stderrExcerpt((errors.length > 0 ? errors : tail).join('\n'), 12, 2000);
-    throw new HarnessError('kernel', `make bzImage failed: ${detail}`, { cause: e });
+    throw new HarnessError('kernel', `make ${target} failed: ${detail}`, { cause: e });
   }
   return compiled;
 }

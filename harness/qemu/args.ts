@@ -50,8 +50,18 @@ export interface QemuSpec {
   readonly dumpDtb?: string;
   /** Start with the CPUs stopped (`-S`), e.g. to inspect RAM before anything runs. */
   readonly paused?: boolean;
+  /** A host folder the guest may mount over virtio-9p (`mount -t 9p -o trans=virtio TAG DIR`). */
+  readonly share?: SharedFolder;
   /** Appended verbatim, last, for experiments; the golden test does not cover them. */
   readonly extraArgs?: readonly string[];
+}
+
+/** A host folder exported to the guest over virtio-9p. */
+export interface SharedFolder {
+  /** The host folder (used verbatim). */
+  readonly path: string;
+  /** The 9p mount tag the guest names it by (at most 31 bytes). */
+  readonly tag: string;
 }
 
 /**
@@ -150,6 +160,17 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
       // romfile= (empty): skip the iPXE option ROM; we boot with -kernel, never from the NIC.
       '-device',
       'virtio-net-pci,netdev=n0,romfile=',
+    );
+  }
+  if (spec.share !== undefined) {
+    if (!/^[A-Za-z0-9_.-]{1,31}$/.test(spec.share.tag)) throw new RangeError(`9p mount tag must be 1..31 of [A-Za-z0-9_.-], got ${JSON.stringify(spec.share.tag)}`);
+    args.push(
+      // security_model=none: the guest's root writes files as the user QEMU runs as, and
+      // ownership/mode changes the host refuses are ignored (no xattrs on the host folder).
+      '-fsdev',
+      `local,id=fs-${spec.share.tag},path=${quoteOptarg(spec.share.path)},security_model=none`,
+      '-device',
+      `virtio-9p-pci,fsdev=fs-${spec.share.tag},mount_tag=${spec.share.tag}`,
     );
   }
   if (spec.kernel !== undefined) args.push('-kernel', spec.kernel);

@@ -15,7 +15,7 @@ import { HarnessError } from '../errors.js';
 import type { Lifetime, Registration } from '../proc/lifetime.js';
 import { QmpClient, type EventWaitOptions } from '../qmp/client.js';
 import type { QmpEvent } from '../qmp/protocol.js';
-import { buildQemuArgs, type Accel, type MachineType, type QemuSpec } from './args.js';
+import { buildQemuArgs, type Accel, type MachineType, type QemuSpec, type SharedFolder } from './args.js';
 import { physToFileOffset } from './machines.js';
 import { SerialLog, type SerialMatch, type SerialWaitOptions } from './serial.js';
 
@@ -38,6 +38,8 @@ export interface QemuStartOptions {
   readonly dtb?: string;
   /** Start with CPUs stopped (-S). */
   readonly paused?: boolean;
+  /** A host folder exported over virtio-9p. */
+  readonly share?: SharedFolder;
   readonly extraArgs?: readonly string[];
   /** QEMU binary (default qemu-system-aarch64 for virt, else qemu-system-x86_64, from PATH). */
   readonly binary?: string;
@@ -177,6 +179,7 @@ export class QemuProcess {
         pvpanic: options.pvpanic,
         dtb: options.dtb,
         paused: options.paused,
+        share: options.share,
         extraArgs: options.extraArgs,
       };
       const args = buildQemuArgs(spec);

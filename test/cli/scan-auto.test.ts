@@ -5,8 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFromCmdline } from '../../src/index.js';
-import { loadFixtures } from '../helpers/fixtures.js';
+import { fixtureConfig, fixtureSymbolArgs, loadFixtures } from '../helpers/fixtures.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const cli = (): string => join(repoRoot(), 'dist', 'harness', 'cli', 'main.js');
@@ -15,7 +14,7 @@ for (const fx of loadFixtures()) {
   test(`${fx.name}: scan prints the guest's configuration; extract --auto writes the guest's files`, (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'rh-auto-'));
     try {
-      const used = configFromCmdline(fx.cmdline, fx.release);
+      const used = fixtureConfig(fx);
       const base = 0x4000000;
       const dump = new Uint8Array(used.memAddress - base + fx.region.length + 0x300000);
       dump.set(fx.region, used.memAddress - base);
@@ -29,7 +28,7 @@ for (const fx of loadFixtures()) {
         t.true(line.includes(w), `${w} in ${line}`);
       }
       const args = [cli(), 'extract', join(dir, 'dump.bin'), '--base', `0x${base.toString(16)}`, '--auto', '--out', join(dir, 'out')];
-      if (fx.systemMap) args.push('--system-map', join(fx.dir, 'System.map'));
+      args.push(...fixtureSymbolArgs(fx));
       execFileSync(process.execPath, args, { encoding: 'utf8' });
       t.deepEqual(readdirSync(join(dir, 'out')).sort(), fx.expected.map((e) => e.name).sort());
       for (const e of fx.expected) t.true(readFileSync(join(dir, 'out', e.name)).equals(Buffer.from(e.bytes)), e.name);

@@ -50,6 +50,9 @@ test('malformed scenarios name the field', (t) => {
     [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], cmdline: ['a b'] }, /cmdline\[0\]: one kernel command line word/],
     [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], bogus: 1 }, /bogus: unknown field/],
     [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], expect: [{ file: 'a', min: 3, max: 1 }] }, /min 3 > max 1/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], kselftest: { collection: 'pstore' } }, /kselftest\.tests: must name at least one test/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], kselftest: { collection: '../etc', tests: ['a'] } }, /kselftest\.collection: a plain file name/],
+    [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], kselftest: { collection: 'pstore', tests: ['a'], dir: 'x' } }, /kselftest\.dir: unknown field/],
   ];
   for (const [data, re] of cases) {
     const e = t.throws(() => parseScenario(data, 'case.json'), { instanceOf: ScenarioError });
@@ -91,4 +94,15 @@ test('expectations: min, max, contains', (t) => {
 
 test('scenario words override the run\'s words of the same parameter', (t) => {
   t.is(overrideWords('ramoops.mem_size=0x100000 ramoops.record_size=0x4000 pstore.compress=lz4', ['ramoops.record_size=0x1000']), 'ramoops.mem_size=0x100000 pstore.compress=lz4 ramoops.record_size=0x1000');
+});
+
+test('the selftests scenario runs the three pstore scripts with kselftest-run: before, as the crash, after the read', (t) => {
+  const s = loadScenario('selftests');
+  t.deepEqual(s.kselftest, { collection: 'pstore', tests: ['pstore_tests', 'pstore_crash_test', 'pstore_post_reboot_tests'] });
+  const run = '/usr/lib/ramoops-harness/kselftest-run pstore';
+  t.deepEqual(s.before, [`${run} pstore_tests`]);
+  t.deepEqual(s.crash, [{ run: `${run} pstore_crash_test`, expect: 'panic', repeat: 1 }]);
+  t.deepEqual(s.after, [`${run} pstore_post_reboot_tests`]);
+  t.regex(s.requires[0]?.test ?? '', /\/rh-share 9p/);
+  t.is(parseScenario({ name: 'x', crash: [{ run: 'a', expect: 'panic' }] }, 't').kselftest, undefined);
 });

@@ -1,7 +1,18 @@
 // `ramoops extract`: a dump in, the files /sys/fs/pstore would show out.
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { ConfigError, extract, parseKernelVersion, parseSystemMap, type Extraction, type RamoopsConfig, type Warning } from '../../../src/index.js';
+import {
+  ConfigError,
+  extract,
+  parseKallsyms,
+  parseKaslrOffset,
+  parseKernelVersion,
+  parseSystemMap,
+  type ExtractOptions,
+  type Extraction,
+  type RamoopsConfig,
+  type Warning,
+} from '../../../src/index.js';
 import { scan } from '../../../src/scan/infer.js';
 import { configAsCmdline } from '../../../src/scan/render.js';
 import { withDumpOptions, openDumpFromArgs, type DumpArgs } from '../dump-options.js';
@@ -11,6 +22,8 @@ import { resolveConfig, withConfigOptions, type ConfigArgs } from '../config-opt
 
 interface ExtractArgs extends ConfigArgs, DumpArgs {
   'system-map'?: string;
+  kallsyms?: string;
+  'kaslr-offset'?: string;
   out: string;
   json: boolean;
   auto: boolean;
@@ -44,7 +57,22 @@ export function extractionJson(x: Extraction, outDir?: string): unknown {
     zones: x.zones.map((z) => ({ ...z, address: hexAddr(z.address), ecc: z.ecc ?? null })),
     decisions: x.decisions,
     warnings: x.warnings,
+    kernelOffset: x.kernelOffset === undefined ? null : { ...x.kernelOffset, value: `0x${x.kernelOffset.value.toString(16)}` },
+    symbolShift: x.symbolShift === undefined ? null : { ...x.symbolShift, value: `0x${x.symbolShift.value.toString(16)}` },
   };
+}
+
+/** --system-map / --kallsyms / --kaslr-offset as extract options (one symbol source at most). */
+export function symbolOptions(a: { 'system-map'?: string; kallsyms?: string; 'kaslr-offset'?: string }): ExtractOptions {
+  if (a['system-map'] !== undefined && a.kallsyms !== undefined) throw new ConfigError('--kallsyms', 'give either --system-map or --kallsyms, not both');
+  let kaslrOffset: ExtractOptions['kaslrOffset'];
+  if (a['kaslr-offset'] !== undefined) {
+    const v = parseKaslrOffset(a['kaslr-offset']);
+    if (v === undefined) throw new ConfigError('--kaslr-offset', `${JSON.stringify(a['kaslr-offset'])} is not a hex offset (e.g. 0x1e400000, as the panic's "Kernel Offset:" line prints it)`);
+    kaslrOffset = { value: v, source: '--kaslr-offset' };
+  }
+  const symbols = a['system-map'] !== undefined ? parseSystemMap(readFileSync(a['system-map'], 'utf8')) : a.kallsyms !== undefined ? parseKallsyms(readFileSync(a.kallsyms, 'utf8')) : undefined;
+  return { ...(symbols === undefined ? {} : { symbols }), ...(kaslrOffset === undefined ? {} : { kaslrOffset }) };
 }
 
 export const extractCommand: CommandModule<object, ExtractArgs> = {
@@ -53,7 +81,9 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
   builder: (y: Argv) =>
     withConfigOptions(
       withDumpOptions(y)
-        .option('system-map', { type: 'string', describe: 'System.map of the kernel, to symbolize ftrace records as the kernel does' })
+        .option('system-map', { type: 'string', describe: 'System.map of the kernel, to symbolize ftrace records as the kernel does; shifted by the KASLR offset of the panic\'s "Kernel Offset:" line when a dmesg record has one' })
+        .option('kallsyms', { type: 'string', describe: 'a copy of /proc/kallsyms instead of --system-map: that boot\'s addresses, no offset applied' })
+        .option('kaslr-offset', { type: 'string', describe: 'name ftrace records as a kernel with this KASLR offset (hex) would: added to --system-map\'s addresses; wins over the dump\'s "Kernel Offset:" line' })
         .option('out', { type: 'string', demandOption: true, describe: 'output folder (created); nothing is written outside it' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON report instead of the table' })
         .option('auto', { type: 'boolean', default: false, describe: 'find the ramoops region and its configuration in the dump (as `ramoops scan` does) instead of being told; explicit --kernel-version, --cpus and --compress still apply' })
@@ -85,8 +115,7 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
         config = r.config;
         cfgWarnings = r.warnings;
       }
-      const symbols = a['system-map'] ? parseSystemMap(readFileSync(a['system-map'], 'utf8')) : undefined;
-      const ex = extract(dump.memory, config, symbols ? { symbols } : {});
+      const ex = extract(dump.memory, config, symbolOptions(a));
       x = { ...ex, decisions: [...decisions, ...ex.decisions] };
     } finally {
       dump.close();

@@ -2,9 +2,10 @@
 // with the fragments of kernel-configs/. The image path goes to stdout alone, so scripts can
 // take it with $(...); everything else goes to stderr.
 import type { Argv, CommandModule } from 'yargs';
-import { buildKernel, DEBIAN_SOURCES, DEFAULT_CONFIGS, DEFAULT_SOURCE, describeMissing, type BuildProgress } from '../../kernel/build.js';
+import { buildKernel, type BuildArch, DEBIAN_SOURCES, DEFAULT_CONFIGS, DEFAULT_SOURCE, describeMissing, type BuildProgress } from '../../kernel/build.js';
 
 interface KernelBuildArgs {
+  arch: string;
   source: string;
   config: string[];
   jobs?: number;
@@ -60,9 +61,15 @@ export function buildProgressPrinter(stream: NodeJS.WriteStream = process.stderr
 
 const buildCommand: CommandModule<object, KernelBuildArgs> = {
   command: 'build',
-  describe: 'build a small kernel (tinyconfig + fragments, everything built in) and print its bzImage path',
+  describe: 'build a small kernel (tinyconfig + fragments, everything built in) and print its image path',
   builder: (y: Argv) =>
     y
+      .option('arch', {
+        type: 'string',
+        choices: ['x86_64', 'arm64'],
+        default: 'x86_64',
+        describe: 'x86_64 (bzImage) or arm64 (Image, cross-compiled with gcc-aarch64-linux-gnu, installed with apt when missing; use the arm64-virt fragment instead of base)',
+      })
       .option('source', {
         type: 'string',
         default: DEFAULT_SOURCE,
@@ -81,7 +88,7 @@ const buildCommand: CommandModule<object, KernelBuildArgs> = {
       .epilog(
         'Builds are cached by (source version, fragment contents); a user tree is rebuilt incrementally each time.\n' +
           'Options a fragment asks for that the kernel lacks are listed on stderr, not fatal.\n' +
-          'Boot the result with: ramoops run --kernel PATH, or --kernel build:SOURCE:CONFIG,... to build on demand.\n' +
+          'Boot the result with: ramoops run --kernel PATH, or --kernel build:SOURCE:CONFIG,... to build on demand (with --arch arm64 for an arm64 build).\n' +
           'Exit codes: 0 built (or cached); 2 error.',
       ) as unknown as Argv<KernelBuildArgs>,
   handler: async (a) => {
@@ -93,6 +100,7 @@ const buildCommand: CommandModule<object, KernelBuildArgs> = {
     const progress = buildProgressPrinter();
     try {
       const k = await buildKernel({
+        arch: a.arch as BuildArch,
         source: a.source,
         configs: a.config,
         jobs: a.jobs,

@@ -44,17 +44,21 @@ function hex8(v: bigint): string {
   return v.toString(16).padStart(8, '0');
 }
 
-function sym(table: SymbolTable | undefined, addr: bigint, withOffset: boolean): string {
-  const r = table ? lookup(table, addr) : undefined;
+function sym(table: SymbolTable | undefined, addr: bigint, withOffset: boolean, shift: bigint): string {
+  const r = table ? lookup(table, addr, shift) : undefined;
   if (!r) return '0x' + addr.toString(16);
-  return withOffset ? `${r.name}+0x${r.offset.toString(16)}/0x${r.size.toString(16)}` : r.name;
+  // __sprint_symbol: name, then "+0xOFF/0xSIZE" for %pS, then " [module]" for both.
+  const base = withOffset ? `${r.name}+0x${r.offset.toString(16)}/0x${r.size.toString(16)}` : r.name;
+  return r.module === undefined ? base : `${base} [${r.module}]`;
 }
 
 /**
  * The text the reading kernel shows for an ftrace record buffer of total length T (binary
  * record plus ECC notice: records are taken from offset T mod 24, a kernel quirk we keep).
+ * Names are those of a kernel that added `shift` to the table's addresses (its KASLR offset
+ * for a System.map; 0 for its own kallsyms).
  */
-export function formatFtrace(buf: Uint8Array, format: '4.9' | '4.10' | '5.2', table: SymbolTable | undefined): string {
+export function formatFtrace(buf: Uint8Array, format: '4.9' | '4.10' | '5.2', table: SymbolTable | undefined, shift = 0n): string {
   const R = FTRACE_RECORD_SIZE;
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const lines: string[] = [];
@@ -62,7 +66,7 @@ export function formatFtrace(buf: Uint8Array, format: '4.9' | '4.10' | '5.2', ta
     const ip = dv.getBigUint64(off, true);
     const parent = dv.getBigUint64(off + 8, true);
     const third = dv.getBigUint64(off + 16, true);
-    const syms = `${sym(table, ip, false)} <- ${sym(table, parent, true)}`;
+    const syms = `${sym(table, ip, false, shift)} <- ${sym(table, parent, true, shift)}`;
     if (format === '4.9') {
       lines.push(`${Number(third & 0xffffffffn)} ${hex8(ip)}  ${hex8(parent)}  ${syms}\n`);
     } else {

@@ -1,53 +1,102 @@
-// Kernel symbol lookup from a System.map, reproducing kallsyms' %ps/%pS output for text
-// addresses: the nearest text symbol at or below, size = distance to the next higher symbol.
+// Kernel symbol lookup from a System.map or a /proc/kallsyms copy, reproducing kallsyms'
+// %ps/%pS output for text addresses: the nearest text symbol at or below, size = distance to
+// the next higher symbol, ` [module]` after a module symbol's offset.
+import { ConfigError } from '../../errors.js';
 
 export interface SymbolTable {
   /** Sorted ascending, unique addresses. */
   readonly addrs: readonly bigint[];
   readonly names: readonly string[];
+  /** Module of each symbol (kallsyms' `[name]` column); undefined for the kernel image's own. */
+  readonly modules?: readonly (string | undefined)[];
+  /**
+   * 'system-map': link-time addresses, to be shifted by the KASLR offset of the kernel whose
+   * output is reproduced. 'kallsyms': a running kernel's addresses, already shifted.
+   */
+  readonly origin: 'system-map' | 'kallsyms';
+  /** Every name, aliases included (the lookup arrays keep one name per address), to its first address. */
+  readonly byName?: ReadonlyMap<string, bigint>;
+}
+
+const LINE = /^([0-9a-fA-F]+)\s+([tTwW])\s+(\S+)(?:\s+\[([^\]\s]+)\])?/;
+
+function build(text: string, origin: SymbolTable['origin']): SymbolTable {
+  const entries: { a: bigint; n: string; m: string | undefined }[] = [];
+  for (const line of text.split('\n')) {
+    const m = LINE.exec(line);
+    if (!m) continue;
+    entries.push({ a: BigInt('0x' + (m[1] ?? '0')), n: m[3] ?? '', m: m[4] });
+  }
+  // Stable sort keeps the file's order among aliases; kallsyms reports the first alias.
+  entries.sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : 0));
+  const addrs: bigint[] = [];
+  const names: string[] = [];
+  const modules: (string | undefined)[] = [];
+  const byName = new Map<string, bigint>();
+  for (const e of entries) {
+    if (!byName.has(e.n)) byName.set(e.n, e.a);
+    if (addrs.length && addrs[addrs.length - 1] === e.a) continue;
+    addrs.push(e.a);
+    names.push(e.n);
+    modules.push(e.m);
+  }
+  return modules.some((m) => m !== undefined) ? { addrs, names, modules, origin, byName } : { addrs, names, origin, byName };
 }
 
 /** Parse `nm`-style lines "ffffffff81000000 T _stext"; keeps text symbols (t T w W). */
 export function parseSystemMap(text: string): SymbolTable {
-  const entries: { a: bigint; n: string }[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([0-9a-fA-F]+)\s+([tTwW])\s+(\S+)/.exec(line);
-    if (!m) continue;
-    entries.push({ a: BigInt('0x' + (m[1] ?? '0')), n: m[3] ?? '' });
+  return build(text, 'system-map');
+}
+
+/**
+ * Parse a copy of a running kernel's /proc/kallsyms (same columns, plus `[module]` for module
+ * symbols): its addresses already carry that boot's KASLR offset. A copy read without the right
+ * to see addresses (kptr_restrict) lists every address as 0: refused, it would name nothing.
+ */
+export function parseKallsyms(text: string): SymbolTable {
+  const table = build(text, 'kallsyms');
+  if (table.addrs.length === 0) throw new ConfigError('kallsyms', 'no text symbols (lines "ADDRESS t|T|w|W NAME") in the file');
+  if (table.addrs.length === 1 && table.addrs[0] === 0n) {
+    throw new ConfigError('kallsyms', 'every address is 0: the copy was read without permission to see addresses (kptr_restrict); read it as root, or after `echo 0 > /proc/sys/kernel/kptr_restrict`');
   }
-  // Stable sort keeps the map's order among aliases; kallsyms reports the first alias.
-  entries.sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : 0));
-  const addrs: bigint[] = [];
-  const names: string[] = [];
-  for (const e of entries) {
-    if (addrs.length && addrs[addrs.length - 1] === e.a) continue;
-    addrs.push(e.a);
-    names.push(e.n);
-  }
-  return { addrs, names };
+  return table;
+}
+
+/** The address of a named symbol, aliases included (e.g. `_text`, which shares `_stext`'s address); undefined when the table lacks it. */
+export function symbolAddress(table: SymbolTable, name: string): bigint | undefined {
+  const found = table.byName?.get(name);
+  if (found !== undefined) return found;
+  const i = table.names.indexOf(name);
+  return i < 0 ? undefined : table.addrs[i];
 }
 
 export interface Resolved {
   readonly name: string;
   readonly offset: bigint;
   readonly size: bigint;
+  readonly module: string | undefined;
 }
 
-/** Find the symbol containing addr, or undefined outside the table's range. */
-export function lookup(table: SymbolTable, addr: bigint): Resolved | undefined {
+/**
+ * Find the symbol containing addr, or undefined outside the table's range. `shift` is what the
+ * kernel whose names are reproduced added to the table's addresses (its KASLR offset for a
+ * System.map, 0 for its own kallsyms).
+ */
+export function lookup(table: SymbolTable, addr: bigint, shift = 0n): Resolved | undefined {
   const { addrs, names } = table;
   if (!addrs.length) return undefined;
+  const at = BigInt.asUintN(64, addr - shift);
   const first = addrs[0] ?? 0n;
   const last = addrs[addrs.length - 1] ?? 0n;
-  if (addr < first || addr >= last) return undefined;
+  if (at < first || at >= last) return undefined;
   let lo = 0;
   let hi = addrs.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
-    if ((addrs[mid] ?? 0n) <= addr) lo = mid;
+    if ((addrs[mid] ?? 0n) <= at) lo = mid;
     else hi = mid - 1;
   }
   const a = addrs[lo] ?? 0n;
   const next = addrs[lo + 1] ?? a;
-  return { name: names[lo] ?? '', offset: addr - a, size: next - a };
+  return { name: names[lo] ?? '', offset: at - a, size: next - a, module: table.modules?.[lo] };
 }

@@ -2,16 +2,16 @@
 // configuration the guest used, and extracting with that inferred configuration must give the
 // guest's own files.
 import test from 'ava';
-import { configFromCmdline, extract, rawMemory } from '../../../src/index.js';
+import { extract, rawMemory } from '../../../src/index.js';
 import { scan } from '../../../src/scan/infer.js';
 import { configAsCmdline } from '../../../src/scan/render.js';
-import { loadFixtures } from '../../helpers/fixtures.js';
+import { fixtureConfig, loadFixtures } from '../../helpers/fixtures.js';
 
 const fixtures = loadFixtures();
 
 for (const fx of fixtures) {
   test(`${fx.name}: scan finds the region and the guest's configuration`, (t) => {
-    const used = configFromCmdline(fx.cmdline, fx.release);
+    const used = fixtureConfig(fx);
     // The region in mid-RAM of a 160 MiB dump whose first byte is physical 0x1000000, with stray "DBGC" noise before it.
     const base = 0x1000000;
     const dump = new Uint8Array(160 << 20);

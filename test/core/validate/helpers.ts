@@ -4,6 +4,7 @@ import type { ExecutionContext } from 'ava';
 import { settingsFromCmdline } from '../../../src/config/from-cmdline.js';
 import { ramoopsNodeFromDt } from '../../../src/config/from-dt.js';
 import { parseDts } from '../../../src/dt/dts.js';
+import { readFdt } from '../../../src/dt/fdt.js';
 import { parseKernelVersion } from '../../../src/kernel/version.js';
 import { cmdlineFacts } from '../../../src/validate/cmdline.js';
 import type { Problem, ProblemCode, ValidateInput, ValidateResult } from '../../../src/validate/types.js';
@@ -26,6 +27,17 @@ export function fromCmdline(cmdline: string, extra: Extra = {}): ValidateResult 
 /** Validate a .dts as the CLI does with --dts. */
 export function fromDts(dts: string, extra: Extra = {}): ValidateResult {
   const dt = ramoopsNodeFromDt(parseDts(dts), extra.kernel ? parseKernelVersion(extra.kernel) : undefined);
+  return validateSettings({
+    settings: { ...dt.settings, ...(extra.kernel ? { kernelVersion: extra.kernel } : {}), ...(extra.cpus ? { cpus: extra.cpus } : {}) },
+    source: 'dt',
+    dt,
+    ...extra,
+  });
+}
+
+/** Validate a DTB as the CLI does with --dtb. */
+export function fromDtb(dtb: Uint8Array, extra: Extra = {}): ValidateResult {
+  const dt = ramoopsNodeFromDt(readFdt(dtb), extra.kernel ? parseKernelVersion(extra.kernel) : undefined);
   return validateSettings({
     settings: { ...dt.settings, ...(extra.kernel ? { kernelVersion: extra.kernel } : {}), ...(extra.cpus ? { cpus: extra.cpus } : {}) },
     source: 'dt',

@@ -59,6 +59,8 @@ const cases: ReadonlyArray<readonly [string, QemuSpec]> = [
     },
   ],
   ['virt-dumpdtb', { ...base, machine: 'virt', cpu: 'cortex-a57', dumpDtb: '/tmp/d,1/virt.dtb' }],
+  // The selftests' share: a host folder over virtio-9p, its path a QemuOpts value.
+  ['q35-share', { ...base, kernel: '/cache/vmlinuz', append: 'console=ttyS0 rh.share=rhshare', sshPort: 40022, share: { path: '/out/a,b/share', tag: 'rhshare' } }],
 ];
 
 for (const [name, spec] of cases) {
@@ -100,4 +102,13 @@ test('sizes use the largest exact unit', (t) => {
   t.is(formatSize(1000), '1000');
   t.throws(() => formatSize(0));
   t.throws(() => formatSize(1.5));
+});
+
+test('a shared folder is one fsdev and one virtio-9p-pci device; a bad mount tag is refused', (t) => {
+  const args = buildQemuArgs({ ...base, share: { path: '/srv/x', tag: 'rhshare' } });
+  t.is(args[args.indexOf('-fsdev') + 1], 'local,id=fs-rhshare,path=/srv/x,security_model=none');
+  t.true(args.includes('virtio-9p-pci,fsdev=fs-rhshare,mount_tag=rhshare'));
+  t.false(buildQemuArgs(base).includes('-fsdev'));
+  t.throws(() => buildQemuArgs({ ...base, share: { path: '/srv/x', tag: 'a,b' } }), { instanceOf: RangeError });
+  t.throws(() => buildQemuArgs({ ...base, share: { path: '/srv/x', tag: 'x'.repeat(32) } }), { instanceOf: RangeError });
 });

@@ -1,0 +1,169 @@
+// Kernel selftests through the harness, without QEMU: the scripts are copied from a kernel tree
+// into the share (stale state gone, modes kept), the results kselftest-run leaves on the share
+// become checks and kselftest TAP, and guest/kselftest-run itself behaves as they assume.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { HarnessError } from '../../harness/errors.js';
+import { failedSteps } from '../../harness/report.js';
+import { KselftestRun, kselftestTap, selftestSourceTree, type KselftestResult } from '../../harness/selftests.js';
+import { repoRoot } from '../helpers/paths.js';
+
+const SPEC = { collection: 'pstore', tests: ['pstore_tests', 'pstore_crash_test', 'pstore_post_reboot_tests'] } as const;
+
+/** A fake kernel tree with the pstore selftests folder, and an empty share. */
+function fixture(): { tree: string; share: string } {
+  const root = mkdtempSync(path.join(tmpdir(), 'rh-selftests-'));
+  const dir = path.join(root, 'linux', 'tools', 'testing', 'selftests', 'pstore');
+  mkdirSync(dir, { recursive: true });
+  for (const f of [...SPEC.tests, 'common_tests']) writeFileSync(path.join(dir, f), `#!/bin/sh\n# ${f}\n`, { mode: 0o755 });
+  writeFileSync(path.join(dir, 'config'), 'CONFIG_PSTORE=y\n', { mode: 0o644 });
+  return { tree: path.join(root, 'linux'), share: path.join(root, 'share') };
+}
+
+/** What kselftest-run leaves for one test. */
+function leave(share: string, test: string, out: string, rc?: number): void {
+  const res = path.join(share, 'pstore', '.kselftest');
+  mkdirSync(res, { recursive: true });
+  writeFileSync(path.join(res, `${test}.out`), out);
+  if (rc !== undefined) writeFileSync(path.join(res, `${test}.rc`), `${rc}\n`);
+}
+
+test('prepare copies the collection with its modes and replaces what an earlier run left', async (t) => {
+  const { tree, share } = fixture();
+  mkdirSync(path.join(share, 'pstore', '.kselftest'), { recursive: true });
+  writeFileSync(path.join(share, 'pstore', 'reboot_flag'), '');
+  writeFileSync(path.join(share, 'pstore', 'uuid'), 'stale\n');
+  writeFileSync(path.join(share, 'mine'), 'kept\n');
+  const run = await KselftestRun.prepare(SPEC, tree, share);
+  t.is(run.dir, path.join(share, 'pstore'));
+  t.false(existsSync(path.join(share, 'pstore', 'reboot_flag')));
+  t.false(existsSync(path.join(share, 'pstore', 'uuid')));
+  t.false(existsSync(path.join(share, 'pstore', '.kselftest')));
+  t.true(existsSync(path.join(share, 'mine')), 'only the collection folder is replaced');
+  t.is(statSync(path.join(share, 'pstore', 'pstore_tests')).mode & 0o777, 0o755);
+  t.is(statSync(path.join(share, 'pstore', 'config')).mode & 0o777, 0o644);
+  t.is(readFileSync(path.join(share, 'pstore', 'common_tests'), 'utf8'), '#!/bin/sh\n# common_tests\n');
+});
+
+test('prepare refuses a tree without the collection or without a named test', async (t) => {
+  const { tree, share } = fixture();
+  const e1 = await t.throwsAsync(KselftestRun.prepare({ collection: 'nope', tests: ['x'] }, tree, share), { instanceOf: HarnessError });
+  t.regex(e1?.message ?? '', /has no selftests folder tools\/testing\/selftests\/nope/);
+  const e2 = await t.throwsAsync(KselftestRun.prepare({ collection: 'pstore', tests: ['pstore_tests', 'missing_test'] }, tree, share), { instanceOf: HarnessError });
+  t.regex(e2?.message ?? '', /lacks missing_test/);
+});
+
+test('a cycle: exit statuses become checks; the test that was running at the panic passes', async (t) => {
+  const { tree, share } = fixture();
+  const run = await KselftestRun.prepare(SPEC, tree, share);
+  leave(share, 'pstore_tests', 'Checking /dev/pmsg0 exists ... ok\ncmdline=console=ttyS0 rh.key=c3NoLWVk rh.share=rhshare\n', 0);
+  leave(share, 'pstore_crash_test', 'Causing kernel crash ...\n');
+  leave(share, 'pstore_post_reboot_tests', 'Checking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... FAIL\nChecking console file contains oops end marker ... FAIL\n', 1);
+  run.panicked(1);
+  const checks = run.cycleDone(1);
+  t.deepEqual(
+    checks.map((c) => [c.name, c.ok]),
+    [
+      ['selftests: pstore: pstore_tests', true],
+      ['selftests: pstore: pstore_crash_test', true],
+      ['selftests: pstore: pstore_post_reboot_tests', false],
+    ],
+  );
+  t.is(checks[0]?.detail, 'exit 0');
+  t.regex(checks[1]?.detail ?? '', /panicked while it ran/);
+  t.is(checks[2]?.detail, 'exit 1: dmesg-ramoops-0 ... FAIL; Checking console file contains oops end marker ... FAIL');
+  t.false(existsSync(path.join(share, 'pstore', '.kselftest')), 'read results are cleared for the next cycle');
+  const r = run.report(undefined);
+  t.false(r.passed);
+  t.deepEqual(
+    r.tap.split('\n').filter((l) => /^(ok|not ok|1\.\.)/.test(l)),
+    ['1..3', 'ok 1 selftests: pstore: pstore_tests', 'ok 2 selftests: pstore: pstore_crash_test', 'not ok 3 selftests: pstore: pstore_post_reboot_tests # exit=1'],
+  );
+  t.true(r.tap.startsWith('TAP version 13\n1..3\n# selftests: pstore: pstore_tests\n# Checking /dev/pmsg0 exists ... ok\n'));
+  t.true(r.tap.includes('# cmdline=console=ttyS0 rh.key=<run key> rh.share=rhshare\n'), 'the run key is shortened as in report.json');
+  t.true(r.tap.includes('# \tdmesg-ramoops-0 ... FAIL\n'));
+});
+
+test('without a panic a test that never finished fails; one that never started says so; exit 4 is a SKIP', async (t) => {
+  const { tree, share } = fixture();
+  const run = await KselftestRun.prepare(SPEC, tree, share);
+  leave(share, 'pstore_tests', '', 4);
+  leave(share, 'pstore_crash_test', 'Causing kernel crash ...\n');
+  const checks = run.cycleDone(1);
+  t.deepEqual(
+    checks.map((c) => [c.ok, c.detail]),
+    [
+      [true, 'exit 4 (SKIP)'],
+      [false, 'no exit status: the test never finished'],
+      [false, 'did not run'],
+    ],
+  );
+  const tap = run.report(undefined).tap;
+  t.true(tap.includes('ok 1 selftests: pstore: pstore_tests # SKIP\n'));
+  t.true(tap.includes('not ok 2 selftests: pstore: pstore_crash_test\n'));
+});
+
+test('the report of a run that faulted mid-cycle reads the share; a skipped run SKIPs every test', async (t) => {
+  const { tree, share } = fixture();
+  const run = await KselftestRun.prepare(SPEC, tree, share);
+  leave(share, 'pstore_tests', 'ok\n', 0);
+  const r = run.report(1);
+  t.deepEqual(
+    r.results.map((x) => [x.number, x.test, x.result]),
+    [
+      [1, 'pstore_tests', 'ok'],
+      [2, 'pstore_crash_test', 'not ok'],
+      [3, 'pstore_post_reboot_tests', 'not ok'],
+    ],
+  );
+  const skipped = (await KselftestRun.prepare(SPEC, tree, share)).report(0, 'the guest lacks the 9p share');
+  t.true(skipped.passed);
+  t.deepEqual(skipped.results.map((x) => x.result), ['skip', 'skip', 'skip']);
+  t.true(skipped.tap.includes('# the guest lacks the 9p share\nok 1 selftests: pstore: pstore_tests # SKIP\n'));
+  t.is((await KselftestRun.prepare(SPEC, tree, share)).report(undefined).tap, 'TAP version 13\n1..0\n');
+});
+
+test('TAP over several cycles numbers on and names the cycle', (t) => {
+  const r = (cycle: number, n: number): KselftestResult => ({ number: n, cycle, test: 'pstore_tests', result: 'ok', exitCode: 0, note: undefined, output: '' });
+  t.is(
+    kselftestTap('pstore', [r(1, 1), r(2, 2)]),
+    'TAP version 13\n1..2\n# selftests: pstore: pstore_tests (cycle 1)\nok 1 selftests: pstore: pstore_tests (cycle 1)\n# selftests: pstore: pstore_tests (cycle 2)\nok 2 selftests: pstore: pstore_tests (cycle 2)\n',
+  );
+});
+
+test('failed steps: a bare FAIL line is joined to the line an error message ended', (t) => {
+  const out = 'Checking a ... ok\nChecking console ... grep: console-ramoops-0: No such file or directory\nFAIL\nError: no log dir\n';
+  t.deepEqual(failedSteps(out), ['Checking console ... grep: console-ramoops-0: No such file or directory FAIL', 'Error: no log dir']);
+});
+
+test('the scripts come from a build\'s own tree; a release no Debian source matches is refused', async (t) => {
+  const { tree } = fixture();
+  t.is(await selftestSourceTree(`build:${tree}:base,selftests`, '6.1.0', {}), tree);
+  const e = await t.throwsAsync(selftestSourceTree('/boot/vmlinuz-5.10', '5.10.0-9-amd64', {}), { instanceOf: HarnessError });
+  t.regex(e?.message ?? '', /no kernel source known for release 5\.10\.0-9-amd64/);
+});
+
+test('guest/kselftest-run: runs the test in its folder, keeps output and status, exits 0; refuses bad names', (t) => {
+  const script = path.join(repoRoot(), 'guest', 'kselftest-run');
+  const share = mkdtempSync(path.join(tmpdir(), 'rh-share-'));
+  // The runner's folder is fixed (/rh-share): run a copy pointed at a temp share.
+  const copy = path.join(share, 'runner');
+  // The guest's shell is busybox sh (the image's); dash where busybox is absent.
+  const sh = (args: readonly string[]): [string, string[]] => (existsSync('/bin/busybox') ? ['/bin/busybox', ['sh', ...args]] : ['/bin/sh', [...args]]);
+  writeFileSync(copy, readFileSync(script, 'utf8').replace('dir=/rh-share/$1', `dir=${share}/$1`), { mode: 0o755 });
+  mkdirSync(path.join(share, 'c'));
+  writeFileSync(path.join(share, 'c', 't1'), '#!/bin/sh\necho "in $(basename $(pwd))"\necho oops >&2\nexit 3\n', { mode: 0o755 });
+  const out = execFileSync(...sh([copy, 'c', 't1']), { encoding: 'utf8' });
+  t.is(out, 'in c\noops\n');
+  t.is(readFileSync(path.join(share, 'c', '.kselftest', 't1.rc'), 'utf8'), '3\n');
+  t.is(readFileSync(path.join(share, 'c', '.kselftest', 't1.out'), 'utf8'), 'in c\noops\n');
+  for (const bad of [['..', 't1'], ['c', '../x'], ['c', ''], ['c', '.hidden'], ['c', 'a b']]) {
+    const e = t.throws(() => execFileSync(...sh([copy, ...bad]), { stdio: 'pipe' }));
+    t.is((e as unknown as { status: number }).status, 2, bad.join(' '));
+  }
+  const missing = t.throws(() => execFileSync(...sh([copy, 'c', 'nope']), { stdio: 'pipe' }));
+  t.is((missing as unknown as { status: number }).status, 2);
+});
