@@ -4,7 +4,11 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: setup deps system-deps build test test-unit bench demo demo-extract clean
+.PHONY: setup deps system-deps build kernels test test-unit bench demo demo-extract clean
+
+# The custom kernels the matrix and selftest tests boot (test/helpers/ci-kernels.ts names the
+# same fragments). Built once, cached under ~/.cache/ramoops-harness/kernel-builds.
+CI_KERNEL_CONFIG := base,pstore-full,lkdtm,smp,kaslr,selftests
 
 setup: system-deps deps build
 
@@ -20,13 +24,18 @@ deps: $(NPM_STAMP)
 build: deps
 	npx tsc -p tsconfig.json
 
-# Everything: unit, fixture, property and (when QEMU is available) integration tests.
-test: setup
+kernels: setup
+	node dist/harness/cli/main.js kernel build --source debian-6.1 --config $(CI_KERNEL_CONFIG) --nice 0
+	node dist/harness/cli/main.js kernel build --source debian-6.12 --config $(CI_KERNEL_CONFIG) --nice 0
+
+# Everything: unit, fixture, property and integration tests (real QEMU guests, the crash
+# matrix on the two custom kernels, the kernel's pstore selftests).
+test: setup kernels
 	node scripts/run-tests.mjs
 
 # Only the pure-core tests (no QEMU), for quick iteration.
 test-unit: deps build
-	RAMOOPS_SKIP_INTEGRATION=1 node scripts/run-tests.mjs
+	RAMOOPS_SKIP_INTEGRATION=1 node scripts/run-tests.mjs 'dist/test/**/*.test.js'
 
 bench: setup
 	node dist/test/bench/run.js

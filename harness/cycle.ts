@@ -748,11 +748,25 @@ export function defaultRamoopsCmdline(config: Pick<RamoopsConfig, 'memAddress' |
   return `ramoops.mem_address=0x${config.memAddress.toString(16)} ramoops.mem_size=0x${config.memSize.toString(16)} ramoops.record_size=0x${config.recordSize.toString(16)}`;
 }
 
+/**
+ * Runs a command without side effects, again when dropbear closed its channel without an exit
+ * status (seen under heavy load): only for probes that are safe to repeat.
+ */
+async function probe(ssh: SshSession, command: string, timeoutMs: number, signal: AbortSignal): Promise<Awaited<ReturnType<SshSession['exec']>>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ssh.exec(command, { timeout: timeoutMs, signal });
+    } catch (e) {
+      if (attempt >= 3 || ssh.closed || !(e instanceof HarnessError) || !/without an exit status/.test(e.message)) throw e;
+    }
+  }
+}
+
 /** Requirements of the scenario the guest does not meet (their `what`). */
 async function missingRequirements(ssh: SshSession, scenario: Scenario, timeoutMs: number, signal: AbortSignal): Promise<string[]> {
   const missing: string[] = [];
   for (const r of scenario.requires) {
-    const res = await ssh.exec(r.test, { timeout: timeoutMs, signal });
+    const res = await probe(ssh, r.test, timeoutMs, signal);
     if (res.code !== 0) missing.push(`${r.what} (\`${r.test}\` failed)`);
   }
   return missing;
@@ -780,7 +794,7 @@ const END_TRACE = '---\\[ end trace';
 async function nonFatalStep(ssh: SshSession, step: CrashStep, out: string, log: string, timeouts: PhaseTimeouts, signal: AbortSignal): Promise<Check> {
   if (step.expect === 'none') return guestCommandCheck(ssh, 'step', step.run, out, log, timeouts.ssh, signal);
   const count = async (): Promise<number> => {
-    const r = await ssh.exec(`dmesg | grep -c -e '${END_TRACE}' || true`, { timeout: timeouts.ssh, signal });
+    const r = await probe(ssh, `dmesg | grep -c -e '${END_TRACE}' || true`, timeouts.ssh, signal);
     return Number.parseInt(r.stdout.toString('utf8').trim(), 10) || 0;
   };
   const before = await count();

@@ -123,8 +123,21 @@ async function fromBzImage(spec: string, opts: ObtainKernelOptions): Promise<Ker
     const guess = dirname(dirname(kernelPath));
     if (basename(dirname(kernelPath)) === 'boot' && (await isDir(join(guess, 'lib/modules', release)))) modulesRoot = guess;
   }
-  opts.log?.(`kernel: ${kernelPath} (release ${release}${modulesRoot === undefined ? ', no modules tree' : `, modules in ${modulesRoot}`})`);
-  return { kernelPath, modulesRoot, release, source: kernelPath };
+  // A build folder (ours, or a tree's arch/x86/boot/../../..) keeps System.map beside or above
+  // the image; /boot has System.map-<release>. ftrace records need it for names.
+  const here = dirname(kernelPath);
+  const maps = [join(here, 'System.map'), join(here, `System.map-${release}`), join(here, '../../..', 'System.map')];
+  let systemMapPath: string | undefined;
+  for (const m of maps) {
+    if (await isFile(m)) {
+      systemMapPath = resolve(m);
+      break;
+    }
+  }
+  opts.log?.(
+    `kernel: ${kernelPath} (release ${release}${modulesRoot === undefined ? ', no modules tree' : `, modules in ${modulesRoot}`}${systemMapPath === undefined ? '' : `, symbols from ${systemMapPath}`})`,
+  );
+  return { kernelPath, modulesRoot, release, source: kernelPath, ...(systemMapPath === undefined ? {} : { systemMapPath }) };
 }
 
 async function modulesRootFor(dir: string, release: string, cache: string): Promise<string> {

@@ -3,6 +3,7 @@
 // (e.g. `node dist/test/bench/run.js ecc`) select a subset.
 import { benchCycle } from './cycle.js';
 import { benchEcc } from './ecc.js';
+import { benchMatrix } from './matrix.js';
 import { benchScan } from './scan.js';
 
 /** Every bench: a name for selection and a function returning printable report lines. */
@@ -10,6 +11,7 @@ export const BENCHES: ReadonlyArray<readonly [name: string, run: () => Promise<s
   ['ecc', benchEcc],
   ['scan', benchScan],
   ['cycle', benchCycle],
+  ['matrix', benchMatrix],
 ];
 
 const wanted = process.argv.slice(2);

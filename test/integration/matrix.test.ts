@@ -1,0 +1,96 @@
+// The crash matrix on the two custom kernels CI builds (make kernels): every compressor each
+// version offers, ECC off and on, console/pmsg/ftrace zones, an oops and a panic in one boot
+// (scenario `full`), and the LKDTM crash list. Each cell is a verified cycle: the host's parse
+// of guest RAM equals the guest's /sys/fs/pstore byte for byte, and the scenario's checks
+// hold. Driven through the CLI as a user would; run alone (scripts/run-tests.mjs phase 2).
+import test, { type ExecutionContext } from 'ava';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { dir } from 'tmp-promise';
+import type { MatrixReport } from '../../harness/matrix.js';
+import type { RunReport } from '../../harness/report.js';
+import { CI_KERNEL_61, CI_KERNEL_612 } from '../helpers/ci-kernels.js';
+import { repoRoot } from '../helpers/paths.js';
+
+function onPath(cmd: string): boolean {
+  return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
+}
+
+const reason = process.env['RAMOOPS_SKIP_INTEGRATION'] === '1' ? 'RAMOOPS_SKIP_INTEGRATION=1' : !onPath('qemu-system-x86_64') ? 'qemu-system-x86_64 is not installed' : undefined;
+const matrixTest = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
+  if (reason === undefined) test.serial(title, fn);
+  else test.serial.skip(`${title} (skipped: ${reason})`, fn);
+};
+
+async function matrix(t: ExecutionContext, args: readonly string[]): Promise<{ m: MatrixReport; reports: Map<string, RunReport> }> {
+  t.timeout(60 * 60_000);
+  const out = await dir({ prefix: 'ramoops-matrix-test-', unsafeCleanup: true });
+  if (process.env['RAMOOPS_KEEP_ARTIFACTS'] !== '1') t.teardown(() => out.cleanup());
+  const r = await execa(process.execPath, [join(repoRoot(), 'dist/harness/cli/main.js'), 'matrix', '--jobs', '2', '--out', out.path, ...args], { reject: false, all: true });
+  const m = JSON.parse(readFileSync(join(out.path, 'matrix.json'), 'utf8')) as MatrixReport;
+  t.log(r.all?.split('\n').filter((l) => /^(PASS|FAIL|  (pass|mismatch|fault|skipped) )/.test(l)).join('\n'));
+  for (const c of m.cells.filter((x) => x.verdict !== 'pass')) t.log(`${c.label}: ${c.verdict}: ${c.why ?? ''}\n${r.all ?? ''}`);
+  t.is(r.exitCode, m.exitCode, 'the exit code is the report\'s');
+  const reports = new Map<string, RunReport>();
+  for (const c of m.cells) reports.set(c.label, JSON.parse(readFileSync(join(c.outDir, 'report.json'), 'utf8')) as RunReport);
+  return { m, reports };
+}
+
+/** Every file both sides showed in the cell's single cycle. */
+function files(r: RunReport | undefined): string[] {
+  return (r?.cycles[0]?.comparison.files ?? []).map((f) => f.name).sort();
+}
+
+/** Runs `full` on the ECC-off configurations and `full-noftrace` on the ECC ones (see that scenario). */
+async function fullMatrix(t: ExecutionContext, kernel: string, configs: readonly string[]): Promise<{ m: MatrixReport; reports: Map<string, RunReport> }[]> {
+  const plain = configs.filter((c) => !c.includes('ramoops.ecc='));
+  const ecc = configs.filter((c) => c.includes('ramoops.ecc='));
+  const runs = [await matrix(t, ['--kernels', kernel, '--scenarios', 'full', '--configs', ...plain])];
+  if (ecc.length > 0) runs.push(await matrix(t, ['--kernels', kernel, '--scenarios', 'full-noftrace', '--configs', ...ecc]));
+  return runs;
+}
+
+matrixTest('6.1: every compressor, ECC off and on, all zones (ftrace without ECC), oops + panic: host == guest', async (t) => {
+  const configs = ['deflate:pstore.compress=deflate', 'lzo-ecc16:pstore.compress=lzo ramoops.ecc=16', 'lz4:pstore.compress=lz4', 'lz4hc-ecc16:pstore.compress=lz4hc ramoops.ecc=16', '842:pstore.compress=842', 'zstd-ecc16:pstore.compress=zstd ramoops.ecc=16'];
+  const runs = await fullMatrix(t, CI_KERNEL_61, configs);
+  t.is(runs.reduce((n, r) => n + r.m.summary.pass, 0), 6, JSON.stringify(runs.map((r) => r.m.summary)));
+  for (const { m, reports } of runs) for (const c of m.cells) {
+    const r = reports.get(c.label);
+    t.is(r?.verdict, 'pass', c.label);
+    // Oops#1 and Panic#2, the console, pmsg and the ftrace zone: every front end, compared.
+    const names = files(r);
+    t.true(names.filter((n) => n.startsWith('dmesg-ramoops-')).length >= 2, `${c.label}: ${names.join(',')}`);
+    for (const want of ['console-ramoops-0', 'pmsg-ramoops-0']) t.true(names.includes(want), `${c.label}: ${want} in ${names.join(',')}`);
+    if (c.scenario === 'full') t.true(names.some((n) => n.startsWith('ftrace-ramoops-')), `${c.label}: ftrace in ${names.join(',')}`);
+    t.true(r?.cycles[0]?.comparison.files.every((f) => f.status === 'match'), c.label);
+    t.true(r?.cycles[0]?.checks.every((k) => k.ok), c.label);
+    // ECC cells: the guest's kernel appended its ECC verdict, and the host's bytes equal it.
+    const ecc = c.config.endsWith('ecc16');
+    const notice = r?.cycles[0]?.guest.files.find((f) => f.name === 'dmesg-ramoops-0')?.eccNotice;
+    t.is(notice !== undefined, ecc, `${c.label}: ECC notice ${notice ?? 'none'}`);
+    // The record was written with the configuration's compressor (the host says which it decoded).
+    const algo = c.config.split('-')[0] ?? '';
+    t.true(r?.cycles[0]?.host.decisions.some((d) => d.includes(algo)), `${c.label}: ${r?.cycles[0]?.host.decisions.join(' | ')}`);
+  }
+});
+
+matrixTest('6.12: deflate with ECC off and on, all zones (ftrace without ECC), oops + panic: host == guest', async (t) => {
+  const runs = await fullMatrix(t, CI_KERNEL_612, ['deflate:pstore.compress=deflate', 'deflate-ecc16:pstore.compress=deflate ramoops.ecc=16']);
+  t.is(runs.reduce((n, r) => n + r.m.summary.pass, 0), 2, JSON.stringify(runs.map((r) => r.m.summary)));
+  for (const { m, reports } of runs) for (const c of m.cells) {
+    const names = files(reports.get(c.label));
+    t.true(names.filter((n) => n.startsWith('dmesg-ramoops-')).length >= 2, `${c.label}: ${names.join(',')}`);
+    for (const want of ['console-ramoops-0', 'pmsg-ramoops-0']) t.true(names.includes(want), `${c.label}: ${want} in ${names.join(',')}`);
+    if (c.scenario === 'full') t.true(names.some((n) => n.startsWith('ftrace-ramoops-')), `${c.label}: ${names.join(',')}`);
+  }
+});
+
+matrixTest('the LKDTM crash list, ring wrap, parts and console wrap on 6.1; hard lockup on 6.12 with 2 CPUs', async (t) => {
+  const scenarios = ['lkdtm-bug', 'lkdtm-exception', 'lkdtm-panic', 'lkdtm-warning', 'lkdtm-softlockup', 'ring-wrap', 'parts', 'console-wrap'];
+  const { m } = await matrix(t, ['--kernels', CI_KERNEL_61, '--scenarios', ...scenarios]);
+  t.is(m.summary.pass, scenarios.length, JSON.stringify(m.cells.map((c) => [c.scenario, c.verdict, c.why])));
+  const hard = await matrix(t, ['--kernels', CI_KERNEL_612, '--scenarios', 'lkdtm-hardlockup']);
+  t.is(hard.m.summary.pass, 1, JSON.stringify(hard.m.cells.map((c) => [c.scenario, c.verdict, c.why])));
+  t.is(hard.reports.values().next().value?.qemu.cpus, 2);
+});
