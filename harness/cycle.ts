@@ -707,7 +707,14 @@ export function eccNoticeOf(bytes: Uint8Array): string | undefined {
 }
 
 function hostSummary(f: HostFile): FileSummary {
-  return { name: f.name, size: f.size, length: f.bytes.length, mtime: f.mtime?.seconds, eccNotice: eccNoticeOf(f.bytes) };
+  return {
+    name: f.name,
+    size: f.size,
+    length: f.bytes.length,
+    mtime: f.mtime?.seconds,
+    eccNotice: eccNoticeOf(f.bytes),
+    ...(f.compression === undefined ? {} : { compression: `${f.compression.algorithm}${f.compression.ok ? '' : ' (failed)'}` }),
+  };
 }
 
 function guestSummary(f: GuestFile): FileSummary {

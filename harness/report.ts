@@ -25,6 +25,8 @@ export interface FileSummary {
   readonly mtime: number | undefined;
   /** The ECC line the kernel appends ("5 Corrected bytes, 0 unrecoverable blocks", "No errors detected"). */
   readonly eccNotice: string | undefined;
+  /** Host side: the algorithm the record was decompressed with (dmesg records the kernel compressed). */
+  readonly compression?: string;
 }
 
 /** One byte of the RAM file changed on purpose between the crash and the reboot. */
