@@ -95,3 +95,19 @@ matrixTest('the LKDTM crash list, ring wrap, parts and console wrap on 6.1; hard
   t.is(hard.m.summary.pass, 1, JSON.stringify(hard.m.cells.map((c) => [c.scenario, c.verdict, c.why])));
   t.is(hard.reports.values().next().value?.qemu.cpus, 2);
 });
+
+matrixTest('arm64: the matrix with ramoops from the device tree, ECC off and on (Debian arm64 kernel)', async (t) => {
+  if (!onPath('qemu-system-aarch64')) {
+    t.fail('qemu-system-aarch64 is not installed (make setup installs qemu-system-arm)');
+    return;
+  }
+  const { m, reports } = await matrix(t, ['--arch', 'arm64', '--scenarios', 'panic-sysrq', '--configs', 'plain:', 'ecc16:ramoops.ecc=16']);
+  t.is(m.summary.pass, 2, JSON.stringify(m.cells.map((c) => [c.label, c.verdict, c.why])));
+  for (const c of m.cells) {
+    const r = reports.get(c.label);
+    t.is(r?.arch, 'arm64');
+    // The configuration became the node's ecc-size (taken literally by the DT rules).
+    t.is(r?.ramoopsNode?.['ecc-size'], c.config === 'ecc16' ? 16 : undefined, c.label);
+    t.true(files(r).includes('dmesg-ramoops-0'), c.label);
+  }
+});
