@@ -12,6 +12,7 @@ export interface PhysRange {
 
 /** A range QEMU writes at every reset, and what goes there. */
 export interface BootWindow extends PhysRange {
+  readonly kind: 'kernel' | 'initrd' | 'dtb';
   readonly what: string;
 }
 
@@ -47,16 +48,16 @@ export function bootWindows(arch: Arch, ramSize: number | undefined, initrdSize:
     const initrdStart = base + Math.min((ramSize ?? 256 * MiB) / 2, 128 * MiB);
     const dtbStart = alignUp(initrdStart + initrdSize, 2 * MiB);
     return [
-      { start: base, size: initrdStart - base, what: 'the kernel image (and the room QEMU keeps for it up to the initrd)' },
-      { start: initrdStart, size: initrdSize, what: 'the initrd' },
-      { start: dtbStart, size: 2 * MiB, what: 'the DTB' },
+      { start: base, size: initrdStart - base, kind: 'kernel', what: 'the kernel image (and the room QEMU keeps for it up to the initrd)' },
+      { start: initrdStart, size: initrdSize, kind: 'initrd', what: 'the initrd' },
+      { start: dtbStart, size: 2 * MiB, kind: 'dtb', what: 'the DTB' },
     ];
   }
   if (ramSize === undefined) return [];
   const lowRam = qemuRamMap('x86', ramSize).reduce((end, r) => (r.start < FOUR_GIB ? Math.max(end, r.start + r.size) : end), 0);
   const initrdMax = lowRam - 0x28000 - 1;
   const initrdAddr = Math.floor((initrdMax - initrdSize) / 4096) * 4096;
-  return [{ start: initrdAddr, size: lowRam - 0x28000 - initrdAddr, what: 'the initrd' }];
+  return [{ start: initrdAddr, size: lowRam - 0x28000 - initrdAddr, kind: 'initrd', what: 'the initrd' }];
 }
 
 /** The part of [start, end) not covered by any of `covers`, as ranges. */

@@ -9,6 +9,8 @@ import type { Arch, Problem, ValidateInput } from './types.js';
 
 const PAGE = 4096;
 const MiB = 1024 * 1024;
+/** The kernel's line when the early scan cannot reserve a node (drivers/of/fdt.c), up to the node name. */
+export const RESERVE_FAILED_TEXT = 'Reserved memory: failed to reserve memory for node';
 
 /** The architecture rules apply for: as given, else arm64 for a device tree and x86 otherwise. */
 export function archOf(input: ValidateInput): Arch {
@@ -61,12 +63,19 @@ export function placementProblems(input: ValidateInput): readonly Problem[] {
   if (input.arch === 'arm64' || input.ramSize !== undefined) {
     for (const w of bootWindows(arch, input.ramSize, input.initrdSize)) {
       if (!overlaps(a, s, w.start, w.size)) continue;
-      const assumed = w.what === 'the initrd' && input.initrdSize === undefined ? ` (initrd size unknown: assumed up to ${human(ASSUMED_INITRD_SIZE)})` : '';
+      const assumed = w.kind === 'initrd' && input.initrdSize === undefined ? ` (initrd size unknown: assumed up to ${human(ASSUMED_INITRD_SIZE)})` : '';
+      // arm64 memblock-reserves the initrd and the DTB before its /reserved-memory scan; a
+      // no-map node over them is refused (drivers/of/fdt.c early_init_dt_reserve_memory:
+      // -EBUSY) with this KERN_ERR line. Without no-map memblock_reserve merges silently. The
+      // kernel image's window is QEMU's room for it, wider than what the kernel reserves: no quote.
+      const refused = input.source === 'dt' && input.dt?.noMap === true && arch === 'arm64' && w.kind !== 'kernel';
+      const node = input.dt?.path.split('/').pop() ?? '';
       out.push({
         severity: 'warning',
         code: 'boot-image-collision',
-        message: `QEMU's direct kernel boot writes ${w.what} at ${rangeText(w.start, w.size)}${assumed} on every reset, before the kernel runs: it overlaps the region ${region}, so what the crashed kernel left there is overwritten${input.source === 'dt' ? '; with no-map the kernel also logs "failed to reserve memory for node" because that memory is already reserved' : ''}`,
+        message: `QEMU's direct kernel boot writes ${w.what} at ${rangeText(w.start, w.size)}${assumed} on every reset, before the kernel runs: it overlaps the region ${region}, so what the crashed kernel left there is overwritten${refused ? '; and because that memory is already reserved when the kernel reads /reserved-memory, it refuses the no-map node ("failed to reserve memory for node") and ramoops then probes on memory the kernel hands out' : input.source === 'dt' ? '; with no-map the kernel also logs "failed to reserve memory for node" because that memory is already reserved' : ''}`,
         fix: `move the region clear of the loader's area, e.g. to ${hex(suggestAddress(arch, input.ramSize, input.initrdSize))}`,
+        ...(refused ? { kernelMessage: `${RESERVE_FAILED_TEXT} '${node}'` } : {}),
       });
     }
   }

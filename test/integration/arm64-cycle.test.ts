@@ -6,8 +6,10 @@
 // The kernel refuses to reserve it ("failed to reserve memory for node"), ramoops probes anyway
 // on memory the kernel then hands out (seen: an empty region after the crash, or an oops in
 // persistent_ram_save_old when pstore is mounted); the run must end as a clear boot fault.
+// The ECC-off cycle also checks the harvest archive the run made of the arm64 guest's pstore.
 // The first run downloads the arm64 packages (~65 MB) into the cache.
 import test, { type ExecutionContext } from 'ava';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ import { verdictText, type RunReport } from '../../harness/report.js';
 import { readFdt } from '../../src/dt/fdt.js';
 import { ramoopsNodeFromDt } from '../../src/config/from-dt.js';
 import type { RamoopsNodeSpec } from '../../src/dt/ramoops-node.js';
+import type { Manifest } from '../../src/harvest/index.js';
 
 function onPath(cmd: string): boolean {
   return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
@@ -80,6 +83,19 @@ cycleTest('arm64, DT ramoops, ECC off: the sysrq panic record parsed from guest 
   const r = await run(t, node);
   await assertVerified(t, r, node);
   t.is(r.report.cycles[0]?.host.files.find((f) => f.name === 'dmesg-ramoops-0')?.eccNotice, undefined);
+  // The guest's side is read by the harvest code (what `ramoops harvest --ssh` runs after its
+  // login, which is the same on every arch): its archive of this arm64 guest's /sys/fs/pstore is
+  // in the artifacts. No extra boot: the panic is named from an arm64 call trace, and the
+  // archived bytes are the guest's.
+  const root = join(r.out, 'cycle1-harvest');
+  const manifest = JSON.parse(await readFile(join(root, 'manifest.json'), 'utf8')) as Manifest;
+  t.is(manifest.crashes.length, 1);
+  t.like(manifest.crashes[0], { kind: 'crash', reason: 'Panic', counter: 1, files: ['dmesg-ramoops-0'] });
+  t.regex(manifest.crashes[0]?.summary ?? '', /Panic#1: Kernel panic - not syncing: sysrq triggered crash .*\| panic < /);
+  const rec = manifest.records.find((x) => x.file === 'dmesg-ramoops-0');
+  t.like(rec, { type: 'dmesg', backend: 'ramoops', reason: 'Panic', part: 1, host: 'guest', length: r.guest.length });
+  t.is(rec?.sha256, createHash('sha256').update(r.guest).digest('hex'));
+  t.true((await readFile(join(root, rec?.archive ?? 'missing'))).equals(r.guest), 'the archived record is the guest\'s file');
 });
 
 cycleTest('arm64, DT ramoops, ecc-size 16: the record and its "No errors detected" notice equal the guest\'s', async (t) => {

@@ -85,6 +85,14 @@ test('boot-image-collision: the arm64 virt case of issue 8 (0x48000000 fails, 0x
   t.regex(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '40400000' }), { arch: 'arm64' }), 'boot-image-collision').message, /kernel image/);
   // A DT alone does not make it a QEMU guest: no loader rule then.
   expectNo(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '40400000' })), 'boot-image-collision');
+  // With no-map the kernel refuses the node over the initrd (memblock already holds it): quoted, so
+  // validate --boot can hold the kernel to it. Not without no-map (memblock_reserve merges
+  // silently), and not for the kernel image's window (QEMU's room, wider than what the kernel reserves).
+  t.is(p.kernelMessage, "Reserved memory: failed to reserve memory for node 'ramoops@48000000'");
+  t.is(expectProblem(t, fromDts(virtDts('record-size = <0x4000>;', { at: '48000000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }), 'boot-image-collision').kernelMessage, undefined);
+  t.is(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '40400000' }), { arch: 'arm64' }), 'boot-image-collision').kernelMessage, undefined);
+  t.regex(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '48800000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }), 'boot-image-collision').message, /writes the DTB/);
+  t.truthy(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '48800000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }), 'boot-image-collision').kernelMessage);
   // Unknown initrd size: up to 64 MiB assumed, and said so.
   t.regex(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '4b000000' }), { ramSize: 512 << 20 }), 'boot-image-collision').message, /assumed up to 64 MiB/);
 });

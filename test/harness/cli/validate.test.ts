@@ -1,6 +1,6 @@
 // `ramoops validate` end to end through the compiled CLI: exit codes for CI, JSON shape, the
-// SVG file, .dts and .dtb inputs (the arm64 virt collision of issue 8), --boot's refusal, and
-// --ssh against an in-process SSH server.
+// SVG file, .dts and .dtb inputs (the arm64 virt collision of issue 8), --arch and what --boot
+// refuses before booting, and --ssh against an in-process SSH server.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,8 @@ import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { bootArch, dtBootRefusal, validateArch } from '../../../harness/cli/commands/validate.js';
+import { ramoopsNodeFromDt, type DtRamoops } from '../../../src/config/from-dt.js';
 import { parseDts } from '../../../src/dt/dts.js';
 import { writeFdt } from '../../../src/dt/fdt.js';
 import { repoRoot } from '../../helpers/paths.js';
@@ -101,11 +103,51 @@ test('--svg writes a picture with the problems', (t) => {
   t.regex(text, /region-not-reserved/);
 });
 
-// The boot proof itself is in test/integration/validate-boot.test.ts (real guests).
-test('--boot with a device tree is refused clearly, with exit 2, before anything boots', (t) => {
-  const r = run(['--dts', join(dir, 'never-read.dts'), '--boot']);
+// The boot proofs themselves are in test/integration/validate-boot*.test.ts (real guests).
+test('--arch: x86_64 (or x86) and arm64 for flags; a device tree implies arm64 and refuses x86_64, with or without --boot', (t) => {
+  const flags = ['--mem-address', '0x8000000', '--mem-size', '1M', '--kernel-version', '6.1.0-56-amd64'];
+  t.is(run([...flags, '--arch', 'x86_64']).status, 0);
+  t.is(run([...flags, '--arch', 'x86']).status, 0);
+  t.is(run([...flags, '--arch', 'riscv']).status, 2);
+  const f = join(dir, 'arch.dts');
+  writeFileSync(f, virtDts('record-size = <0x4000>; no-map;'));
+  for (const extra of [[], ['--boot']]) {
+    for (const input of [['--dts', f], ['--dtb', join(dir, 'never-read.dtb')]]) {
+      const r = run([...input, '--arch', 'x86_64', ...extra]);
+      t.is(r.status, 2, `${input[0] ?? ''} ${extra.join(' ')}`);
+      t.regex(r.stderr, /--arch: x86_64 with --dt[sb]: a device tree configures ramoops on arm64 here .*x86 kernels never read \/reserved-memory/);
+    }
+  }
+  t.is(run(['--dts', f, '--arch', 'arm64']).status, 0);
+  t.is(run(['--dts', f]).status, 0);
+  t.is(validateArch({ dts: f }), undefined, 'not given: the validator implies arm64 for a DT without applying the QEMU loader rules');
+  t.is(bootArch({ dts: f }), 'arm64');
+  t.is(bootArch({}), 'x86');
+  t.is(bootArch({ arch: 'x86_64' }), 'x86');
+  t.is(bootArch({ arch: 'arm64' }), 'arm64');
+  t.throws(() => validateArch({ ssh: 'root@board', boot: true }), { message: /not --ssh/ });
+});
+
+test('--boot refuses, before anything boots (exit 2): --ssh, and DT nodes the proof would boot differently', (t) => {
+  const r = run(['--ssh', 'root@127.0.0.1:1', '--key', join(dir, 'no-key'), '--boot']);
   t.is(r.status, 2);
-  t.regex(r.stderr, /--boot: proves configurations given by flags/);
+  t.regex(r.stderr, /--boot: proves configurations given by flags.*not --ssh/);
+  const cases: readonly (readonly [string, string, RegExp])[] = [
+    ['no-map missing', virtDts('record-size = <0x4000>;'), /it has no no-map/],
+    ['outside /reserved-memory', '/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; ramoops@50000000 { compatible = "ramoops"; reg = <0 0x50000000 0 0x100000>; record-size = <0x4000>; no-map; }; };', /not a direct child of \/reserved-memory/],
+    ['record-size above INT_MAX', virtDts('record-size = <0xffffffff>; no-map;'), /the kernel refuses \/reserved-memory\/ramoops@50000000 while reading it \(record-size 4294967295 > INT_MAX\)/],
+  ];
+  for (const [name, text, why] of cases) {
+    const f = join(dir, `boot-${name.replace(/\W+/g, '-')}.dts`);
+    writeFileSync(f, text);
+    const b = run(['--dts', f, '--boot']);
+    t.is(b.status, 2, name);
+    t.regex(b.stderr, why, name);
+    t.is(b.stdout, '', `${name}: nothing validated or booted`);
+  }
+  const node = (extra: string): DtRamoops => ramoopsNodeFromDt(parseDts(virtDts(`record-size = <0x4000>; ${extra}`)));
+  t.is(dtBootRefusal(node('no-map;')), undefined);
+  t.regex(dtBootRefusal(node('')) ?? '', /no no-map/);
 });
 
 test('--ssh: reads a running machine (in-process server) and validates what it reports', async (t) => {
