@@ -1,7 +1,7 @@
 // Config -> zones, with the arithmetic of ramoops_probe/ramoops_init_przs for a kernel version
 // (ramoops-format.md §1.3): power-of-two rounding, dmesg zones absorbing slack (4.10+), even
 // zone sizes (ALIGN), zone order (pmsg before ftrace from 6.2), per-CPU ftrace.
-import { LayoutError, hex } from '../errors.js';
+import { LayoutError, hex, isRamoopsError } from '../errors.js';
 import type { RamoopsConfig } from '../config/types.js';
 import { roundDownPow2 } from '../config/numbers.js';
 import { zoneGeometry, type ZoneGeometry } from '../zone/geometry.js';
@@ -48,6 +48,101 @@ export const MAX_ZONES = 1 << 22;
 
 /** Zones exactly as the kernel's probe places them; throws LayoutError with the kernel's message where probe fails. */
 export function computeLayout(config: RamoopsConfig, rules: LayoutRules): Layout {
+  const zones: Zone[] = [];
+  const { recordSize, consoleSize, ftraceSize, pmsgSize, end } = placeZones(config, rules, (kind, first, count, offset, zoneSize, geometry) => {
+    for (let k = 0; k < count; k++) {
+      const at = offset + k * zoneSize;
+      zones.push({ kind, index: first + k, offset: at, address: config.memAddress + at, geometry });
+    }
+    return true;
+  });
+  return { rules, recordSize, consoleSize, ftraceSize, pmsgSize, zones, unused: config.memSize - end };
+}
+
+/** Where a zone is expected: its address, whether it is ftrace, its size if known. */
+export interface ExpectedZone {
+  readonly address: number;
+  readonly ftrace: boolean;
+  /** undefined: any size (e.g. the last zone, whose end is not seen). */
+  readonly size: number | undefined;
+}
+
+/** Expected zones prepared for layoutPlaces: a run of equal zones is checked in constant time. */
+export interface ExpectedZones {
+  readonly zones: readonly ExpectedZone[];
+  /** links[t]: how many consecutive zones from t on are each followed, at their own size, by a zone of the same kind at the same distance as t's successor. */
+  readonly links: Int32Array;
+}
+
+/** Prepare expected zones (in address order) for layoutPlaces. */
+export function expectZones(zones: readonly ExpectedZone[]): ExpectedZones {
+  const links = new Int32Array(zones.length);
+  for (let t = zones.length - 2; t >= 0; t--) {
+    const z = zones[t];
+    const next = zones[t + 1];
+    if (!z || !next) continue;
+    const step = next.address - z.address;
+    const linked = next.ftrace === z.ftrace && (z.size === undefined || z.size === step);
+    if (!linked) continue;
+    const after = zones[t + 2];
+    const sameStep = after !== undefined && after.address - next.address === step;
+    links[t] = 1 + (sameStep ? (links[t + 1] ?? 0) : 0);
+  }
+  return { zones, links };
+}
+
+/**
+ * Whether computeLayout(config, rules) succeeds and puts exactly the expected zones (same
+ * count, addresses, ftrace or not, sizes where given), without building the layout: scan
+ * tries thousands of candidate configurations of hundreds of zones each.
+ */
+export function layoutPlaces(config: RamoopsConfig, rules: LayoutRules, expected: ExpectedZones): boolean {
+  const { zones, links } = expected;
+  let i = 0;
+  try {
+    const placed = placeZones(config, rules, (kind, _first, count, offset, zoneSize) => {
+      const w = zones[i];
+      const last = zones[i + count - 1];
+      const ftrace = kind === 'ftrace';
+      // The run's first zone in place; the ones between linked at the zone size; the last of the right kind and size.
+      const ok =
+        !!w &&
+        !!last &&
+        w.address === config.memAddress + offset &&
+        (count === 1 || (w.address + zoneSize === zones[i + 1]?.address && (links[i] ?? 0) >= count - 1)) &&
+        w.ftrace === ftrace &&
+        last.ftrace === ftrace &&
+        (last.size === undefined || last.size === zoneSize);
+      i += count;
+      return ok;
+    });
+    return !placed.stopped && i === zones.length;
+  } catch (e) {
+    if (isRamoopsError(e)) return false;
+    throw e;
+  }
+}
+
+interface Placed {
+  readonly recordSize: number;
+  readonly consoleSize: number;
+  readonly ftraceSize: number;
+  readonly pmsgSize: number;
+  /** Offset just past the last zone placed. */
+  readonly end: number;
+  /** The visitor asked to stop: the rest was neither placed nor checked. */
+  readonly stopped: boolean;
+}
+
+/** A run of `count` equal zones of one kind from `offset` on; false stops the placement. */
+type RunVisitor = (kind: ZoneKind, firstIndex: number, count: number, offset: number, zoneSize: number, geometry: ZoneGeometry) => boolean;
+
+/**
+ * The kernel probe's arithmetic for computeLayout and layoutPlaces (one copy of the rules, so
+ * the two cannot disagree), as runs of equal zones: the dmesg zones, console, ftrace, pmsg.
+ * Throws LayoutError where probe fails, before the run concerned is visited.
+ */
+function placeZones(config: RamoopsConfig, rules: LayoutRules, visit: RunVisitor): Placed {
   const recordSize = roundDownPow2(config.recordSize);
   const consoleSize = roundDownPow2(config.consoleSize);
   const ftraceSize = roundDownPow2(config.ftraceSize);
@@ -56,45 +151,37 @@ export function computeLayout(config: RamoopsConfig, rules: LayoutRules): Layout
   if (!size || (!recordSize && !consoleSize && !ftraceSize && !pmsgSize)) {
     throw new LayoutError('The memory size and the record/console size must be non-zero');
   }
-  const zones: Zone[] = [];
   let p = 0; // cursor, relative to base
-  const regionText = `(${hex(size)}@${hex(base)})`;
+  let stopped = false;
+  const done = (): Placed => ({ recordSize, consoleSize, ftraceSize, pmsgSize, end: p, stopped });
+  // Built only for a message: scan places thousands of layouts.
+  const regionText = (): string => `(${hex(size)}@${hex(base)})`;
   const noRoom = (name: string, memSz: bigint): LayoutError =>
-    new LayoutError(`no room for ${name} mem region (${hex(memSz)}@${hex(base + p)}) in ${regionText}`);
-  const add = (kind: ZoneKind, index: number, zoneSize: number): void => {
+    new LayoutError(`no room for ${name} mem region (${hex(memSz)}@${hex(base + p)}) in ${regionText()}`);
+  const run = (kind: ZoneKind, count: number, zoneSize: number): boolean => {
+    if (!count) return true;
     const at = base + p;
-    const geometry = zoneGeometry(zoneSize, eccSize, () => `${kind} zone ${index} at ${hex(at)}`);
-    zones.push({ kind, index, offset: p, address: base + p, geometry });
-    p += zoneSize;
+    // Equal zones have equal geometry; where it fails, it fails at the run's first zone.
+    const geometry = zoneGeometry(zoneSize, eccSize, () => `${kind} zone 0 at ${hex(at)}`);
+    if (!visit(kind, 0, count, p, zoneSize, geometry)) {
+      stopped = true;
+      return false;
+    }
+    p += count * zoneSize;
+    return true;
   };
 
-  // dmesg: dump_mem is size_t arithmetic in the kernel: a negative value wraps.
-  const dumpMemBig = (BigInt(size) - BigInt(consoleSize) - BigInt(ftraceSize) - BigInt(pmsgSize) + U64) % U64;
   if (recordSize) {
-    if (!rules.post49) {
-      if (BigInt(p) + dumpMemBig > BigInt(size)) throw new LayoutError('no room for dumps');
-      const cnt = Number(dumpMemBig / BigInt(recordSize));
-      if (cnt > MAX_ZONES) throw new LayoutError(`dump record count ${cnt} is absurd: more than ${MAX_ZONES} zones`);
-      if (cnt === 0) throw new LayoutError(`dump record count == 0 (${dumpMemBig} / ${recordSize}): probe fails with -ENOMEM`);
-      for (let i = 0; i < cnt; i++) add('dmesg', i, recordSize);
-    } else if (dumpMemBig !== 0n) {
-      const cnt = dumpMemBig / BigInt(recordSize);
-      if (cnt === 0n) throw new LayoutError(`dmesg record count == 0 (${dumpMemBig} / ${recordSize})`);
-      if (BigInt(p) + dumpMemBig > BigInt(size)) throw noRoom('dmesg', dumpMemBig);
-      if (cnt > BigInt(MAX_ZONES)) throw new LayoutError(`dmesg record count ${cnt} (${dumpMemBig} / ${recordSize}) is absurd: more than ${MAX_ZONES} zones`);
-      let zoneSz = Number(dumpMemBig / cnt);
-      if (rules.evenZones) zoneSz -= zoneSz % 2;
-      if (!zoneSz) throw new LayoutError('dmesg zone size == 0');
-      for (let i = 0; i < Number(cnt); i++) add('dmesg', i, zoneSz);
-    }
+    const dmesg = dmesgRun(size, consoleSize, ftraceSize, pmsgSize, recordSize, rules, (dumpMem) => noRoom('dmesg', dumpMem));
+    if (!run('dmesg', dmesg.count, dmesg.zoneSize)) return done();
   }
-  const single = (kind: ZoneKind, sz: number): void => {
-    if (!sz) return;
+  const single = (kind: ZoneKind, sz: number): boolean => {
+    if (!sz) return true;
     if (p + sz > size) throw noRoom(kind, BigInt(sz));
-    add(kind, 0, sz);
+    return run(kind, 1, sz);
   };
-  const ftrace = (): void => {
-    if (!ftraceSize) return;
+  const ftrace = (): boolean => {
+    if (!ftraceSize) return true;
     if (!rules.post49) return single('ftrace', ftraceSize);
     const cnt = rules.ftraceZones;
     let zoneSz = Math.floor(ftraceSize / cnt);
@@ -102,15 +189,60 @@ export function computeLayout(config: RamoopsConfig, rules: LayoutRules): Layout
     if (p + ftraceSize > size) throw noRoom('ftrace', BigInt(ftraceSize));
     if (rules.evenZones) zoneSz -= zoneSz % 2;
     if (!zoneSz) throw new LayoutError('ftrace zone size == 0');
-    for (let i = 0; i < cnt; i++) add('ftrace', i, zoneSz);
+    return run('ftrace', cnt, zoneSz);
   };
-  single('console', consoleSize);
+  if (!single('console', consoleSize)) return done();
   if (rules.pmsgFirst) {
-    single('pmsg', pmsgSize);
-    ftrace();
-  } else {
-    ftrace();
-    single('pmsg', pmsgSize);
+    if (single('pmsg', pmsgSize)) ftrace();
+  } else if (ftrace()) single('pmsg', pmsgSize);
+  return done();
+}
+
+/** The dmesg zones: how many, and their size. */
+interface DmesgRun {
+  readonly count: number;
+  readonly zoneSize: number;
+}
+
+/** dump_mem and the dmesg zones from it, with the kernel's checks (the cursor is at 0 here). */
+function dmesgRun(size: number, consoleSize: number, ftraceSize: number, pmsgSize: number, recordSize: number, rules: LayoutRules, noRoom: (dumpMem: bigint) => LayoutError): DmesgRun {
+  const others = consoleSize + ftraceSize + pmsgSize;
+  if (Number.isSafeInteger(size) && Number.isSafeInteger(others) && size >= others) {
+    // Plain numbers are exact here (every parsed configuration takes this path), and cheap:
+    // scan places thousands of layouts. dump_mem <= size, so the room checks cannot fail.
+    const dumpMem = size - others;
+    if (!rules.post49) {
+      const cnt = Math.floor(dumpMem / recordSize);
+      if (cnt > MAX_ZONES) throw new LayoutError(`dump record count ${cnt} is absurd: more than ${MAX_ZONES} zones`);
+      if (cnt === 0) throw new LayoutError(`dump record count == 0 (${dumpMem} / ${recordSize}): probe fails with -ENOMEM`);
+      return { count: cnt, zoneSize: recordSize };
+    }
+    if (dumpMem === 0) return { count: 0, zoneSize: 0 };
+    const cnt = Math.floor(dumpMem / recordSize);
+    if (cnt === 0) throw new LayoutError(`dmesg record count == 0 (${dumpMem} / ${recordSize})`);
+    if (cnt > MAX_ZONES) throw new LayoutError(`dmesg record count ${cnt} (${dumpMem} / ${recordSize}) is absurd: more than ${MAX_ZONES} zones`);
+    // The correctly rounded quotient of integers below 2^53 never rounds up to the next integer.
+    let zoneSz = Math.floor(dumpMem / cnt);
+    if (rules.evenZones) zoneSz -= zoneSz % 2;
+    if (!zoneSz) throw new LayoutError('dmesg zone size == 0');
+    return { count: cnt, zoneSize: zoneSz };
   }
-  return { rules, recordSize, consoleSize, ftraceSize, pmsgSize, zones, unused: size - p };
+  // dump_mem is size_t arithmetic in the kernel: a negative value wraps (and then never fits).
+  const dumpMemBig = (BigInt(size) - BigInt(consoleSize) - BigInt(ftraceSize) - BigInt(pmsgSize) + U64) % U64;
+  if (!rules.post49) {
+    if (dumpMemBig > BigInt(size)) throw new LayoutError('no room for dumps');
+    const cnt = Number(dumpMemBig / BigInt(recordSize));
+    if (cnt > MAX_ZONES) throw new LayoutError(`dump record count ${cnt} is absurd: more than ${MAX_ZONES} zones`);
+    if (cnt === 0) throw new LayoutError(`dump record count == 0 (${dumpMemBig} / ${recordSize}): probe fails with -ENOMEM`);
+    return { count: cnt, zoneSize: recordSize };
+  }
+  if (dumpMemBig === 0n) return { count: 0, zoneSize: 0 };
+  const cnt = dumpMemBig / BigInt(recordSize);
+  if (cnt === 0n) throw new LayoutError(`dmesg record count == 0 (${dumpMemBig} / ${recordSize})`);
+  if (dumpMemBig > BigInt(size)) throw noRoom(dumpMemBig);
+  if (cnt > BigInt(MAX_ZONES)) throw new LayoutError(`dmesg record count ${cnt} (${dumpMemBig} / ${recordSize}) is absurd: more than ${MAX_ZONES} zones`);
+  let zoneSz = Number(dumpMemBig / cnt);
+  if (rules.evenZones) zoneSz -= zoneSz % 2;
+  if (!zoneSz) throw new LayoutError('dmesg zone size == 0');
+  return { count: Number(cnt), zoneSize: zoneSz };
 }

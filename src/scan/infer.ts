@@ -6,9 +6,8 @@ import type { PhysicalMemory } from '../dump/memory.js';
 import { buildConfig } from '../config/build.js';
 import type { RamoopsConfig } from '../config/types.js';
 import { isPow2, roundDownPow2 } from '../config/numbers.js';
-import { computeLayout, type Layout, type LayoutRules } from '../layout/layout.js';
-import { isRamoopsError } from '../errors.js';
-import { rsCodec } from '../zone/ecc/rs.js';
+import { computeLayout, expectZones, layoutPlaces, type Layout, type LayoutRules } from '../layout/layout.js';
+import { rsParityMatches } from '../zone/ecc/rs.js';
 import { HEADER_SIZE, PERSISTENT_RAM_SIG, zoneGeometry } from '../zone/geometry.js';
 import { readZone } from '../zone/read.js';
 import { parseDmesgHeader } from '../records/dmesg/header.js';
@@ -55,6 +54,8 @@ function cluster(hits: readonly SigHit[]): SigHit[][] {
 /** ECC size whose header parity checks out for zones of size S at the given addresses. */
 function detectEcc(mem: PhysicalMemory, addrs: readonly number[], S: number): number {
   const sample = addrs.slice(0, 8);
+  // The zones are read once, when the first length is tried, and kept for every other length.
+  const zones: Uint8Array[] = [];
   for (let e = 1; e <= 127; e++) {
     if (2 * e + HEADER_SIZE >= S) break;
     try {
@@ -62,14 +63,10 @@ function detectEcc(mem: PhysicalMemory, addrs: readonly number[], S: number): nu
     } catch {
       continue;
     }
-    const codec = rsCodec(e);
-    let ok = 0;
-    for (const a of sample) {
-      const z = mem.read(a, S);
-      const head = Uint8Array.from(z.subarray(0, HEADER_SIZE));
-      if (codec.decode(head, z.subarray(S - e, S), 'v5.3+') === 0) ok++;
-    }
-    if (ok === sample.length) return e;
+    for (let k = zones.length; k < sample.length; k++) zones.push(mem.read(sample[k] ?? 0, S));
+    // A clean header is one whose stored parity is exactly its RS parity (what decode() === 0
+    // means); computing it directly skips building a full codec for every length tried.
+    if (zones.every((z) => rsParityMatches(z.subarray(0, HEADER_SIZE), z.subarray(S - e, S)))) return e;
   }
   return 0;
 }
@@ -89,14 +86,6 @@ const RULES: readonly (LayoutRules & { label: string })[] = [
   { post49: true, pmsgFirst: false, evenZones: false, ftraceZones: 1, label: '4.10..6.1' },
   { post49: false, pmsgFirst: false, evenZones: false, ftraceZones: 1, label: '4.9' },
 ];
-
-function matches(layout: Layout, zones: readonly Walked[]): boolean {
-  if (layout.zones.length !== zones.length) return false;
-  return layout.zones.every((z, i) => {
-    const w = zones[i];
-    return !!w && z.address === w.address && (z.kind === 'ftrace') === (w.kind === 'F') && (w.size === undefined || w.size === z.geometry.size);
-  });
-}
 
 /** Scan a dump for ramoops regions and infer their configurations. */
 export function scan(mem: PhysicalMemory, onProgress?: (p: ScanProgress) => void): ScanResult {
@@ -187,17 +176,19 @@ function inferFrom(mem: PhysicalMemory, hits: readonly SigHit[]): InferredRegion
   if (!candidates.length) return undefined;
   // One empty header alone is too little evidence: "DBGC" also occurs in code and data.
   if (zonesFound < 2 && !(first.size > 0 && first.start >= 0 && first.start <= first.size)) return undefined;
-  // Prefer region sizes a person would choose: page multiples, then powers of two.
+  // Prefer region sizes a person would choose: page multiples, then powers of two (computed
+  // once per candidate: there can be thousands, and the sort compares each many times).
   const score = (c: RamoopsConfig): number => (isPow2(c.memSize) ? 2 : 0) + (c.memSize % 4096 === 0 ? 1 : 0);
+  const scored = candidates.map((c) => ({ ...c, score: score(c.config) }));
   // A configuration that explains more of the headers found wins first.
-  candidates.sort((a, b) => b.walked - a.walked || score(b.config) - score(a.config) || a.config.memSize - b.config.memSize);
-  const top = candidates[0];
+  scored.sort((a, b) => b.walked - a.walked || b.score - a.score || a.config.memSize - b.config.memSize);
+  const top = scored[0];
   if (!top) return undefined;
   // The compressor is not part of the layout; a stored record's stream magic tells it.
   const compress = n0Compressor(mem, top.config);
   if (compress) reasons.push(`dmesg records are compressed with ${compress} (stream magic)`);
   const best = compress ? { ...top, config: { ...top.config, compress } } : top;
-  const sameShape = candidates.slice(1).filter((a) => a.walked === best.walked && score(a.config) === score(best.config) && a.config.memSize !== best.config.memSize);
+  const sameShape = scored.slice(1).filter((a) => a.walked === best.walked && a.score === score(best.config) && a.config.memSize !== best.config.memSize);
   reasons.push(`${zonesFound} zone headers found from 0x${base.toString(16)}; the computed layout puts every zone exactly on one`);
   if (versionCode !== undefined) reasons.push(`ftrace signatures carry kernel version ${versionCode >>> 16}.${(versionCode >>> 8) & 0xff}.${versionCode & 0xff}`);
   if (sameShape.length) reasons.push(`${sameShape.length} other configuration(s) fit equally (e.g. the last zone's size or the slack at the end cannot be seen)`);
@@ -240,35 +231,29 @@ function propose(walked: readonly Walked[], n: number, d: number, ecc: number, b
   } else fOptions.push(0);
   const out: { config: RamoopsConfig; label: string }[] = [];
   const r = n ? roundDownPow2(d) : 0;
+  // Thousands of candidates are tried: compare placements, never build their layouts.
+  const expected = expectZones(walked.map((w) => ({ address: w.address, ftrace: w.kind === 'F', size: w.size })));
+  const rulesM = RULES.map((rules) => ({ ...rules, ftraceZones: Math.max(1, m) }));
   for (const role of roles) {
     for (const c of pow2Options(role.c)) {
       for (const p of pow2Options(role.p)) {
         for (const f of fOptions) {
           const fixed = c + p + f;
-          // dump_mem lies in [n*d, n*(d+2)) for 4.10+ (floor and even rounding), exactly n*r in 4.9.
+          // dump_mem lies in [n*d, n*(d+2)) for 4.10+ (floor and even rounding), exactly n*r in 4.9;
+          // with ftrace zones up to 2m+1 bytes of slack may follow. Each region size is tried once,
+          // in increasing order: (dump_mem, slack) pairs with the same sum are the same
+          // configuration, and below only its first appearance counts.
           const lo = n * d;
           const hi = n ? n * (d + 2) + 2 : 1;
-          for (let dump = lo; dump < hi; dump++) {
-            const memSize = dump + fixed + (m && fz ? 0 : 0);
-            for (const slack of m && fz ? [0, ...Array.from({ length: 2 * m + 1 }, (_, i) => i + 1)] : [0]) {
-              const size = memSize + slack;
-              let config: RamoopsConfig;
-              try {
-                config = buildConfig({ memAddress: base, memSize: size, recordSize: r, consoleSize: c, ftraceSize: f, pmsgSize: p, ecc, cpus: m || undefined }).config;
-              } catch {
-                continue;
-              }
-              for (const rules of RULES) {
-                let layout: Layout;
-                try {
-                  layout = computeLayout(config, { ...rules, ftraceZones: Math.max(1, m) });
-                } catch (e) {
-                  if (isRamoopsError(e)) continue;
-                  throw e;
-                }
-                if (matches(layout, walked)) out.push({ config, label: rules.label });
-              }
+          const maxSlack = m && fz ? 2 * m + 1 : 0;
+          for (let size = lo + fixed; size < hi + fixed + maxSlack; size++) {
+            let config: RamoopsConfig;
+            try {
+              config = buildConfig({ memAddress: base, memSize: size, recordSize: r, consoleSize: c, ftraceSize: f, pmsgSize: p, ecc, cpus: m || undefined }).config;
+            } catch {
+              continue;
             }
+            for (const rules of rulesM) if (layoutPlaces(config, rules, expected)) out.push({ config, label: rules.label });
           }
         }
       }

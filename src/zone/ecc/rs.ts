@@ -71,6 +71,33 @@ function generator(e: number): Uint8Array {
   return g;
 }
 
+const generators = new Map<number, Uint8Array>();
+
+/**
+ * Whether `parity` is exactly the RS parity of `data` for nroots = parity.length: what
+ * rsCodec(nroots).decode(data, parity) === 0 means (decode returns 0 only when the re-encoded
+ * parity equals the stored one; any difference yields corrections or -1). A byte-at-a-time
+ * LFSR without the codec's slicing tables: for one short block at each of many parity lengths
+ * (scan's ECC detection tries 1..E) building the tables costs far more than they save.
+ */
+export function rsParityMatches(data: Uint8Array, parity: Uint8Array): boolean {
+  const e = parity.length;
+  if (e < 1 || e > 127) throw new ConfigError('ecc size', `Reed-Solomon parity length ${e} out of range 1..127`);
+  if (data.length < 1 || data.length + e > NN) {
+    throw new ConfigError('ecc block length', `${data.length} data bytes with ${e} parity bytes do not fit RS(255): need 1..${NN - e}`);
+  }
+  let g = generators.get(e);
+  if (!g) generators.set(e, (g = generator(e)));
+  const p = new Uint8Array(e);
+  for (let i = 0; i < data.length; i++) {
+    const row = (data[i]! ^ p[0]!) << 8;
+    for (let j = 0; j < e - 1; j++) p[j] = p[j + 1]! ^ GF_MUL[row | g[e - 1 - j]!]!;
+    p[e - 1] = GF_MUL[row | g[0]!]!;
+  }
+  for (let i = 0; i < e; i++) if (p[i] !== parity[i]) return false;
+  return true;
+}
+
 class Codec implements RsCodec {
   readonly nroots: number;
   /** Register words: ceil(E/4); parity byte p[i] sits at bits 8*(i%4) of word i>>2, bytes past E stay 0. */

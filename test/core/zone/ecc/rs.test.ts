@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../../src/errors.js';
 import { GF_EXP, GF_LOG, GF_ORDER, gfInv, gfMul } from '../../../../src/zone/ecc/gf256.js';
-import { rsCodec, type RsCodec, type RsCorrections, type RsMode } from '../../../../src/zone/ecc/rs.js';
+import { rsCodec, rsParityMatches, type RsCodec, type RsCorrections, type RsMode } from '../../../../src/zone/ecc/rs.js';
 import { repoRoot } from '../../../helpers/paths.js';
 
 
@@ -429,4 +429,20 @@ test('agrees bit for bit with libfec decode_rs_char on heavy random corruption (
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('rsParityMatches is exactly decode() === 0: random, clean and one-byte-off parity, every length', (t) => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 127 }), fc.uint8Array({ minLength: 1, maxLength: 128 }), fc.nat(), fc.constantFrom('clean', 'random', 'off'), (e, data, at, how) => {
+      const d = data.subarray(0, Math.min(data.length, 255 - e));
+      const codec = rsCodec(e);
+      let parity = codec.encode(d);
+      if (how === 'random') parity = Uint8Array.from(parity, (_, i) => (d[(i + at) % d.length] ?? 0) ^ (at >> (i % 8)));
+      if (how === 'off') parity[at % e] = (parity[at % e] ?? 0) ^ (1 + (at % 255));
+      const want = codec.decode(Uint8Array.from(d), parity, 'v5.3+') === 0;
+      return rsParityMatches(d, parity) === want && (how !== 'clean' || want);
+    }),
+    { numRuns: 3000, seed: 7 },
+  );
+  t.pass();
 });
