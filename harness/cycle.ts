@@ -22,6 +22,7 @@
 // 130/143). Whatever happens, the Lifetime kills QEMU and removes its temp folder.
 
 import { harvestSession } from './harvest.js';
+import { readingKernelOffset } from './kaslr.js';
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -450,6 +451,13 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
           clock.begin('ssh');
           ssh = await login();
           // The same code as `ramoops harvest` reads the guest's side (and archives it per cycle).
+          if (syms !== undefined) {
+            // The guest's ftrace file is named by the kernel reading it (this boot), with this
+            // boot's KASLR offset: name the host's records the same way to compare them.
+            const reading = await readingKernelOffset(ssh, syms, { signal: life.signal, timeout: timeouts.ssh });
+            extraction = extractRegion(region, config, { symbols: syms, kaslrOffset: reading });
+            writeFiles(path.join(out, `cycle${n}-host`), extraction.files.map((f) => ({ name: f.name, bytes: f.bytes, mtime: f.mtime })));
+          }
           const harvest = await harvestSession(ssh, { outDir: path.join(out, `cycle${n}-harvest`), host: 'guest', commandTimeoutMs: timeouts.ssh, signal: life.signal });
           const guestFiles = harvest.files;
           // After the guest side is read: these may change /sys/fs/pstore (the selftests remove it).
