@@ -184,15 +184,21 @@ export function verdictText(r: RunReport): string {
 
 /**
  * The lines of a selftest's output that report a failed step ("... FAIL", "Error: ..."). A bare
- * "FAIL" line is joined to the line before it: the scripts print "Checking X ... " without a
- * newline, and a command's error message can end that line before the verdict.
+ * "FAIL" line is joined to the line before it (the scripts print "Checking X ... " without a
+ * newline, and a command's error message can end that line before the verdict); an indented
+ * per-file line gets the step it belongs to ("Checking X: dmesg-ramoops-0 ... FAIL").
  */
 export function failedSteps(output: string): string[] {
-  const lines = output.split('\n').map((l) => l.trim());
-  return lines.flatMap((l, i) => {
+  const raw = output.split('\n');
+  let step = '';
+  return raw.flatMap((r, i) => {
+    const l = r.trim();
+    const indented = /^\s/.test(r);
+    if (!indented && l !== '' && l !== 'FAIL') step = l.replace(/\s*\.\.\.\s*$/, '');
     if (!/\bFAIL\b|^Error:/.test(l)) return [];
-    const prev = lines[i - 1];
-    return [l === 'FAIL' && prev !== undefined && prev !== '' ? `${prev} FAIL` : l];
+    const prev = raw[i - 1]?.trim();
+    if (l === 'FAIL' && prev !== undefined && prev !== '') return [`${prev} FAIL`];
+    return [indented && step !== '' ? `${step}: ${l}` : l];
   });
 }
 

@@ -74,7 +74,7 @@ test('a cycle: exit statuses become checks; the test that was running at the pan
   );
   t.is(checks[0]?.detail, 'exit 0');
   t.regex(checks[1]?.detail ?? '', /panicked while it ran/);
-  t.is(checks[2]?.detail, 'exit 1: dmesg-ramoops-0 ... FAIL; Checking console file contains oops end marker ... FAIL');
+  t.is(checks[2]?.detail, 'exit 1: Checking dmesg files contain oops end marker: dmesg-ramoops-0 ... FAIL; Checking console file contains oops end marker ... FAIL');
   t.false(existsSync(path.join(share, 'pstore', '.kselftest')), 'read results are cleared for the next cycle');
   const r = run.report(undefined);
   t.false(r.passed);
@@ -135,8 +135,12 @@ test('TAP over several cycles numbers on and names the cycle', (t) => {
 });
 
 test('failed steps: a bare FAIL line is joined to the line an error message ended', (t) => {
-  const out = 'Checking a ... ok\nChecking console ... grep: console-ramoops-0: No such file or directory\nFAIL\nError: no log dir\n';
-  t.deepEqual(failedSteps(out), ['Checking console ... grep: console-ramoops-0: No such file or directory FAIL', 'Error: no log dir']);
+  const out = 'Checking a ... ok\nChecking console ... grep: console-ramoops-0: No such file or directory\nFAIL\nError: no log dir\nChecking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... FAIL\n\tdmesg-ramoops-1 ... ok\n';
+  t.deepEqual(failedSteps(out), [
+    'Checking console ... grep: console-ramoops-0: No such file or directory FAIL',
+    'Error: no log dir',
+    'Checking dmesg files contain oops end marker: dmesg-ramoops-0 ... FAIL',
+  ]);
 });
 
 test('the scripts come from a build\'s own tree; a release no Debian source matches is refused', async (t) => {

@@ -1,0 +1,135 @@
+// The kernel's own pstore selftests (tools/testing/selftests/pstore) through `ramoops run
+// --selftests`, as a user runs them, each beside a byte-for-byte match of host and guest:
+// - the CI kernel (custom 6.1 with pstore console, pmsg, 9p; built by CI before the tests, never
+//   here: without a cached build the test is skipped): every step passes except the upstream
+//   script's two "---[ end trace" greps, which no kernel whose sysrq crash is a plain panic()
+//   (6.1, 6.12) can satisfy; the TAP says so and the run fails, as a failed selftest must;
+// - Debian's stock 6.1 kernel, which has neither a pstore console nor pmsg: the selftests must
+//   say exactly that.
+import test, { type ExecutionContext } from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dir } from 'tmp-promise';
+import { findCachedBuild } from '../../harness/kernel/build.js';
+import { failedSteps, type RunReport } from '../../harness/report.js';
+import { CI_KERNEL_FRAGMENTS } from '../helpers/ci-kernels.js';
+import { repoRoot } from '../helpers/paths.js';
+
+/** The CI kernel's fragments (`make kernels`): every ramoops feature, LKDTM, SMP, KASLR and the selftests' 9p. */
+const CI_FRAGMENTS = CI_KERNEL_FRAGMENTS.split(',');
+
+function onPath(cmd: string): boolean {
+  return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
+}
+
+function skipReason(): string | undefined {
+  if (process.env['RAMOOPS_SKIP_INTEGRATION'] === '1') return 'RAMOOPS_SKIP_INTEGRATION=1';
+  if (!onPath('qemu-system-x86_64')) return 'qemu-system-x86_64 is not installed (make setup installs it)';
+  if (!existsSync('/bin/busybox') || !existsSync('/usr/sbin/dropbear')) return 'busybox-static or dropbear-bin missing (make setup installs them)';
+  return undefined;
+}
+
+const reason = skipReason();
+// Only a lookup: a build of half an hour belongs to CI's kernel step, not to a test.
+const ciKernel = reason === undefined ? await findCachedBuild({ source: 'debian-6.1', configs: CI_FRAGMENTS }) : undefined;
+const ciReason = reason ?? (ciKernel === undefined ? `the CI kernel build:debian-6.1:${CI_FRAGMENTS.join(',')} is not built (make kernels)` : undefined);
+
+function declare(title: string, why: string | undefined, fn: (t: ExecutionContext) => Promise<void>): void {
+  if (why === undefined) test.serial(title, fn);
+  else test.serial.skip(`${title} (skipped: ${why})`, fn);
+}
+
+interface Run {
+  readonly code: number;
+  readonly report: RunReport;
+  readonly tap: string;
+  readonly stderr: string;
+  readonly out: string;
+}
+
+/** `ramoops run ... --selftests --json` through the CLI, as a user runs it. */
+async function cli(t: ExecutionContext, args: readonly string[]): Promise<Run> {
+  const out = await dir({ prefix: 'ramoops-selftests-test-', unsafeCleanup: true });
+  if (process.env['RAMOOPS_KEEP_ARTIFACTS'] !== '1') t.teardown(() => out.cleanup());
+  const main = join(repoRoot(), 'dist', 'harness', 'cli', 'main.js');
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [main, 'run', ...args, '--selftests', '--json', '--out', out.path], { timeout: 900_000, maxBuffer: 64 << 20 }, (err, so, se) => {
+      const status = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code: status, stdout: so, stderr: se });
+    });
+  });
+  const report = JSON.parse(stdout) as RunReport;
+  const tap = readFileSync(join(out.path, 'selftests.tap'), 'utf8');
+  t.log(tap);
+  return { code, report, tap, stderr, out: out.path };
+}
+
+/** TAP's result lines. */
+const results = (tap: string): string[] => tap.split('\n').filter((l) => /^(ok|not ok|1\.\.)/.test(l));
+
+/** Every file the host parsed out of guest RAM equals the guest's own, byte for byte, in the artifacts too. */
+function assertSameBytes(t: ExecutionContext, r: Run): void {
+  const c = r.report.cycles[0];
+  t.truthy(c);
+  if (c === undefined) return;
+  t.true(c.comparison.matched, 'host parse equals the guest\'s /sys/fs/pstore');
+  t.true(c.comparison.files.length > 0);
+  t.true(c.comparison.files.every((f) => f.status === 'match'));
+  const host = readdirSync(join(r.out, 'cycle1-host')).sort();
+  t.deepEqual(readdirSync(join(r.out, 'cycle1-guest')).sort(), host);
+  for (const f of host) t.true(readFileSync(join(r.out, 'cycle1-host', f)).equals(readFileSync(join(r.out, 'cycle1-guest', f))), f);
+}
+
+declare(`CI kernel (custom 6.1, ${CI_FRAGMENTS.join(',')}): pstore_tests and pstore_crash_test pass; pstore_post_reboot_tests fails only its oops end marker checks`, ciReason, async (t) => {
+  const r = await cli(t, ['--source', 'debian-6.1', '--kernel-config', CI_FRAGMENTS.join(',')]);
+  t.is(r.report.fault, undefined, r.report.fault?.message);
+  t.is(r.report.kernel.release, ciKernel?.release);
+  assertSameBytes(t, r);
+  for (const n of ['dmesg-ramoops-0', 'console-ramoops-0', 'pmsg-ramoops-0']) t.true(r.report.cycles[0]?.guest.files.some((f) => f.name === n) ?? false, `guest shows ${n}`);
+  t.deepEqual(results(r.tap), [
+    '1..3',
+    'ok 1 selftests: pstore: pstore_tests',
+    'ok 2 selftests: pstore: pstore_crash_test',
+    'not ok 3 selftests: pstore: pstore_post_reboot_tests # exit=1',
+  ]);
+  // Every step but the two "---[ end trace" greps passes: the files exist and pmsg kept the uuid
+  // pstore_tests wrote before the crash, read back after the warm reboot from the 9p share.
+  const post = r.report.selftests?.results[2]?.output ?? '';
+  for (const step of ['dmesg', 'console', 'pmsg']) t.true(post.includes(`Checking ${step} files exist in pstore filesystem ... ok\n`), step);
+  t.true(post.includes('Checking pmsg file properly keeps the content written before crash ... ok\n'));
+  t.deepEqual(failedSteps(post), ['Checking dmesg files contain oops end marker: dmesg-ramoops-0 ... FAIL', 'Checking console file contains oops end marker ... FAIL']);
+  // Why: sysrq's crash handler calls panic() directly (6.1 and 6.12 alike), so the kernel never
+  // prints an oops end marker; the record says "Kernel panic - not syncing: sysrq triggered crash".
+  const dmesg = readFileSync(join(r.out, 'cycle1-host', 'dmesg-ramoops-0'), 'latin1');
+  t.true(dmesg.includes('Kernel panic - not syncing: sysrq triggered crash'));
+  t.false(dmesg.includes('---[ end trace'));
+  const failed = r.report.cycles[0]?.checks.filter((c) => !c.ok).map((c) => c.name);
+  t.deepEqual(failed, ['selftests: pstore: pstore_post_reboot_tests']);
+  t.is(r.report.verdict, 'mismatch');
+  t.is(r.code, 1);
+});
+
+declare("Debian's stock 6.1 (no pstore console, no pmsg): the selftests fail on exactly that, the parse still matches", reason, async (t) => {
+  const r = await cli(t, ['--kernel', 'debian']);
+  t.is(r.report.fault, undefined, r.report.fault?.message);
+  assertSameBytes(t, r);
+  t.deepEqual(results(r.tap), [
+    '1..3',
+    'not ok 1 selftests: pstore: pstore_tests # exit=1',
+    'ok 2 selftests: pstore: pstore_crash_test',
+    'not ok 3 selftests: pstore: pstore_post_reboot_tests # exit=1',
+  ]);
+  t.true(r.tap.includes('# Checking pstore console is registered ... FAIL\n'));
+  t.true(r.tap.includes('# Checking /dev/pmsg0 exists ... FAIL\n'));
+  t.true(r.tap.includes('# Checking dmesg files exist in pstore filesystem ... ok\n'));
+  t.true(r.tap.includes('# Checking console files exist in pstore filesystem ... FAIL\n'));
+  t.true(r.tap.includes('# Checking pmsg files exist in pstore filesystem ... FAIL\n'));
+  // The post-reboot script removes the pstore files: only after the harness read them.
+  t.true(r.tap.includes('# \tdmesg-ramoops-0 ... ok\n'), 'the script removed the record the harness had read');
+  // The failed selftests fail the run; nothing else does.
+  const failed = r.report.cycles[0]?.checks.filter((c) => !c.ok).map((c) => c.name);
+  t.deepEqual(failed, ['selftests: pstore: pstore_tests', 'selftests: pstore: pstore_post_reboot_tests']);
+  t.is(r.report.verdict, 'mismatch');
+  t.is(r.code, 1);
+});
