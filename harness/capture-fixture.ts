@@ -14,14 +14,14 @@
 // its shell, so the next one needs a new session); their failures are logged, not fatal.
 // --cpus N boots with -smp N: the module-parameter path always sets per-CPU ftrace, so the
 // kernel keeps one ftrace zone per possible CPU. With ftrace records the final boot's
-// /proc/kallsyms `_text` line goes to reading-kallsyms.txt: the guest's ftrace file is named
+// /proc/kallsyms `_stext` line goes to reading-kallsyms.txt: the guest's ftrace file is named
 // with that (reading) boot's KASLR offset, and the parser needs it to match.
 
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { configFromCmdline, extractRegion, parseSystemMap, type KaslrOffset } from '../src/index.js';
-import { offsetFromText, runningText } from './kaslr.js';
+import { ANCHOR, offsetFromRunning, runningAnchor } from './kaslr.js';
 import { HarnessError } from './errors.js';
 import { buildGuestImage } from './guest/image.js';
 import { obtainKernel } from './kernel/obtain.js';
@@ -36,11 +36,14 @@ const GUEST_ERROR = /RAMOOPS-HARNESS-ERROR.*/;
 const CRASH = 'echo c > /proc/sysrq-trigger';
 
 // What the guest says about itself for guest-info.txt: line 1 `uname -r`, line 2 the command
-// line (without the run's SSH key word), then the module parameters as name=value.
+// line (without the run's SSH key word), then the module parameters as name=value, then
+// cpus.possible=0-N (the guest's possible CPUs).
 const INFO_SCRIPT = [
   'uname -r',
   'cat /proc/cmdline',
   'for m in ramoops pstore; do for f in /sys/module/$m/parameters/*; do [ -e "$f" ] && echo "$m.${f##*/}=$(cat "$f")"; done; done',
+  // Possible CPUs (e.g. 0-1): the count of per-CPU ftrace zones.
+  'echo "cpus.possible=$(cat /sys/devices/system/cpu/possible)"',
 ].join('; ');
 
 async function main(): Promise<void> {
@@ -160,12 +163,12 @@ async function main(): Promise<void> {
     }
     await writeFile(path.join(dir, 'expected', 'LISTING'), listing.join('\n') + '\n');
     await writeFile(path.join(dir, 'final.log'), bootLines.join('\n') + '\n');
-    // The reading boot's _text, raw as kallsyms lists it (root sees it; kptr_restrict 2 is lowered for the read).
+    // The reading boot's _stext, as kallsyms lists it (root sees it; kptr_restrict 2 is lowered for the read).
     const hasFtrace = files.some((f) => f.name.startsWith('ftrace-'));
     let readingText: bigint | undefined;
     if (hasFtrace) {
-      readingText = await runningText(ssh, { timeout: 60_000 });
-      const line = `${readingText.toString(16).padStart(16, '0')} T _text`;
+      readingText = await runningAnchor(ssh, { timeout: 60_000 });
+      const line = `${readingText.toString(16).padStart(16, '0')} T ${ANCHOR}`;
       await writeFile(path.join(dir, 'reading-kallsyms.txt'), `${line}\n`);
       log(`final boot: /proc/kallsyms ${line}`);
     }
@@ -179,7 +182,7 @@ async function main(): Promise<void> {
     // Say at once whether the parser reproduces the guest; the fixture test says it again.
     const config = configFromCmdline(infoLines[1] ?? '', kernel.release);
     const map = hasFtrace && kernel.systemMapPath !== undefined ? parseSystemMap(await readFile(kernel.systemMapPath, 'utf8')) : undefined;
-    const kaslrOffset: KaslrOffset | undefined = map !== undefined && readingText !== undefined ? offsetFromText(readingText, map) : undefined;
+    const kaslrOffset: KaslrOffset | undefined = map !== undefined && readingText !== undefined ? offsetFromRunning(readingText, map) : undefined;
     if (kaslrOffset !== undefined) log(`reading boot's KASLR offset 0x${kaslrOffset.value.toString(16)} (${kaslrOffset.source})`);
     const x = extractRegion(new Uint8Array(region), config, { ...(map === undefined ? {} : { symbols: map }), ...(kaslrOffset === undefined ? {} : { kaslrOffset }) });
     for (const d of x.decisions) log(`  host: ${d}`);

@@ -3,7 +3,10 @@
 // (fs/pstore/inode.c pstore_ftrace_seq_show: "%ps <- %pS" of the raw ips), so it names the
 // crashed boot's addresses with the reading boot's symbols. To compare the host's parse with
 // it byte for byte the host must name them the same way: System.map shifted by the reading
-// boot's offset, which is its /proc/kallsyms `_text` minus System.map's `_text`.
+// boot's offset, which is its /proc/kallsyms `_stext` minus System.map's `_stext`. `_stext`,
+// not `_text`: kallsyms keeps only symbols in [_stext, _etext] (and init text) without
+// KALLSYMS_ALL, and on arm64 `_text` lies below `_stext` (the image header), so it is not
+// listed; on x86 the two are the same address.
 import { symbolAddress, type KaslrOffset, type SymbolTable } from '../src/index.js';
 import { HarnessError } from './errors.js';
 import type { ExecOptions, ExecResult } from './ssh/session.js';
@@ -13,20 +16,23 @@ export interface ExecSession {
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 }
 
-// Prints the `_text` line of /proc/kallsyms. Root sees real addresses unless kptr_restrict is 2;
-// then it is set to 0 for the one read and put back.
-const READ_TEXT = [
+/** The symbol whose running address gives the offset (see above). */
+export const ANCHOR = '_stext';
+
+// Prints the `_stext` line of /proc/kallsyms. Root sees real addresses unless kptr_restrict is
+// 2; then it is set to 0 for the one read and put back.
+const READ_ANCHOR = [
   'k=/proc/sys/kernel/kptr_restrict',
-  "t=$(grep ' _text$' /proc/kallsyms)",
-  'case "$t" in 0000000000000000*|"00000000 "*) old=$(cat $k) && echo 0 > $k && t=$(grep \' _text$\' /proc/kallsyms); echo "$old" > $k ;; esac',
+  `t=$(grep ' ${ANCHOR}$' /proc/kallsyms)`,
+  `case "$t" in 0000000000000000*|"00000000 "*) old=$(cat $k) && echo 0 > $k && t=$(grep ' ${ANCHOR}$' /proc/kallsyms); echo "$old" > $k ;; esac`,
   'echo "$t"',
 ].join('; ');
 
-/** The address on the `... T _text` line of a kallsyms excerpt; undefined when there is none or it is hidden (0). */
-export function kallsymsText(output: string): bigint | undefined {
+/** The address of `name` (default `_stext`) on a kallsyms line; undefined when there is none or it is hidden (0). */
+export function kallsymsAddress(output: string, name = ANCHOR): bigint | undefined {
   for (const line of output.split('\n')) {
-    const m = /^([0-9a-fA-F]+)\s+[tT]\s+_text\s*$/.exec(line.trim());
-    if (m?.[1] !== undefined) {
+    const m = /^([0-9a-fA-F]+)\s+[tT]\s+(\S+)\s*$/.exec(line.trim());
+    if (m?.[1] !== undefined && m[2] === name) {
       const a = BigInt('0x' + m[1]);
       return a === 0n ? undefined : a;
     }
@@ -34,32 +40,32 @@ export function kallsymsText(output: string): bigint | undefined {
   return undefined;
 }
 
-/** The reading boot's offset from its running `_text` and the System.map's. */
-export function offsetFromText(runningText: bigint, systemMap: SymbolTable): KaslrOffset {
-  const linked = symbolAddress(systemMap, '_text');
-  if (linked === undefined) throw new HarnessError('guest', 'System.map has no _text symbol: cannot compute the running kernel\'s KASLR offset');
-  const value = runningText - linked;
-  if (value < 0n) throw new HarnessError('guest', `running _text 0x${runningText.toString(16)} is below System.map's 0x${linked.toString(16)}: this System.map is not the running kernel's`);
-  return { value, source: `the reading boot's /proc/kallsyms _text 0x${runningText.toString(16)} - System.map _text 0x${linked.toString(16)}` };
+/** The reading boot's offset from a symbol's running address and its System.map address. */
+export function offsetFromRunning(running: bigint, systemMap: SymbolTable, name = ANCHOR): KaslrOffset {
+  const linked = symbolAddress(systemMap, name);
+  if (linked === undefined) throw new HarnessError('guest', `System.map has no ${name} symbol: cannot compute the running kernel's KASLR offset`);
+  const value = running - linked;
+  if (value < 0n) throw new HarnessError('guest', `running ${name} 0x${running.toString(16)} is below System.map's 0x${linked.toString(16)}: this System.map is not the running kernel's`);
+  return { value, source: `the reading boot's /proc/kallsyms ${name} 0x${running.toString(16)} - System.map ${name} 0x${linked.toString(16)}` };
 }
 
-/** The running kernel's `_text` address from its /proc/kallsyms, over SSH as root. */
-export async function runningText(ssh: ExecSession, options: ExecOptions = {}): Promise<bigint> {
-  const r = await ssh.exec(READ_TEXT, { timeout: 30_000, ...options });
+/** The running kernel's `_stext` address from its /proc/kallsyms, over SSH as root. */
+export async function runningAnchor(ssh: ExecSession, options: ExecOptions = {}): Promise<bigint> {
+  const r = await ssh.exec(READ_ANCHOR, { timeout: 30_000, ...options });
   const out = r.stdout.toString('utf8');
-  const text = kallsymsText(out);
-  if (text === undefined) {
-    const why = out.trim() === '' ? `no _text line in /proc/kallsyms (exit ${r.code ?? r.signal ?? '?'}: ${r.stderr.toString('utf8').trim() || 'no output'}; is CONFIG_KALLSYMS set?)` : `the _text address is hidden: ${JSON.stringify(out.trim())} (kptr_restrict could not be lowered)`;
+  const addr = kallsymsAddress(out);
+  if (addr === undefined) {
+    const why = out.trim() === '' ? `no ${ANCHOR} line in /proc/kallsyms (exit ${r.code ?? r.signal ?? '?'}: ${r.stderr.toString('utf8').trim() || 'no output'}; is CONFIG_KALLSYMS set?)` : `the ${ANCHOR} address is hidden: ${JSON.stringify(out.trim())} (kptr_restrict could not be lowered)`;
     throw new HarnessError('guest', `cannot read the running kernel's KASLR offset: ${why}`);
   }
-  return text;
+  return addr;
 }
 
 /**
  * The KASLR offset of the kernel running behind `ssh` (root), for extractRegion's
- * `kaslrOffset`: its /proc/kallsyms `_text` minus `systemMap`'s (the parsed System.map of the
+ * `kaslrOffset`: its /proc/kallsyms `_stext` minus `systemMap`'s (the parsed System.map of the
  * same kernel image). 0 when the kernel is not randomized.
  */
 export async function readingKernelOffset(ssh: ExecSession, systemMap: SymbolTable, options: ExecOptions = {}): Promise<KaslrOffset> {
-  return offsetFromText(await runningText(ssh, options), systemMap);
+  return offsetFromRunning(await runningAnchor(ssh, options), systemMap);
 }

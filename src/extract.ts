@@ -242,22 +242,25 @@ function perCpuCheck(
     return;
   }
   const bad = fz.filter((z) => reads.get(z)?.status === 'bad-signature');
-  if (bad.length === 0) return;
-  let fit = '';
+  let alt: Zone[] | undefined;
   try {
-    const alt = chooseLayout(mem, { ...config, cpus: undefined }, rsMode, []).zones.filter((z) => z.kind === 'ftrace');
-    fit = alt.length > 0 && alt.every(signed)
-      ? `the signatures fit ${alt.length} CPU${alt.length > 1 ? 's' : ''}: ftrace zones at ${where(alt)} (${alt[0]?.geometry.size ?? 0} bytes each)`
-      : 'no CPU count makes every ftrace zone carry its signature';
+    alt = chooseLayout(mem, { ...config, cpus: undefined }, rsMode, []).zones.filter((z) => z.kind === 'ftrace');
   } catch (e) {
     if (!isRamoopsError(e)) throw e;
-    fit = 'no CPU count makes every ftrace zone carry its signature';
   }
+  const altFits = alt !== undefined && alt.length > 0 && alt.every(signed);
+  // A count that leaves zones unsigned is wrong; so is one smaller than what the signatures show
+  // (its zones start where the real ones do, but it misses the other CPUs' zones).
+  if (bad.length === 0 && !(altFits && alt !== undefined && alt.length !== fz.length)) return;
+  const fit = altFits && alt !== undefined
+    ? `the ftrace signatures seen fit ${alt.length} CPU${alt.length > 1 ? 's' : ''}: zones at ${where(alt)} (${alt[0]?.geometry.size ?? 0} bytes each)`
+    : 'no CPU count makes every ftrace zone carry its signature';
+  const first = bad[0] ?? fz[0];
   warnings.push({
     code: 'cpus-mismatch',
-    zone: `ftrace-${bad[0]?.index ?? 0}`,
-    address: bad[0]?.address ?? 0,
-    message: `cpus ${config.cpus} does not match the dump: of the ${fz.length} ftrace zones it implies, ${bad.length} carry no ftrace signature (at ${where(bad)}); ${fit}. Extracted with cpus ${config.cpus} as given; leave it out to infer it`,
+    zone: `ftrace-${first?.index ?? 0}`,
+    address: first?.address ?? 0,
+    message: `cpus ${config.cpus} does not match the dump: ${bad.length ? `of the ${fz.length} ftrace zone${fz.length > 1 ? 's' : ''} it implies, ${bad.length} ${bad.length === 1 ? 'carries' : 'carry'} no ftrace signature (at ${where(bad)})` : `it implies ${fz.length} ftrace zone${fz.length > 1 ? 's' : ''} (at ${where(fz)})`}; ${fit}. Extracted with cpus ${config.cpus} as given; leave it out to infer it`,
   });
 }
 
@@ -445,7 +448,10 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
     let seen = 0;
     for (let off = buf.length % R; off + R <= buf.length && seen < 4096; off += R, seen++) if (lookup(table, dv.getBigUint64(off, true), shift.value)) named++;
     if (seen > 0 && named === 0) {
-      warnings.push({ code: 'ftrace-unnamed', message: `no ftrace address falls inside the ${what}'s text with KASLR offset ${hex(shift.value)} (${shift.source}): the offset or the symbol file is not this kernel's` });
+      const crashed = kernelOffset !== undefined && kernelOffset.value !== shift.value
+        ? `; the dump's "${kernelOffset.line}" (${kernelOffset.file}) is the crashed boot's offset, which names the functions recorded (a guest's own file, read by a later boot with another offset, leaves them unnamed the same way)`
+        : '';
+      warnings.push({ code: 'ftrace-unnamed', message: `no ftrace address falls inside the ${what}'s text with KASLR offset ${hex(shift.value)} (${shift.source}): the offset or the symbol file is not the recording kernel's${crashed}` });
     }
     return shift;
   };

@@ -29,7 +29,7 @@ export interface Fixture {
   readonly configSource: 'cmdline' | 'dt';
   /** The DT fixture's guest.dtb. */
   readonly dtb: Uint8Array | undefined;
-  /** The reading (final) boot's KASLR offset: reading-kallsyms.txt's `_text` minus System.map's. */
+  /** The reading (final) boot's KASLR offset: reading-kallsyms.txt's `_stext` (or `_text`) minus System.map's. */
   readonly readingOffset: bigint | undefined;
 }
 
@@ -86,9 +86,10 @@ export function loadFixture(name: string): Fixture {
   const reading = join(dir, 'reading-kallsyms.txt');
   let readingOffset: bigint | undefined;
   if (existsSync(reading) && systemMap !== undefined) {
-    const text = /^([0-9a-f]+)\s+T\s+_text\b/m.exec(readFileSync(reading, 'utf8'))?.[1];
-    const linked = symbolAddress(parseSystemMap(systemMap), '_text');
-    if (text !== undefined && linked !== undefined) readingOffset = BigInt('0x' + text) - linked;
+    // `_stext` (what harness/kaslr.ts reads) or `_text` (x86, the same address): minus System.map's.
+    const m = /^([0-9a-f]+)\s+T\s+(_s?text)\s*$/m.exec(readFileSync(reading, 'utf8'));
+    const linked = m?.[2] === undefined ? undefined : symbolAddress(parseSystemMap(systemMap), m[2]);
+    if (m?.[1] !== undefined && linked !== undefined) readingOffset = BigInt('0x' + m[1]) - linked;
   }
   const fx0 = { dir, release: (info[0] ?? '').trim(), cmdline, dtb, configSource: dtb === undefined ? ('cmdline' as const) : ('dt' as const) };
   const addr = dtb === undefined ? (/ramoops\.mem_address=(\S+)/.exec(cmdline)?.[1] ?? '0') : `0x${fixtureConfig({ ...fx0, name, memAddress: '0', region: new Uint8Array(0), systemMap, expected: [], cpus: 1, readingOffset }).memAddress.toString(16)}`;
