@@ -327,11 +327,20 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
         const initrdBytes = (await stat(image)).size;
         const ready = async (since: LineMark, qmark: EventMark): Promise<void> => {
           let bootFault: HarnessError | undefined;
+          // arm64: once the kernel has refused the node, READY gets 20 s, not the boot timeout: the
+          // guest can hang in ramoops after that (seen: an oops in modprobe's module_enable_ro).
+          const stop = new AbortController();
+          const sig = AbortSignal.any([life.signal, stop.signal]);
+          const refusedEarly = node === undefined ? undefined : qemu.serial.waitFor(RESERVE_FAILED_LINE, { since, signal: sig }).then(() => sleep(20_000), () => new Promise<void>(() => {}));
           try {
-            await waitReady(qemu, pin, since, qmark, timeouts.boot, life.signal);
+            const r = waitReady(qemu, pin, since, qmark, timeouts.boot, sig);
+            r.catch(() => {});
+            await (refusedEarly === undefined ? r : Promise.race([r, refusedEarly]));
           } catch (e) {
             if (!(e instanceof HarnessError)) throw e;
             bootFault = e;
+          } finally {
+            stop.abort();
           }
           if (node !== undefined) {
             // A DT region the kernel could not reserve still probes, then loses its records (or
