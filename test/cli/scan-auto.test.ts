@@ -15,7 +15,8 @@ for (const fx of loadFixtures()) {
     const dir = mkdtempSync(join(tmpdir(), 'rh-auto-'));
     try {
       const used = fixtureConfig(fx);
-      const base = 0x4000000;
+      // The region 64 MiB into the dump (physical 0x4000000 for the x86 captures at 0x8000000).
+      const base = used.memAddress - 0x4000000;
       const dump = new Uint8Array(used.memAddress - base + fx.region.length + 0x300000);
       dump.set(fx.region, used.memAddress - base);
       writeFileSync(join(dir, 'dump.bin'), dump);

@@ -20,15 +20,47 @@ export interface SymbolTable {
 
 const LINE = /^([0-9a-fA-F]+)\s+([tTwW])\s+(\S+)(?:\s+\[([^\]\s]+)\])?/;
 
+/**
+ * scripts/kallsyms.c may_be_linker_script_provide_symbol (same in 6.1 and 6.12): `__start_X`,
+ * `__stop_X`, `__end_X`, `__X_start`, `__X_end`, names of 8 characters or more.
+ */
+function linkerProvided(name: string): boolean {
+  if (name.length < 8 || !name.startsWith('__')) return false;
+  const rest = name.slice(2);
+  return rest.startsWith('start_') || rest.startsWith('stop_') || rest.startsWith('end_') || name.endsWith('_start') || name.endsWith('_end');
+}
+
+function underscores(name: string): number {
+  let i = 0;
+  while (name[i] === '_') i++;
+  return i;
+}
+
 function build(text: string, origin: SymbolTable['origin']): SymbolTable {
-  const entries: { a: bigint; n: string; m: string | undefined }[] = [];
+  const entries: { a: bigint; n: string; m: string | undefined; weak: boolean; pos: number }[] = [];
   for (const line of text.split('\n')) {
     const m = LINE.exec(line);
     if (!m) continue;
-    entries.push({ a: BigInt('0x' + (m[1] ?? '0')), n: m[3] ?? '', m: m[4] });
+    const type = m[2] ?? 't';
+    entries.push({ a: BigInt('0x' + (m[1] ?? '0')), n: m[3] ?? '', m: m[4], weak: type === 'w' || type === 'W', pos: entries.length });
   }
-  // Stable sort keeps the file's order among aliases; kallsyms reports the first alias.
-  entries.sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : 0));
+  // kallsyms reports the first of the aliases at an address in its table. /proc/kallsyms lists
+  // that table in order: a stable sort by address keeps it. System.map is in nm's order, which
+  // the kernel's build re-sorts (scripts/kallsyms.c compare_symbols): address, then non-weak
+  // first, then not linker-script-provided (e.g. __sched_text_start after __switch_to), then
+  // fewer leading underscores, then the map's order.
+  const kernelOrder = origin === 'system-map';
+  entries.sort((x, y) => {
+    if (x.a !== y.a) return x.a < y.a ? -1 : 1;
+    if (!kernelOrder) return x.pos - y.pos;
+    if (x.weak !== y.weak) return x.weak ? 1 : -1;
+    const lx = linkerProvided(x.n);
+    if (lx !== linkerProvided(y.n)) return lx ? 1 : -1;
+    const ux = underscores(x.n);
+    const uy = underscores(y.n);
+    if (ux !== uy) return ux - uy;
+    return x.pos - y.pos;
+  });
   const addrs: bigint[] = [];
   const names: string[] = [];
   const modules: (string | undefined)[] = [];

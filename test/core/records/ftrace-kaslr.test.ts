@@ -12,7 +12,7 @@ import {
   parseSystemMap,
   symbolAddress,
 } from '../../../src/index.js';
-import { loadFixture } from '../../helpers/fixtures.js';
+import { fixtureConfig, fixtureSymbols, loadFixture } from '../../helpers/fixtures.js';
 
 const dec = (b: Uint8Array): string => new TextDecoder('latin1').decode(b);
 
@@ -117,4 +117,49 @@ test('symbolAddress and lookup with a shift: the running address minus the offse
   t.is(symbolAddress(map, 'nope'), undefined);
   t.is(lookup(map, 0xffffffff9e400110n, 0x1d400000n)?.name, 'foo');
   t.is(lookup(map, 0xffffffff81000110n, 0x1d400000n), undefined);
+});
+
+// c61-kaslr-smp2-ftrace: a KASLR kernel (6.1.192, base,pstore-full,lkdtm,smp,kaslr,selftests),
+// 2 CPUs, ftrace recording on before sysrq 'c'. The crashed boot ran at offset 0x1e000000 (its
+// panic record says so), the reading boot at 0x35600000 (its /proc/kallsyms, reading-kallsyms.txt).
+const KASLR = 'c61-kaslr-smp2-ftrace';
+
+test(`${KASLR}: the crashed boot's offset from the dump, the reading boot's from kallsyms, and they differ`, (t) => {
+  const fx = loadFixture(KASLR);
+  const x = extractRegion(fx.region, fixtureConfig(fx));
+  t.is(x.kernelOffset?.value, 0x1e000000n);
+  t.is(x.kernelOffset?.file, 'dmesg-ramoops-0');
+  t.is(fx.readingOffset, 0x35600000n);
+});
+
+test(`${KASLR}: with the crashed boot's offset (the default) every record is named, down to the crash itself`, (t) => {
+  const fx = loadFixture(KASLR);
+  const { symbols } = fixtureSymbols(fx);
+  if (!symbols) return t.fail('no System.map');
+  const x = extractRegion(fx.region, fixtureConfig(fx), { symbols });
+  t.is(x.symbolShift?.value, 0x1e000000n);
+  t.true(x.decisions.some((d) => d.startsWith("ftrace names: System.map shifted by the crashed boot's KASLR offset 0x1e000000 (\"Kernel Offset: 0x1e000000 from 0xffffffff81000000")));
+  const text = dec(x.files.find((f) => f.name === 'ftrace-ramoops-0')?.bytes ?? new Uint8Array());
+  const lines = text.split('\n').filter((l) => l !== '');
+  t.is(lines.length, 680);
+  t.is(lines.filter((l) => / 0x[0-9a-f]+ <- | <- 0x[0-9a-f]+$/.test(l)).length, 0);
+  t.true(lines.some((l) => /^CPU:1 ts:\d+ [0-9a-f]{16} {2}[0-9a-f]{16} {2}sysrq_handle_crash <- __handle_sysrq\+0x[0-9a-f]+\/0x[0-9a-f]+$/.test(l)));
+  // Those are not the guest's bytes: the guest's file was printed by the next boot.
+  const guest = fx.expected.find((e) => e.name === 'ftrace-ramoops-0');
+  t.notDeepEqual(Buffer.from(text), Buffer.from(guest?.bytes ?? new Uint8Array()));
+});
+
+test(`${KASLR}: with the reading boot's offset the parse is the guest's file byte for byte (which names nothing)`, (t) => {
+  const fx = loadFixture(KASLR);
+  const opts = fixtureSymbols(fx);
+  const x = extractRegion(fx.region, fixtureConfig(fx), opts);
+  const f = x.files.find((ff) => ff.name === 'ftrace-ramoops-0');
+  const guest = fx.expected.find((e) => e.name === 'ftrace-ramoops-0');
+  if (!f || !guest) return t.fail('no ftrace file');
+  t.true(Buffer.from(f.bytes).equals(Buffer.from(guest.bytes)));
+  t.is(f.size, guest.size);
+  // The reading boot's kallsyms knows none of the crashed boot's addresses: all unnamed.
+  t.regex(dec(guest.bytes).split('\n')[0] ?? '', /^CPU:0 ts:\d+ ([0-9a-f]{16}) {2}([0-9a-f]{16}) {2}0x\1 <- 0x\2$/);
+  const w = x.warnings.find((ww) => ww.code === 'ftrace-unnamed');
+  t.regex(w?.message ?? '', /KASLR offset 0x35600000 .*"Kernel Offset: 0x1e000000 from 0xffffffff81000000.*is the crashed boot's offset/);
 });

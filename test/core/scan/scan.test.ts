@@ -13,7 +13,8 @@ for (const fx of fixtures) {
   test(`${fx.name}: scan finds the region and the guest's configuration`, (t) => {
     const used = fixtureConfig(fx);
     // The region in mid-RAM of a 160 MiB dump whose first byte is physical 0x1000000, with stray "DBGC" noise before it.
-    const base = 0x1000000;
+    // (0x1000000 for the x86 captures at 0x8000000; arm64 regions sit at 0x50000000.)
+    const base = used.memAddress - 0x7000000;
     const dump = new Uint8Array(160 << 20);
     const stray = new TextEncoder().encode('DBGC');
     for (let a = 0x20000; a < 0x100000; a += 0x9000) dump.set(stray, a);
