@@ -97,4 +97,15 @@ test('the cache key changes with the source, a fragment byte and the order, and 
   t.not(buildKey('linux-source-6.1=6.1.192-2', [b, a]), k);
   t.not(buildKey('linux-source-6.1=6.1.192-2', [{ ...a, text: 'CONFIG_A=n\n' }, b]), k);
   t.regex(k, /^[0-9a-f]{20}$/);
+  // x86_64 keys are what they were before arm64 builds existed (cached kernels stay valid);
+  // an arm64 build of the same fragments is another entry.
+  t.is(buildKey('linux-source-6.1=6.1.192-2', [a, b], 'x86_64'), k);
+  t.not(buildKey('linux-source-6.1=6.1.192-2', [a, b], 'arm64'), k);
+});
+
+test('the arm64-virt fragment is base for the virt machine: its console, PCI host and RTC, no x86 devices', async (t) => {
+  const [f] = await readFragments(['arm64-virt']);
+  const opts = parseConfigLines(f?.text ?? '');
+  for (const o of ['CONFIG_SERIAL_AMBA_PL011_CONSOLE', 'CONFIG_PCI_HOST_GENERIC', 'CONFIG_VIRTIO_NET', 'CONFIG_RTC_DRV_PL031', 'CONFIG_PVPANIC_PCI', 'CONFIG_BLK_DEV_INITRD', 'CONFIG_RD_GZIP']) t.is(opts.get(o), 'y', o);
+  for (const o of ['CONFIG_SERIAL_8250', 'CONFIG_ACPI', 'CONFIG_RTC_DRV_CMOS', 'CONFIG_64BIT']) t.false(opts.has(o), o);
 });
