@@ -21,8 +21,10 @@ $(NPM_STAMP): package.json package-lock.json
 
 deps: $(NPM_STAMP)
 
+# The native search addon is optional (scan falls back to worker threads); built when missing.
 build: deps
 	npx tsc -p tsconfig.json
+	@node scripts/build-native.mjs --if-missing
 
 kernels: setup
 	node dist/harness/cli/main.js kernel build --source debian-6.1 --config $(CI_KERNEL_CONFIG) --nice 0
