@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Thin CLI: parse flags, call src/ or harness/, print. Exit codes: see --help of each command.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { commandsFor } from './commands/index.js';
+import { commandsFor, fastCommand } from './commands/index.js';
 
 async function main(): Promise<void> {
-  const args = hideBin(process.argv);
+  // What hideBin (yargs/helpers) gives under Node: the arguments after the script.
+  const args = process.argv.slice(2);
+  // A plain `scan <dump> [flags]` runs without yargs: loading and setting it up (and the help
+  // text yargs prepares for every command run) costs about as much as scanning a GiB.
+  const fast = await fastCommand(args);
+  if (fast) return fast();
+  const { default: yargs } = await import('yargs');
   let y = yargs(args)
     .scriptName('ramoops')
     .usage('$0 <command> [options]\n\nRead Linux pstore/ramoops from RAM, prove crash capture in QEMU guests.')

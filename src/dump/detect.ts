@@ -1,9 +1,11 @@
 // One entry point for every dump format: look at the first bytes, pick the reader.
 import { ConfigError, DumpFormatError } from '../errors.js';
-import { openElf, isElf } from './elf.js';
-import { unflatten, isFlattened } from './flattened.js';
-import { isKdump, openKdump } from './kdump.js';
-import { rawMemory, type ByteSource, type PhysicalMemory } from './memory.js';
+import { openElf } from './elf.js';
+import { unflatten } from './flattened.js';
+import { openKdump } from './kdump.js';
+import { detectFormat } from './magic.js';
+import type { ByteSource, PhysicalMemory } from './memory.js';
+import { openRawDump } from './raw.js';
 import { qemuRamMemory, type QemuMachine } from './qemu-ram.js';
 
 /** The dump formats openDump knows; 'auto' (or leaving it out) detects by magic. */
@@ -23,13 +25,7 @@ export interface OpenDumpOptions {
   readonly name?: string;
 }
 
-/** What the first bytes say the dump is: ELF, kdump, a flattened stream, or nothing known (raw). */
-export function detectFormat(head: Uint8Array): 'elf' | 'kdump' | 'flattened' | 'raw' {
-  if (isElf(head)) return 'elf';
-  if (isKdump(head)) return 'kdump';
-  if (isFlattened(head)) return 'flattened';
-  return 'raw';
-}
+export { detectFormat };
 
 /**
  * Physical memory of a dump in any supported format. ELF and kdump (plain or flattened, as
@@ -42,7 +38,7 @@ export function openDump(source: ByteSource, opts: OpenDumpOptions = {}): Physic
   if (opts.base !== undefined && (!Number.isSafeInteger(opts.base) || opts.base < 0)) {
     throw new ConfigError('base', `must be a non-negative integer, got ${opts.base}`);
   }
-  if (format === 'raw') return rawMemory(source, opts.base ?? 0, name);
+  if (format === 'raw') return openRawDump(source, opts);
   if (format === 'qemu-ram') return qemuRamMemory(source, opts.machine ?? 'q35', opts.ramSize ?? source.size, name);
   let inner = source;
   let kind = detectFormat(source.read(0, 16));
@@ -63,7 +59,7 @@ export function openDump(source: ByteSource, opts: OpenDumpOptions = {}): Physic
     case 'kdump':
       return openKdump(inner, label);
     case 'raw':
-      return rawMemory(source, opts.base ?? 0, name);
+      return openRawDump(source, opts);
     default:
       throw new DumpFormatError('dump', 0, `unexpected format ${kind}`);
   }

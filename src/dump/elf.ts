@@ -6,6 +6,9 @@ import { AddressNotCapturedError, DumpFormatError, TruncatedError, hex } from '.
 import { ByteReader } from '../bytes/reader.js';
 import type { ByteSource, PhysicalMemory, PhysRange } from './memory.js';
 import { storedSearch } from './search.js';
+import { isElf } from './magic.js';
+
+export { isElf };
 
 const ET_CORE = 4;
 const PT_LOAD = 1;
@@ -57,10 +60,6 @@ const LAYOUT = {
   64: { ehsize: 64, phoff: 32, shoff: 40, phentsize: 54, phnum: 56, shentsize: 58, phent: 56, shInfo: 44 },
 } as const;
 
-/** True when `head` starts with the ELF magic (\x7fELF). */
-export function isElf(head: Uint8Array): boolean {
-  return head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
-}
 
 function toNumber(v: bigint, what: string, at: number): number {
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DumpFormatError('ELF', at, `${what} ${hex(v)} is beyond 2^53`);

@@ -5,26 +5,18 @@
 import { DumpFormatError, TruncatedError, hex } from '../errors.js';
 import { ByteReader } from '../bytes/reader.js';
 import type { ByteSource } from './memory.js';
+import { isFlattened } from './magic.js';
 
 // struct makedumpfile_header (makedumpfile.h; QEMU include/sysemu/dump.h MakedumpfileHeader):
-//   char signature[16] = "makedumpfile"; int64_t type = 1; int64_t version = 1;
+//   char signature[16] = "makedumpfile" (checked by isFlattened, magic.ts); int64_t type = 1; int64_t version = 1;
 // padded to MAX_SIZE_MDF_HEADER (4096) bytes. Both writers store the integers big endian
 // ("for sending dump data to a different architecture", makedumpfile.c write_start_flat_header).
-const SIGNATURE = 'makedumpfile';
 const MDF_HEADER_SIZE = 4096;
 // struct makedumpfile_data_header: int64_t offset; int64_t buf_size; big endian, then buf_size
 // bytes. offset = buf_size = -1 (END_FLAG_FLAT_HEADER) ends the stream.
 const DATA_HEADER_SIZE = 16;
 
-/** True when `head` starts with the flattened format's signature. */
-export function isFlattened(head: Uint8Array): boolean {
-  if (head.length < 16) return false;
-  for (let i = 0; i < 16; i++) {
-    const want = i < SIGNATURE.length ? SIGNATURE.charCodeAt(i) : 0;
-    if (head[i] !== want) return false;
-  }
-  return true;
-}
+export { isFlattened };
 
 /** A flattened dump seen as the file it describes. */
 export interface FlattenedSource extends ByteSource {

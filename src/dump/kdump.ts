@@ -13,16 +13,9 @@ import { ByteReader } from '../bytes/reader.js';
 import type { ByteSource, PhysicalMemory, PhysRange } from './memory.js';
 import { parseNotes, type ElfNote } from './elf.js';
 import { decodePage, pageCompression, PAGE_FLAG, type PageCompression } from './codecs/page.js';
+import { isKdump, KDUMP_SIGNATURE } from './magic.js';
 
-/** The signature of disk_dump_header for kdump files (makedumpfile diskdump_mod.h KDUMP_SIGNATURE). */
-export const KDUMP_SIGNATURE = 'KDUMP   ';
-
-/** True when `head` starts with "KDUMP   ". */
-export function isKdump(head: Uint8Array): boolean {
-  if (head.length < 8) return false;
-  for (let i = 0; i < 8; i++) if (head[i] !== KDUMP_SIGNATURE.charCodeAt(i)) return false;
-  return true;
-}
+export { isKdump, KDUMP_SIGNATURE };
 
 // struct disk_dump_header (makedumpfile diskdump_mod.h; QEMU include/sysemu/dump.h
 // DiskDumpHeader32/64, packed): signature[8], header_version u32, new_utsname (6 x char[65]),

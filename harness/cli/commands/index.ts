@@ -24,3 +24,12 @@ export async function commandsFor(args: readonly string[]): Promise<readonly Any
   const one = first !== undefined ? loaders[first] : undefined;
   return one ? [await one()] : Promise.all(Object.values(loaders).map((load) => load()));
 }
+
+/**
+ * A command that can run without yargs for these arguments (only `scan`, whose start-up is
+ * measured against ripgrep), or undefined: then yargs parses, validates and runs as usual.
+ */
+export async function fastCommand(args: readonly string[]): Promise<(() => Promise<void>) | undefined> {
+  if (args[0] !== 'scan') return undefined;
+  return (await import('./scan.js')).fastScan(args.slice(1));
+}
