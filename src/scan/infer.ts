@@ -134,8 +134,8 @@ function inferFrom(mem: PhysicalMemory, hits: readonly SigHit[]): InferredRegion
     for (let guard = 0; guard < 8; guard++) {
       if (dAddrs.has(p)) {
         const next = hits.find((h) => h.address > p);
-        const ftr = findFtraceSigs(mem, p + 1, (next?.address ?? p + MAX_ZONE) + 4);
-        const nextF = ftr[0];
+        // Only the first ftrace header after this zone bounds it.
+        const nextF = findFtraceSigs(mem, p + 1, (next?.address ?? p + MAX_ZONE) + 4, 1)[0];
         const hit = hits.find((h) => h.address === p) ?? first;
         const bound = Math.min(next?.address ?? Infinity, nextF?.address ?? Infinity);
         // A zone's next neighbour must be a real zone start: a D header, or an ftrace header right at it.

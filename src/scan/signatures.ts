@@ -78,20 +78,31 @@ export function findDbgc(mem: PhysicalMemory, onProgress?: (p: ScanProgress) => 
   return hits;
 }
 
-/** ftrace signatures (DBGC xor a version code) inside [from, to): read only near known zones. */
-export function findFtraceSigs(mem: PhysicalMemory, from: number, to: number): SigHit[] {
+/**
+ * ftrace signatures (DBGC xor a version code) inside [from, to): read only near known zones.
+ * With `limit`, the first `limit` of them: the range is then read in growing pieces and the
+ * reading stops once they are found (scan asks for the first one in up to 16 MiB).
+ */
+export function findFtraceSigs(mem: PhysicalMemory, from: number, to: number, limit = Infinity): SigHit[] {
   const out: SigHit[] = [];
   for (const r of mem.ranges()) {
     const s = Math.max(from, r.start);
     const e = Math.min(to, r.end);
     if (e - s < 12) continue;
-    const buf = mem.read(s, e - s);
-    // The top byte of a version code is 0, so the last signature byte is always 'C' (0x43).
-    for (let i = buf.indexOf(0x43, 3); i >= 0 && i + 9 <= buf.length; i = buf.indexOf(0x43, i + 1)) {
-      const at = i - 3;
-      const code = (le32(buf, at) ^ PERSISTENT_RAM_SIG) >>> 0;
-      if (code !== 0 && plausibleVersionCode(code)) {
-        out.push({ address: s + at, kind: 'F', versionCode: code, start: i32(buf, at + 4), size: i32(buf, at + 8) });
+    // Pieces overlap by 11 bytes, so a signature starting in one is read whole; it belongs to
+    // the piece it starts in. Without a limit, one piece.
+    let piece = Number.isFinite(limit) ? 64 << 10 : e - s;
+    for (let a = s; a < e && out.length < limit; a += piece, piece *= 2) {
+      const buf = mem.read(a, Math.min(e, a + piece + 11) - a);
+      const starts = Math.min(piece, e - a);
+      // The top byte of a version code is 0, so the last signature byte is always 'C' (0x43).
+      for (let i = buf.indexOf(0x43, 3); i >= 0 && i + 9 <= buf.length && i - 3 < starts; i = buf.indexOf(0x43, i + 1)) {
+        const at = i - 3;
+        const code = (le32(buf, at) ^ PERSISTENT_RAM_SIG) >>> 0;
+        if (code !== 0 && plausibleVersionCode(code)) {
+          out.push({ address: a + at, kind: 'F', versionCode: code, start: i32(buf, at + 4), size: i32(buf, at + 8) });
+          if (out.length >= limit) return out;
+        }
       }
     }
   }
