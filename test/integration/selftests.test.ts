@@ -1,7 +1,7 @@
 // The kernel's own pstore selftests (tools/testing/selftests/pstore) through `ramoops run
 // --selftests`, as a user runs them, each beside a byte-for-byte match of host and guest:
-// - the CI kernel (custom 6.1 with pstore console, pmsg, 9p; built by CI before the tests, never
-//   here: without a cached build the test is skipped): every step passes except the upstream
+// - the CI kernels (custom 6.1 and 6.12 with pstore console, pmsg, 9p; built by CI before the
+//   tests, never here: without a cached build a test is skipped): every step passes but the upstream
 //   script's two "---[ end trace" greps, which no kernel whose sysrq crash is a plain panic()
 //   (6.1, 6.12) can satisfy; the TAP says so and the run fails, as a failed selftest must;
 // - Debian's stock 6.1 kernel, which has neither a pstore console nor pmsg: the selftests must
@@ -31,9 +31,6 @@ function skipReason(): string | undefined {
 }
 
 const reason = skipReason();
-// Only a lookup: a build of half an hour belongs to CI's kernel step, not to a test.
-const ciKernel = reason === undefined ? await findCachedBuild({ source: 'debian-6.1', configs: CI_FRAGMENTS }) : undefined;
-const ciReason = reason ?? (ciKernel === undefined ? `the CI kernel build:debian-6.1:${CI_FRAGMENTS.join(',')} is not built (make kernels)` : undefined);
 
 function declare(title: string, why: string | undefined, fn: (t: ExecutionContext) => Promise<void>): void {
   if (why === undefined) test.serial(title, fn);
@@ -81,34 +78,39 @@ function assertSameBytes(t: ExecutionContext, r: Run): void {
   for (const f of host) t.true(readFileSync(join(r.out, 'cycle1-host', f)).equals(readFileSync(join(r.out, 'cycle1-guest', f))), f);
 }
 
-declare(`CI kernel (custom 6.1, ${CI_FRAGMENTS.join(',')}): pstore_tests and pstore_crash_test pass; pstore_post_reboot_tests fails only its oops end marker checks`, ciReason, async (t) => {
-  const r = await cli(t, ['--source', 'debian-6.1', '--kernel-config', CI_FRAGMENTS.join(',')]);
-  t.is(r.report.fault, undefined, r.report.fault?.message);
-  t.is(r.report.kernel.release, ciKernel?.release);
-  assertSameBytes(t, r);
-  for (const n of ['dmesg-ramoops-0', 'console-ramoops-0', 'pmsg-ramoops-0']) t.true(r.report.cycles[0]?.guest.files.some((f) => f.name === n) ?? false, `guest shows ${n}`);
-  t.deepEqual(results(r.tap), [
-    '1..3',
-    'ok 1 selftests: pstore: pstore_tests',
-    'ok 2 selftests: pstore: pstore_crash_test',
-    'not ok 3 selftests: pstore: pstore_post_reboot_tests # exit=1',
-  ]);
-  // Every step but the two "---[ end trace" greps passes: the files exist and pmsg kept the uuid
-  // pstore_tests wrote before the crash, read back after the warm reboot from the 9p share.
-  const post = r.report.selftests?.results[2]?.output ?? '';
-  for (const step of ['dmesg', 'console', 'pmsg']) t.true(post.includes(`Checking ${step} files exist in pstore filesystem ... ok\n`), step);
-  t.true(post.includes('Checking pmsg file properly keeps the content written before crash ... ok\n'));
-  t.deepEqual(failedSteps(post), ['Checking dmesg files contain oops end marker: dmesg-ramoops-0 ... FAIL', 'Checking console file contains oops end marker ... FAIL']);
-  // Why: sysrq's crash handler calls panic() directly (6.1 and 6.12 alike), so the kernel never
-  // prints an oops end marker; the record says "Kernel panic - not syncing: sysrq triggered crash".
-  const dmesg = readFileSync(join(r.out, 'cycle1-host', 'dmesg-ramoops-0'), 'latin1');
-  t.true(dmesg.includes('Kernel panic - not syncing: sysrq triggered crash'));
-  t.false(dmesg.includes('---[ end trace'));
-  const failed = r.report.cycles[0]?.checks.filter((c) => !c.ok).map((c) => c.name);
-  t.deepEqual(failed, ['selftests: pstore: pstore_post_reboot_tests']);
-  t.is(r.report.verdict, 'mismatch');
-  t.is(r.code, 1);
-});
+for (const source of ['debian-6.1', 'debian-6.12'] as const) {
+  // Only a lookup: a build of half an hour belongs to CI's kernel step, not to a test.
+  const ciKernel = reason === undefined ? await findCachedBuild({ source, configs: CI_FRAGMENTS }) : undefined;
+  const ciReason = reason ?? (ciKernel === undefined ? `the CI kernel build:${source}:${CI_FRAGMENTS.join(',')} is not built (make kernels)` : undefined);
+  declare(`CI kernel (${source} built with ${CI_FRAGMENTS.join(',')}): pstore_tests and pstore_crash_test pass; pstore_post_reboot_tests fails only its oops end marker checks`, ciReason, async (t) => {
+    const r = await cli(t, ['--source', source, '--kernel-config', CI_FRAGMENTS.join(',')]);
+    t.is(r.report.fault, undefined, r.report.fault?.message);
+    t.is(r.report.kernel.release, ciKernel?.release);
+    assertSameBytes(t, r);
+    for (const n of ['dmesg-ramoops-0', 'console-ramoops-0', 'pmsg-ramoops-0']) t.true(r.report.cycles[0]?.guest.files.some((f) => f.name === n) ?? false, `guest shows ${n}`);
+    t.deepEqual(results(r.tap), [
+      '1..3',
+      'ok 1 selftests: pstore: pstore_tests',
+      'ok 2 selftests: pstore: pstore_crash_test',
+      'not ok 3 selftests: pstore: pstore_post_reboot_tests # exit=1',
+    ]);
+    // Every step but the two "---[ end trace" greps passes: the files exist and pmsg kept the uuid
+    // pstore_tests wrote before the crash, read back after the warm reboot from the 9p share.
+    const post = r.report.selftests?.results[2]?.output ?? '';
+    for (const step of ['dmesg', 'console', 'pmsg']) t.true(post.includes(`Checking ${step} files exist in pstore filesystem ... ok\n`), step);
+    t.true(post.includes('Checking pmsg file properly keeps the content written before crash ... ok\n'));
+    t.deepEqual(failedSteps(post), ['Checking dmesg files contain oops end marker: dmesg-ramoops-0 ... FAIL', 'Checking console file contains oops end marker ... FAIL']);
+    // Why: sysrq's crash handler calls panic() directly (6.1 and 6.12 alike), so the kernel never
+    // prints an oops end marker; the record says "Kernel panic - not syncing: sysrq triggered crash".
+    const dmesg = readFileSync(join(r.out, 'cycle1-host', 'dmesg-ramoops-0'), 'latin1');
+    t.true(dmesg.includes('Kernel panic - not syncing: sysrq triggered crash'));
+    t.false(dmesg.includes('---[ end trace'));
+    const failed = r.report.cycles[0]?.checks.filter((c) => !c.ok).map((c) => c.name);
+    t.deepEqual(failed, ['selftests: pstore: pstore_post_reboot_tests']);
+    t.is(r.report.verdict, 'mismatch');
+    t.is(r.code, 1);
+  });
+}
 
 declare("Debian's stock 6.1 (no pstore console, no pmsg): the selftests fail on exactly that, the parse still matches", reason, async (t) => {
   const r = await cli(t, ['--kernel', 'debian']);
