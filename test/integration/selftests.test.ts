@@ -78,9 +78,13 @@ function assertSameBytes(t: ExecutionContext, r: Run): void {
   for (const f of host) t.true(readFileSync(join(r.out, 'cycle1-host', f)).equals(readFileSync(join(r.out, 'cycle1-guest', f))), f);
 }
 
-for (const source of ['debian-6.1', 'debian-6.12'] as const) {
-  // Only a lookup: a build of half an hour belongs to CI's kernel step, not to a test.
-  const ciKernel = reason === undefined ? await findCachedBuild({ source, configs: CI_FRAGMENTS }) : undefined;
+// Only lookups, all before the first test is declared (ava wants them declared synchronously):
+// a build of half an hour belongs to CI's kernel step, not to a test.
+const SOURCES = ['debian-6.1', 'debian-6.12'] as const;
+const ciKernels = await Promise.all(SOURCES.map((source) => (reason === undefined ? findCachedBuild({ source, configs: CI_FRAGMENTS }) : undefined)));
+
+for (const [i, source] of SOURCES.entries()) {
+  const ciKernel = ciKernels[i];
   const ciReason = reason ?? (ciKernel === undefined ? `the CI kernel build:${source}:${CI_FRAGMENTS.join(',')} is not built (make kernels)` : undefined);
   declare(`CI kernel (${source} built with ${CI_FRAGMENTS.join(',')}): pstore_tests and pstore_crash_test pass; pstore_post_reboot_tests fails only its oops end marker checks`, ciReason, async (t) => {
     const r = await cli(t, ['--source', source, '--kernel-config', CI_FRAGMENTS.join(',')]);
