@@ -253,8 +253,11 @@ export async function runCycles(options: RunOptions): Promise<RunReport> {
       async (life) => {
         const outer = options.signal;
         if (outer !== undefined) {
-          if (outer.aborted) life.abort(outer.reason);
-          else outer.addEventListener('abort', () => life.abort(outer.reason), { once: true });
+          const stop = (): void => life.abort(outer.reason);
+          if (outer.aborted) stop();
+          outer.addEventListener('abort', stop, { once: true });
+          // A matrix passes one signal to all its cells: leave no listener behind per cell.
+          life.defer('outer signal listener', () => outer.removeEventListener('abort', stop));
         }
         // ---- setup
         clock.begin('setup');

@@ -2,6 +2,7 @@
 // (runCycles) in its own VM, `jobs` VMs at a time. Kernels and guest images are obtained once,
 // before any cell starts, so identical builds are never made twice and cells never race to
 // create the same cache entry.
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -174,6 +175,8 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
   }
 
   const cells = matrixCells(o.kernels, o.configs, o.scenarios, out, kernelLabels(kernels));
+  // Every running cell (and the tools it starts) listens on the one signal; not a leak.
+  if (o.signal !== undefined) setMaxListeners(Math.max(10, 16 * jobs), o.signal);
   const results: CellResult[] = new Array<CellResult>(cells.length);
   let next = 0;
   const worker = async (): Promise<void> => {

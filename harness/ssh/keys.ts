@@ -18,9 +18,15 @@ export interface RunKeys {
 /** Makes the run's ed25519 key pair (a few milliseconds). */
 export function generateRunKeys(comment = 'ramoops-harness'): RunKeys {
   if (/\s/.test(comment)) throw new HarnessError('ssh', `key comment must not contain whitespace: ${JSON.stringify(comment)}`);
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  const publicKey = pair.public.trim();
-  return { privateKey: pair.private, publicKey, cmdlineWord: keyCmdlineWord(publicKey) };
+  // ssh2's generator writes a private key its own parser rejects ("Malformed OpenSSH private
+  // key") about once in 300 pairs, which failed a run's every login: keep only a pair it reads.
+  for (let attempt = 1; attempt <= 20; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (ssh2.utils.parseKey(pair.private) instanceof Error || ssh2.utils.parseKey(pair.public) instanceof Error) continue;
+    const publicKey = pair.public.trim();
+    return { privateKey: pair.private, publicKey, cmdlineWord: keyCmdlineWord(publicKey) };
+  }
+  throw new HarnessError('ssh', 'could not make an ed25519 key pair that ssh2 parses back (20 attempts)');
 }
 
 /** The kernel command line word the guest's init reads its authorized_keys line from. */
