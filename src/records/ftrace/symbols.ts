@@ -118,6 +118,7 @@ export function lookup(table: SymbolTable, addr: bigint, shift = 0n): Resolved |
   const { addrs, names } = table;
   if (!addrs.length) return undefined;
   const at = BigInt.asUintN(64, addr - shift);
+  const ranges = textRanges(table);
   const first = addrs[0] ?? 0n;
   const last = addrs[addrs.length - 1] ?? 0n;
   if (at < first || at >= last) return undefined;
@@ -129,6 +130,31 @@ export function lookup(table: SymbolTable, addr: bigint, shift = 0n): Resolved |
     else hi = mid - 1;
   }
   const a = addrs[lo] ?? 0n;
-  const next = addrs[lo + 1] ?? a;
-  return { name: names[lo] ?? '', offset: at - a, size: next - a, module: table.modules?.[lo] };
+  let next = addrs[lo + 1] ?? a;
+  const module = table.modules?.[lo];
+  if (ranges !== undefined && module === undefined) {
+    // kallsyms names only kernel text (is_ksym_addr without KALLSYMS_ALL): an address past
+    // _etext (another boot's offset makes many) stays a raw 0x... in the kernel's %ps, and a
+    // section's last symbol ends at _etext / _einittext (get_symbol_pos).
+    const end = at >= ranges.stext && at < ranges.etext ? ranges.etext : ranges.init !== undefined && at >= ranges.init[0] && at < ranges.init[1] ? ranges.init[1] : undefined;
+    if (end === undefined) return undefined;
+    if (next > end) next = end;
+  }
+  return { name: names[lo] ?? '', offset: at - a, size: next - a, module };
+}
+
+const rangesOf = new WeakMap<SymbolTable, { stext: bigint; etext: bigint; init: readonly [bigint, bigint] | undefined } | null>();
+
+/** The kernel image's text ranges, when the table names their bounds (_stext/_etext, _sinittext/_einittext). */
+function textRanges(table: SymbolTable): { stext: bigint; etext: bigint; init: readonly [bigint, bigint] | undefined } | undefined {
+  let r = rangesOf.get(table);
+  if (r === undefined) {
+    const stext = symbolAddress(table, '_stext');
+    const etext = symbolAddress(table, '_etext');
+    const si = symbolAddress(table, '_sinittext');
+    const ei = symbolAddress(table, '_einittext');
+    r = stext !== undefined && etext !== undefined && stext < etext ? { stext, etext, init: si !== undefined && ei !== undefined && si < ei ? [si, ei] : undefined } : null;
+    rangesOf.set(table, r);
+  }
+  return r ?? undefined;
 }
