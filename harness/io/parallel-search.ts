@@ -4,7 +4,6 @@
 // each. Both give the same answer, and memory stays a few MiB per thread whatever the size.
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { nativeFindAll } from './native-search.js';
 
 export type SearchEngine = 'native' | 'js';
@@ -47,9 +46,11 @@ export async function parallelFindAll(path: string, needle: Uint8Array, max: num
 }
 
 async function workerFindAll(path: string, size: number, needle: Uint8Array, max: number, n: number, onProgress?: (done: number, total: number) => void): Promise<number[]> {
+  // Loaded only here: with the addon, nothing else needs it.
+  const { Worker } = await import('node:worker_threads');
   const slice = Math.ceil(size / n);
   let done = 0;
-  const workers: Worker[] = [];
+  const workers: InstanceType<typeof Worker>[] = [];
   try {
     const parts = await Promise.all(
       Array.from({ length: n }, (_, k) => {

@@ -50,9 +50,12 @@ export const MAX_ZONES = 1 << 22;
 export function computeLayout(config: RamoopsConfig, rules: LayoutRules): Layout {
   const zones: Zone[] = [];
   const { recordSize, consoleSize, ftraceSize, pmsgSize, end } = placeZones(config, rules, (kind, first, count, offset, zoneSize, geometry) => {
+    // One zone after the other, as the probe adds them (the same as offset + k * zoneSize
+    // while offsets stay below 2^53; beyond, only repeated addition rounds the same way).
+    let at = offset;
     for (let k = 0; k < count; k++) {
-      const at = offset + k * zoneSize;
       zones.push({ kind, index: first + k, offset: at, address: config.memAddress + at, geometry });
+      at += zoneSize;
     }
     return true;
   });
@@ -98,6 +101,8 @@ export function expectZones(zones: readonly ExpectedZone[]): ExpectedZones {
  */
 export function layoutPlaces(config: RamoopsConfig, rules: LayoutRules, expected: ExpectedZones): boolean {
   const { zones, links } = expected;
+  // Addresses past 2^53 are not exact: there, compare the layout zone by zone.
+  if (!Number.isSafeInteger(config.memAddress + config.memSize)) return layoutMatchesByZone(config, rules, zones);
   let i = 0;
   try {
     const placed = placeZones(config, rules, (kind, _first, count, offset, zoneSize) => {
@@ -123,6 +128,20 @@ export function layoutPlaces(config: RamoopsConfig, rules: LayoutRules, expected
   }
 }
 
+function layoutMatchesByZone(config: RamoopsConfig, rules: LayoutRules, expected: readonly ExpectedZone[]): boolean {
+  let layout: Layout;
+  try {
+    layout = computeLayout(config, rules);
+  } catch (e) {
+    if (isRamoopsError(e)) return false;
+    throw e;
+  }
+  return layout.zones.length === expected.length && layout.zones.every((z, i) => {
+    const w = expected[i];
+    return !!w && z.address === w.address && (z.kind === 'ftrace') === w.ftrace && (w.size === undefined || w.size === z.geometry.size);
+  });
+}
+
 interface Placed {
   readonly recordSize: number;
   readonly consoleSize: number;
@@ -140,7 +159,9 @@ type RunVisitor = (kind: ZoneKind, firstIndex: number, count: number, offset: nu
 /**
  * The kernel probe's arithmetic for computeLayout and layoutPlaces (one copy of the rules, so
  * the two cannot disagree), as runs of equal zones: the dmesg zones, console, ftrace, pmsg.
- * Throws LayoutError where probe fails, before the run concerned is visited.
+ * Throws LayoutError where probe fails, before the run concerned is visited. Written without
+ * closures or per-call objects beyond the result: scan calls it thousands of times, mostly
+ * before the JIT has compiled it.
  */
 function placeZones(config: RamoopsConfig, rules: LayoutRules, visit: RunVisitor): Placed {
   const recordSize = roundDownPow2(config.recordSize);
@@ -153,96 +174,117 @@ function placeZones(config: RamoopsConfig, rules: LayoutRules, visit: RunVisitor
   }
   let p = 0; // cursor, relative to base
   let stopped = false;
-  const done = (): Placed => ({ recordSize, consoleSize, ftraceSize, pmsgSize, end: p, stopped });
-  // Built only for a message: scan places thousands of layouts.
-  const regionText = (): string => `(${hex(size)}@${hex(base)})`;
-  const noRoom = (name: string, memSz: bigint): LayoutError =>
-    new LayoutError(`no room for ${name} mem region (${hex(memSz)}@${hex(base + p)}) in ${regionText()}`);
-  const run = (kind: ZoneKind, count: number, zoneSize: number): boolean => {
-    if (!count) return true;
-    const at = base + p;
-    // Equal zones have equal geometry; where it fails, it fails at the run's first zone.
-    const geometry = zoneGeometry(zoneSize, eccSize, () => `${kind} zone 0 at ${hex(at)}`);
-    if (!visit(kind, 0, count, p, zoneSize, geometry)) {
-      stopped = true;
-      return false;
-    }
-    p += count * zoneSize;
-    return true;
-  };
-
   if (recordSize) {
-    const dmesg = dmesgRun(size, consoleSize, ftraceSize, pmsgSize, recordSize, rules, (dumpMem) => noRoom('dmesg', dumpMem));
-    if (!run('dmesg', dmesg.count, dmesg.zoneSize)) return done();
+    const others = consoleSize + ftraceSize + pmsgSize;
+    const cnt = dmesgCount(size, others, consoleSize, ftraceSize, pmsgSize, recordSize, rules, base);
+    if (cnt) {
+      const zoneSz = dmesgZoneSize(size, others, consoleSize, ftraceSize, pmsgSize, cnt, recordSize, rules);
+      stopped = !visitRun(visit, 'dmesg', cnt, base, p, zoneSz, eccSize);
+      p = advance(p, cnt, zoneSz);
+    }
   }
-  const single = (kind: ZoneKind, sz: number): boolean => {
-    if (!sz) return true;
-    if (p + sz > size) throw noRoom(kind, BigInt(sz));
-    return run(kind, 1, sz);
-  };
-  const ftrace = (): boolean => {
-    if (!ftraceSize) return true;
-    if (!rules.post49) return single('ftrace', ftraceSize);
-    const cnt = rules.ftraceZones;
-    let zoneSz = Math.floor(ftraceSize / cnt);
-    if (zoneSz === 0) throw new LayoutError(`ftrace record size == 0 (${ftraceSize} / ${cnt})`);
-    if (p + ftraceSize > size) throw noRoom('ftrace', BigInt(ftraceSize));
-    if (rules.evenZones) zoneSz -= zoneSz % 2;
-    if (!zoneSz) throw new LayoutError('ftrace zone size == 0');
-    return run('ftrace', cnt, zoneSz);
-  };
-  if (!single('console', consoleSize)) return done();
-  if (rules.pmsgFirst) {
-    if (single('pmsg', pmsgSize)) ftrace();
-  } else if (ftrace()) single('pmsg', pmsgSize);
-  return done();
+  if (!stopped && consoleSize) {
+    if (p + consoleSize > size) throw noRoom('console', BigInt(consoleSize), base, p, size);
+    stopped = !visitRun(visit, 'console', 1, base, p, consoleSize, eccSize);
+    p += consoleSize;
+  }
+  // 6.2+ places pmsg before ftrace.
+  for (let k = 0; k < 2 && !stopped; k++) {
+    if ((k === 0) === rules.pmsgFirst) {
+      if (!pmsgSize) continue;
+      if (p + pmsgSize > size) throw noRoom('pmsg', BigInt(pmsgSize), base, p, size);
+      stopped = !visitRun(visit, 'pmsg', 1, base, p, pmsgSize, eccSize);
+      p += pmsgSize;
+    } else {
+      if (!ftraceSize) continue;
+      let cnt = 1;
+      let zoneSz = ftraceSize;
+      if (rules.post49) {
+        cnt = rules.ftraceZones;
+        zoneSz = Math.floor(ftraceSize / cnt);
+        if (zoneSz === 0) throw new LayoutError(`ftrace record size == 0 (${ftraceSize} / ${cnt})`);
+      }
+      if (p + ftraceSize > size) throw noRoom('ftrace', BigInt(ftraceSize), base, p, size);
+      if (rules.post49) {
+        if (rules.evenZones) zoneSz -= zoneSz % 2;
+        if (!zoneSz) throw new LayoutError('ftrace zone size == 0');
+      }
+      if (!cnt) continue;
+      stopped = !visitRun(visit, 'ftrace', cnt, base, p, zoneSz, eccSize);
+      p = advance(p, cnt, zoneSz);
+    }
+  }
+  return { recordSize, consoleSize, ftraceSize, pmsgSize, end: p, stopped };
 }
 
-/** The dmesg zones: how many, and their size. */
-interface DmesgRun {
-  readonly count: number;
-  readonly zoneSize: number;
+/** The cursor after `count` zones of `size` from p: one step below 2^53, where that is exact; beyond, zone by zone as the probe adds them. */
+function advance(p: number, count: number, size: number): number {
+  const q = p + count * size;
+  if (Number.isSafeInteger(q)) return q;
+  let x = p;
+  for (let k = 0; k < count; k++) x += size;
+  return x;
 }
 
-/** dump_mem and the dmesg zones from it, with the kernel's checks (the cursor is at 0 here). */
-function dmesgRun(size: number, consoleSize: number, ftraceSize: number, pmsgSize: number, recordSize: number, rules: LayoutRules, noRoom: (dumpMem: bigint) => LayoutError): DmesgRun {
-  const others = consoleSize + ftraceSize + pmsgSize;
+/** Visit a run of `count` equal zones at offset p; equal zones have equal geometry, and where it fails it fails at the run's first zone. */
+function visitRun(visit: RunVisitor, kind: ZoneKind, count: number, base: number, p: number, zoneSize: number, eccSize: number): boolean {
+  const geometry = zoneGeometry(zoneSize, eccSize, () => `${kind} zone 0 at ${hex(base + p)}`);
+  return visit(kind, 0, count, p, zoneSize, geometry);
+}
+
+function noRoom(name: string, memSz: bigint, base: number, p: number, size: number): LayoutError {
+  return new LayoutError(`no room for ${name} mem region (${hex(memSz)}@${hex(base + p)}) in (${hex(size)}@${hex(base)})`);
+}
+
+/**
+ * How many dmesg zones dump_mem gives, with the kernel's checks (the cursor is at 0 here).
+ * dump_mem is size_t in the kernel: plain numbers are exact when the region size and the
+ * other zones' total are safe integers, as every parsed configuration's are; otherwise, and
+ * for a negative dump_mem (which wraps and then never fits), the same in BigInt.
+ */
+function dmesgCount(size: number, others: number, consoleSize: number, ftraceSize: number, pmsgSize: number, recordSize: number, rules: LayoutRules, base: number): number {
   if (Number.isSafeInteger(size) && Number.isSafeInteger(others) && size >= others) {
-    // Plain numbers are exact here (every parsed configuration takes this path), and cheap:
-    // scan places thousands of layouts. dump_mem <= size, so the room checks cannot fail.
+    // dump_mem <= size here, so the room checks cannot fail.
     const dumpMem = size - others;
     if (!rules.post49) {
       const cnt = Math.floor(dumpMem / recordSize);
       if (cnt > MAX_ZONES) throw new LayoutError(`dump record count ${cnt} is absurd: more than ${MAX_ZONES} zones`);
       if (cnt === 0) throw new LayoutError(`dump record count == 0 (${dumpMem} / ${recordSize}): probe fails with -ENOMEM`);
-      return { count: cnt, zoneSize: recordSize };
+      return cnt;
     }
-    if (dumpMem === 0) return { count: 0, zoneSize: 0 };
+    if (dumpMem === 0) return 0;
     const cnt = Math.floor(dumpMem / recordSize);
     if (cnt === 0) throw new LayoutError(`dmesg record count == 0 (${dumpMem} / ${recordSize})`);
     if (cnt > MAX_ZONES) throw new LayoutError(`dmesg record count ${cnt} (${dumpMem} / ${recordSize}) is absurd: more than ${MAX_ZONES} zones`);
-    // The correctly rounded quotient of integers below 2^53 never rounds up to the next integer.
-    let zoneSz = Math.floor(dumpMem / cnt);
-    if (rules.evenZones) zoneSz -= zoneSz % 2;
-    if (!zoneSz) throw new LayoutError('dmesg zone size == 0');
-    return { count: cnt, zoneSize: zoneSz };
+    return cnt;
   }
-  // dump_mem is size_t arithmetic in the kernel: a negative value wraps (and then never fits).
   const dumpMemBig = (BigInt(size) - BigInt(consoleSize) - BigInt(ftraceSize) - BigInt(pmsgSize) + U64) % U64;
   if (!rules.post49) {
     if (dumpMemBig > BigInt(size)) throw new LayoutError('no room for dumps');
     const cnt = Number(dumpMemBig / BigInt(recordSize));
     if (cnt > MAX_ZONES) throw new LayoutError(`dump record count ${cnt} is absurd: more than ${MAX_ZONES} zones`);
     if (cnt === 0) throw new LayoutError(`dump record count == 0 (${dumpMemBig} / ${recordSize}): probe fails with -ENOMEM`);
-    return { count: cnt, zoneSize: recordSize };
+    return cnt;
   }
-  if (dumpMemBig === 0n) return { count: 0, zoneSize: 0 };
+  if (dumpMemBig === 0n) return 0;
   const cnt = dumpMemBig / BigInt(recordSize);
   if (cnt === 0n) throw new LayoutError(`dmesg record count == 0 (${dumpMemBig} / ${recordSize})`);
-  if (dumpMemBig > BigInt(size)) throw noRoom(dumpMemBig);
+  if (dumpMemBig > BigInt(size)) throw noRoom('dmesg', dumpMemBig, base, 0, size);
   if (cnt > BigInt(MAX_ZONES)) throw new LayoutError(`dmesg record count ${cnt} (${dumpMemBig} / ${recordSize}) is absurd: more than ${MAX_ZONES} zones`);
-  let zoneSz = Number(dumpMemBig / cnt);
+  return Number(cnt);
+}
+
+/** The size of each of `cnt` (> 0) dmesg zones: dump_mem / cnt, even from 6.6 and the backports (4.9: record_size). */
+function dmesgZoneSize(size: number, others: number, consoleSize: number, ftraceSize: number, pmsgSize: number, cnt: number, recordSize: number, rules: LayoutRules): number {
+  if (!rules.post49) return recordSize;
+  // As in dmesgCount: exact in plain numbers when the inputs are safe integers (dump_mem is
+  // then >= 0, or dmesgCount would have thrown), else in BigInt. The correctly rounded
+  // quotient of integers below 2^53 never rounds up to the next integer.
+  let zoneSz =
+    Number.isSafeInteger(size) && Number.isSafeInteger(others) && size >= others
+      ? Math.floor((size - others) / cnt)
+      : Number(((BigInt(size) - BigInt(consoleSize) - BigInt(ftraceSize) - BigInt(pmsgSize) + U64) % U64) / BigInt(cnt));
   if (rules.evenZones) zoneSz -= zoneSz % 2;
   if (!zoneSz) throw new LayoutError('dmesg zone size == 0');
-  return { count: Number(cnt), zoneSize: zoneSz };
+  return zoneSz;
 }
