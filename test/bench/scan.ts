@@ -43,24 +43,47 @@ async function timed(cmd: string, args: readonly string[]): Promise<{ seconds: n
   return { seconds: Number(e), rssMb: Number(m) / 1024, stdout: r.stdout };
 }
 
-/** The scan benchmark; the dump size comes from RAMOOPS_BENCH_SCAN_GIB (default 2). */
+/** The best (fastest) of several runs, and the highest peak RSS seen in any of them. */
+function best(runs: readonly { seconds: number; rssMb: number }[]): { seconds: number; rssMb: number } {
+  return { seconds: Math.min(...runs.map((r) => r.seconds)), rssMb: Math.max(...runs.map((r) => r.rssMb)) };
+}
+
+/**
+ * The scan benchmark; the dump size comes from RAMOOPS_BENCH_SCAN_GIB (default 2), the runs per
+ * tool from RAMOOPS_BENCH_SCAN_RUNS (default 3). The tools take turns, so both see the same
+ * machine load, and each is judged by its best run (timings on a shared machine only err upward).
+ */
 export async function benchScan(): Promise<string> {
   const gib = Number(process.env.RAMOOPS_BENCH_SCAN_GIB ?? '2');
+  const runs = Math.max(1, Number(process.env.RAMOOPS_BENCH_SCAN_RUNS ?? '3'));
   const dir = await mkdtemp(join(tmpdir(), 'rh-scanbench-'));
   const root = repoRoot();
   try {
     const dump = join(dir, 'dump.bin');
     const region = new Uint8Array(readFileSync(join(root, 'test/fixtures/deb61-ecc16-1panic/region.bin')));
     writeDump(dump, gib * GIB, region, Math.floor(gib * GIB * 0.6));
-    // Warm the page cache once so neither tool pays for the disk.
+    // Written back before timing, so no run competes with writeback; then read once so that
+    // the page cache holds it and neither tool pays for the disk.
+    await execa('sync', []);
     await execa('cat', [dump], { stdout: 'ignore' });
-    const lines = [`scan bench: ${gib} GiB dump (random, zero and ramoops pages)`];
-    const rg = await timed('rg', ['-c', '-a', 'DBGC', dump]).catch(() => undefined);
-    const ours = await timed(process.execPath, [join(root, 'dist/harness/cli/main.js'), 'scan', dump, '--json']);
-    const found = (JSON.parse(ours.stdout) as { regions: unknown[] }).regions.length;
-    lines.push(`  ramoops scan: ${ours.seconds.toFixed(2)} s (${((gib * 1024) / ours.seconds).toFixed(0)} MB/s), peak RSS ${ours.rssMb.toFixed(0)} MB, ${found} region(s) found`);
-    if (rg && Number.isFinite(rg.seconds)) {
-      lines.push(`  rg -c -a DBGC: ${rg.seconds.toFixed(2)} s (${((gib * 1024) / rg.seconds).toFixed(0)} MB/s), peak RSS ${rg.rssMb.toFixed(0)} MB`);
+    const { searchEngine } = await import('../../harness/io/parallel-search.js');
+    const lines = [`scan bench: ${gib} GiB dump (random, zero and ramoops pages), best of ${runs} runs each, taking turns; search engine: ${searchEngine()}`];
+    const hasRg = await execa('rg', ['--version'], { reject: false }).then((r) => r.exitCode === 0, () => false);
+    const rgRuns: { seconds: number; rssMb: number }[] = [];
+    const ourRuns: { seconds: number; rssMb: number }[] = [];
+    let found = 0;
+    for (let i = 0; i < runs; i++) {
+      if (hasRg) rgRuns.push(await timed('rg', ['-c', '-a', 'DBGC', dump]));
+      const ours = await timed(process.execPath, [join(root, 'dist/harness/cli/main.js'), 'scan', dump, '--json']);
+      found = (JSON.parse(ours.stdout) as { regions: unknown[] }).regions.length;
+      ourRuns.push(ours);
+    }
+    const ours = best(ourRuns);
+    const all = (rs: readonly { seconds: number }[]): string => rs.map((r) => r.seconds.toFixed(2)).join(' ');
+    lines.push(`  ramoops scan: ${ours.seconds.toFixed(2)} s (${((gib * 1024) / ours.seconds).toFixed(0)} MB/s; runs ${all(ourRuns)}), peak RSS ${ours.rssMb.toFixed(0)} MB, ${found} region(s) found`);
+    if (hasRg && rgRuns.every((r) => Number.isFinite(r.seconds))) {
+      const rg = best(rgRuns);
+      lines.push(`  rg -c -a DBGC: ${rg.seconds.toFixed(2)} s (${((gib * 1024) / rg.seconds).toFixed(0)} MB/s; runs ${all(rgRuns)}), peak RSS ${rg.rssMb.toFixed(0)} MB`);
       lines.push(`  speed ratio ripgrep time / scan time: ${(rg.seconds / ours.seconds).toFixed(2)}x (target >= 1.0); peak RSS ${ours.rssMb <= 256 ? 'within' : 'OVER'} 256 MB`);
     } else lines.push('  ripgrep not installed: no ratio');
     return lines.join('\n');
