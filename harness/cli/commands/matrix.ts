@@ -153,6 +153,13 @@ export function matrixText(m: MatrixReport): string {
       // faults have no diff: the serial log says more
     }
     if (diff !== '') out.push(...diff.trimEnd().split('\n').slice(0, 40).map((l) => `   ${l}`));
+    // What the host's parser said (a decompression or ECC failure explains a one-sided file).
+    try {
+      const r = JSON.parse(readFileSync(path.join(c.outDir, 'report.json'), 'utf8')) as { cycles?: { cycle: number; host?: { warnings?: string[] } }[] };
+      for (const cy of r.cycles ?? []) for (const w of (cy.host?.warnings ?? []).slice(0, 10)) out.push(`   host warning (cycle ${cy.cycle}): ${w}`);
+    } catch {
+      // no report: the fault line above is all there is
+    }
     out.push(`   logs: ${path.join(c.outDir, 'serial.log')}, report: ${path.join(c.outDir, 'report.json')}`);
   }
   out.push(`  matrix.json and junit.xml in ${m.outDir}`);
