@@ -11,6 +11,8 @@ command -v dropbear >/dev/null || need+=(dropbear-bin)
 command -v rg >/dev/null || need+=(ripgrep)
 command -v cpio >/dev/null || need+=(cpio)
 command -v cc >/dev/null || need+=(gcc)
+# node-gyp links the optional native search addon (harness/io/native) with the C++ driver.
+command -v g++ >/dev/null || need+=(g++)
 command -v depmod >/dev/null || need+=(kmod)
 command -v xz >/dev/null || need+=(xz-utils)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
