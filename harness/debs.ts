@@ -3,11 +3,12 @@
 // `dpkg-deb -x` into the cache: nothing is installed on the host. One entry per package and
 // version, unpacked beside its final place and renamed in, so an interrupted or parallel run
 // never leaves a half tree that a later run would trust.
-import { execa, ExecaError } from 'execa';
+import { ExecaError } from 'execa';
+import { runTool } from './proc/tool.js';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheDir as defaultCacheDir } from './cache.js';
-import { HarnessError, stderrExcerpt } from './errors.js';
+import { HarnessError } from './errors.js';
 
 /** One unpacked package. */
 export interface DebTree {
@@ -36,26 +37,8 @@ interface DebMeta {
 }
 
 /** Runs an apt/dpkg tool; failures become HarnessError('kernel') with the tool's stderr. */
-export async function aptTool(cmd: string, args: readonly string[], opts: { readonly signal?: AbortSignal | undefined; readonly cwd?: string }): Promise<string> {
-  try {
-    const r = await execa(cmd, args, {
-      cwd: opts.cwd,
-      cancelSignal: opts.signal,
-      // sbin is not on a non-root user's PATH on Debian.
-      env: { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive', PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` },
-      encoding: 'utf8',
-      stdin: 'ignore',
-    });
-    return r.stdout;
-  } catch (e: unknown) {
-    if (e instanceof ExecaError) {
-      if (e.isCanceled) throw new HarnessError('kernel', `${cmd} cancelled`, { cause: e });
-      if (e.code === 'ENOENT') throw new HarnessError('kernel', `${cmd} not found: fetching Debian packages needs apt and dpkg`, { cause: e });
-      const detail = stderrExcerpt(typeof e.stderr === 'string' && e.stderr !== '' ? e.stderr : e.shortMessage);
-      throw new HarnessError('kernel', `${cmd} ${args.join(' ')} failed: ${detail}`, { cause: e });
-    }
-    throw e;
-  }
+export function aptTool(cmd: string, args: readonly string[], opts: { readonly signal?: AbortSignal | undefined; readonly cwd?: string }): Promise<string> {
+  return runTool(cmd, args, { ...opts, missing: 'fetching Debian packages needs apt and dpkg' });
 }
 
 /** Package name -> version (and Depends) as `apt-cache show` prints them for one architecture. */

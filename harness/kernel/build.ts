@@ -8,6 +8,7 @@
 // Results are cached by (source version, the fragments' bytes): a second request is a lookup.
 
 import { execa, ExecaError } from 'execa';
+import { runTool } from '../proc/tool.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
@@ -135,28 +136,8 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-async function exec(cmd: string, args: readonly string[], opts: BuildKernelOptions, cwd?: string): Promise<string> {
-  try {
-    const r = await execa(cmd, args, {
-      cwd,
-      cancelSignal: opts.signal,
-      env: { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' },
-      encoding: 'utf8',
-      stdin: 'ignore',
-    });
-    return r.stdout;
-  } catch (e: unknown) {
-    throw toolError(cmd, args, e);
-  }
-}
-
-function toolError(cmd: string, args: readonly string[], e: unknown): unknown {
-  if (!(e instanceof ExecaError)) return e;
-  if (e.isCanceled) return new HarnessError('kernel', `${cmd} cancelled`, { cause: e });
-  if (e.code === 'ENOENT') return new HarnessError('kernel', `${cmd} not found`, { cause: e });
-  const out = [typeof e.stderr === 'string' ? e.stderr : '', typeof e.stdout === 'string' ? e.stdout : ''].join('\n');
-  const detail = stderrExcerpt(out.trim() !== '' ? out : e.shortMessage, 12, 1500);
-  return new HarnessError('kernel', `${cmd} ${args.join(' ')} failed: ${detail}`, { cause: e });
+function exec(cmd: string, args: readonly string[], opts: BuildKernelOptions, cwd?: string): Promise<string> {
+  return runTool(cmd, args, { signal: opts.signal, cwd, longOutput: true });
 }
 
 /** Installs Debian packages with apt-get (root only), updating the package lists once if apt knows none of them. */

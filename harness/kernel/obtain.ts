@@ -2,13 +2,13 @@
 // a user's bzImage with an optional modules tree. Debian kernels are the default because they
 // are what most people run and they build ramoops, pvpanic and virtio_net as modules, which
 // exercises the module-parameter path a built-in driver never sees.
-import { execa, ExecaError } from 'execa';
+import { runTool } from '../proc/tool.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { cacheDir as defaultCacheDir } from '../cache.js';
-import { HarnessError, stderrExcerpt } from '../errors.js';
+import { HarnessError } from '../errors.js';
 import { buildKernel, parseBuildSpec } from './build.js';
 import { isDir, isFile } from '../io/paths.js';
 
@@ -177,35 +177,8 @@ async function modulesRootFor(dir: string, release: string, cache: string): Prom
 // Debian packages
 
 /** sbin tools (depmod) are not on a non-root user's PATH on Debian; look there too. */
-function resolveTool(cmd: string): string {
-  const dirs = [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/sbin'];
-  for (const d of dirs) if (d !== '' && existsSync(join(d, cmd))) return join(d, cmd);
-  return cmd;
-}
-
-async function run(cmd: string, args: readonly string[], opts: ObtainKernelOptions, cwd?: string): Promise<string> {
-  try {
-    const r = await execa(resolveTool(cmd), args, {
-      cwd,
-      cancelSignal: opts.signal,
-      env: { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' },
-      encoding: 'utf8',
-      stdin: 'ignore',
-    });
-    return r.stdout;
-  } catch (e: unknown) {
-    if (e instanceof ExecaError) {
-      if (e.isCanceled) throw new HarnessError('kernel', `${cmd} cancelled`, { cause: e });
-      if (e.code === 'ENOENT') {
-        throw new HarnessError('kernel', `${cmd} not found: the Debian kernel path needs apt, dpkg-deb and depmod (package kmod)`, {
-          cause: e,
-        });
-      }
-      const detail = stderrExcerpt(typeof e.stderr === 'string' && e.stderr !== '' ? e.stderr : e.shortMessage);
-      throw new HarnessError('kernel', `${cmd} ${args.join(' ')} failed: ${detail}`, { cause: e });
-    }
-    throw e;
-  }
+function run(cmd: string, args: readonly string[], opts: ObtainKernelOptions, cwd?: string): Promise<string> {
+  return runTool(cmd, args, { signal: opts.signal, cwd, missing: 'the Debian kernel path needs apt, dpkg-deb and depmod (package kmod)' });
 }
 
 /** Package name and version of what a spec means today, per the local apt lists; undefined when apt knows nothing. */
