@@ -8,9 +8,8 @@
 // persistent_ram_save_old when pstore is mounted); the run must end as a clear boot fault.
 // The ECC-off cycle also checks the harvest archive the run made of the arm64 guest's pstore.
 // The first run downloads the arm64 packages (~65 MB) into the cache.
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir } from 'tmp-promise';
@@ -21,24 +20,9 @@ import { readFdt } from '../../src/dt/fdt.js';
 import { ramoopsNodeFromDt } from '../../src/config/from-dt.js';
 import type { RamoopsNodeSpec } from '../../src/dt/ramoops-node.js';
 import type { Manifest } from '../../src/harvest/index.js';
+import { arm64SkipReason, serialUnless } from '../helpers/integration.js';
 
-function onPath(cmd: string): boolean {
-  return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
-}
-
-/** Why the suite cannot run here, or undefined when it can. Synchronous: ava wants tests declared up front. */
-function skipReason(): string | undefined {
-  if (process.env['RAMOOPS_SKIP_INTEGRATION'] === '1') return 'RAMOOPS_SKIP_INTEGRATION=1';
-  if (!onPath('qemu-system-aarch64')) return 'qemu-system-aarch64 is not installed (make setup installs qemu-system-arm)';
-  if (!onPath('apt-get') || !onPath('dpkg-deb')) return "apt-get/dpkg-deb missing: Debian's arm64 packages cannot be fetched";
-  return undefined;
-}
-
-const reason = skipReason();
-const cycleTest = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
-  if (reason === undefined) test.serial(title, fn);
-  else test.serial.skip(`${title} (skipped: ${reason})`, fn);
-};
+const cycleTest = serialUnless(arm64SkipReason());
 
 async function run(t: ExecutionContext, node: RamoopsNodeSpec): Promise<{ report: RunReport; out: string; host: Buffer; guest: Buffer }> {
   const out = await dir({ prefix: 'ramoops-arm64-test-', unsafeCleanup: true });

@@ -5,7 +5,7 @@
 // at 0x48000000, where QEMU loads the initrd; given as a .dtb) must be warned about with the
 // kernel's words, and the boot must show the kernel refusing the reservation with those words.
 // Two arm64 boots, about 30 s and 15 s on this machine.
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,24 +13,10 @@ import { dir } from 'tmp-promise';
 import type { RunReport } from '../../harness/report.js';
 import { parseDts } from '../../src/dt/dts.js';
 import { writeFdt } from '../../src/dt/fdt.js';
+import { arm64SkipReason, onPath, serialUnless } from '../helpers/integration.js';
 import { repoRoot } from '../helpers/paths.js';
 
-function onPath(cmd: string): boolean {
-  return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
-}
-
-function skipReason(): string | undefined {
-  if (process.env['RAMOOPS_SKIP_INTEGRATION'] === '1') return 'RAMOOPS_SKIP_INTEGRATION=1';
-  if (!onPath('qemu-system-aarch64')) return 'qemu-system-aarch64 is not installed (make setup installs qemu-system-arm)';
-  if (!onPath('apt-get') || !onPath('dpkg-deb')) return "apt-get/dpkg-deb missing: Debian's arm64 packages cannot be fetched";
-  return undefined;
-}
-
-const reason = skipReason();
-const bootTest = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
-  if (reason === undefined) test.serial(title, fn);
-  else test.serial.skip(`${title} (skipped: ${reason})`, fn);
-};
+const bootTest = serialUnless(arm64SkipReason());
 
 /** A board-style tree: 2/2 cells, the node under /reserved-memory with no-map, as in the issue. */
 const nodeDts = (at: string): string => `/dts-v1/;
