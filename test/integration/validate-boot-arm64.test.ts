@@ -98,7 +98,9 @@ bootTest('validate --dtb --boot --arch arm64: the node at 0x48000000 is warned a
   t.regex(r.stdout, /^ {8}kernel: "Reserved memory: failed to reserve memory for node 'ramoops@48000000'"$/m);
   t.regex(r.stdout, /proving by boot \(one crash cycle, arm64 virt\): the kernel should refuse to reserve the node/);
   t.regex(r.stdout, /^boot: the kernel logged the message validate quoted$/m);
-  t.regex(r.stdout, /^boot: refused-as-predicted: the kernel refused to reserve the node, as predicted: .*overlaps the initrd QEMU loads at 0x48000000\.\./m);
+  // After the refusal the guest either faults on the overlap or hangs before SSH answers (seen
+  // in a clean-clone CI run); the verdict is the claim, the way the boot then ended is not.
+  t.regex(r.stdout, /^boot: refused-as-predicted: the kernel refused to reserve the node, as predicted: (.*overlaps the initrd QEMU loads at 0x48000000\.\.|no SSH login )/m);
   // The kernel's own line, as the guest console printed it.
   t.regex(r.stdout, /^ {2}the kernel said: OF: fdt: Reserved memory: failed to reserve memory for node 'ramoops@48000000': base 0x0000000048000000, size 1 MiB$/m);
   t.regex(r.stdout, /^exit 1$/m);
