@@ -49,6 +49,20 @@ export interface KselftestSpec {
   readonly collection: string;
   /** The scripts reported, in TAP order; the scenario's commands run them with kselftest-run. */
   readonly tests: readonly string[];
+  /** Edits to the copied scripts, each with its reason (shown in the TAP and the report). */
+  readonly adapt: readonly KselftestAdaptation[];
+}
+
+/**
+ * A literal text replacement in one copied script: for an upstream check that cannot pass on
+ * the kernels it ships with. The original tree is never touched; a script that no longer holds
+ * the text is run as shipped and the report says the adaptation was not needed.
+ */
+export interface KselftestAdaptation {
+  readonly file: string;
+  readonly replace: string;
+  readonly with: string;
+  readonly why: string;
 }
 
 export interface Scenario {
@@ -199,14 +213,25 @@ export function parseScenario(data: unknown, source: string): Scenario {
   let kselftest: KselftestSpec | undefined;
   if (ks !== undefined) {
     if (!isObj(ks)) return bad('kselftest', 'must be {"collection": NAME, "tests": [NAME, ...]}');
-    for (const k of Object.keys(ks)) if (!['collection', 'tests'].includes(k)) bad(`kselftest.${k}`, 'unknown field (known: collection, tests)');
+    for (const k of Object.keys(ks)) if (!['collection', 'tests', 'adapt'].includes(k)) bad(`kselftest.${k}`, 'unknown field (known: collection, tests, adapt)');
     const plain = (field: string, v: unknown): string => {
       const s = str(field, v);
       return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s) ? s : bad(field, 'a plain file name (letters, digits, _ . -)');
     };
     const tests = strings('kselftest.tests', ks['tests']).map((t, i) => plain(`kselftest.tests[${i}]`, t));
     if (tests.length === 0) bad('kselftest.tests', 'must name at least one test');
-    kselftest = { collection: plain('kselftest.collection', ks['collection']), tests };
+    const adaptList = ks['adapt'] ?? [];
+    if (!Array.isArray(adaptList)) return bad('kselftest.adapt', 'must be a list of {"file", "replace", "with", "why"}');
+    const adapt = adaptList.map((a: unknown, i): KselftestAdaptation => {
+      const f = `kselftest.adapt[${i}]`;
+      if (!isObj(a)) return bad(f, 'must be {"file": NAME, "replace": TEXT, "with": TEXT, "why": TEXT}');
+      for (const k of Object.keys(a)) if (!['file', 'replace', 'with', 'why'].includes(k)) bad(`${f}.${k}`, 'unknown field (known: file, replace, with, why)');
+      const by = a['with'];
+      if (typeof by !== 'string') bad(`${f}.with`, 'must be a string (may be empty)');
+      const why = typeof a['why'] === 'string' && a['why'].trim() !== '' ? a['why'] : bad(`${f}.why`, 'must say why the shipped script cannot pass');
+      return { file: plain(`${f}.file`, a['file']), replace: str(`${f}.replace`, a['replace']), with: String(by), why };
+    });
+    kselftest = { collection: plain('kselftest.collection', ks['collection']), tests, adapt };
   }
   return {
     name,

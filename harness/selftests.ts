@@ -7,12 +7,12 @@
 // panicked (pstore_crash_test) passes when the panic came.
 
 import { readFileSync, rmSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessError } from './errors.js';
 import { failedSteps } from './report.js';
 import { DEBIAN_SOURCES, debianSourceDir, parseBuildSpec, type DebianSource } from './kernel/build.js';
-import type { Check, KselftestSpec } from './scenario.js';
+import type { Check, KselftestAdaptation, KselftestSpec } from './scenario.js';
 
 /** The 9p mount tag of the run's share; guest/init mounts it on /rh-share (kernel word rh.share=). */
 export const SHARE_TAG = 'rhshare';
@@ -35,6 +35,12 @@ export interface KselftestResult {
   readonly output: string;
 }
 
+/** An adaptation as applied to the copied script. */
+export interface AppliedAdaptation extends KselftestAdaptation {
+  /** Places replaced; 0 when the script no longer holds the text (it ran as shipped). */
+  readonly places: number;
+}
+
 /** What report.json says about the selftests. */
 export interface KselftestReport {
   readonly collection: string;
@@ -43,6 +49,8 @@ export interface KselftestReport {
   /** The host folder shared into the guest. */
   readonly share: string;
   readonly results: readonly KselftestResult[];
+  /** The scenario's edits to the shipped scripts; none means every script ran as shipped. */
+  readonly adaptations: readonly AppliedAdaptation[];
   /** The TAP text (also selftests.tap in the artifacts). */
   readonly tap: string;
   readonly passed: boolean;
@@ -66,9 +74,20 @@ export async function selftestSourceTree(kernelSpec: string, release: string, op
   );
 }
 
-/** kselftest's TAP for a list of results: a header, then per test its output as `# ` lines and the result line. */
-export function kselftestTap(collection: string, results: readonly KselftestResult[]): string {
+/** How the TAP and the checks name an adaptation. */
+export function describeAdaptation(a: AppliedAdaptation): string {
+  const what = a.places === 0 ? 'not needed: the script no longer holds' : `replaced ${a.places} x`;
+  return `adapted ${a.file}: ${what} ${JSON.stringify(a.replace)}${a.places === 0 ? '' : ` with ${JSON.stringify(a.with)}`} (${a.why})`;
+}
+
+/**
+ * kselftest's TAP for a list of results: a header (with any adaptation of the shipped scripts, so
+ * the TAP never passes for a modified test silently), then per test its output as `# ` lines and
+ * the result line.
+ */
+export function kselftestTap(collection: string, results: readonly KselftestResult[], adaptations: readonly AppliedAdaptation[] = []): string {
   const lines = ['TAP version 13', `1..${results.length}`];
+  for (const a of adaptations) lines.push(`# ${describeAdaptation(a)}`);
   const multi = results.some((r) => r.cycle > 1);
   for (const r of results) {
     const name = `selftests: ${collection}: ${r.test}${multi ? ` (cycle ${r.cycle})` : ''}`;
@@ -90,6 +109,7 @@ export class KselftestRun {
   private readonly results: KselftestResult[] = [];
   private readonly panics = new Set<number>();
   private readonly done = new Set<number>();
+  private readonly adaptations: AppliedAdaptation[] = [];
 
   private constructor(
     readonly spec: KselftestSpec,
@@ -124,6 +144,7 @@ export class KselftestRun {
       await copyFile(path.join(from, n), path.join(run.dir, n));
       await chmod(path.join(run.dir, n), (await stat(path.join(from, n))).mode & 0o777);
     }
+    for (const a of spec.adapt) run.adaptations.push(await adapt(run.dir, names, a, from));
     return run;
   }
 
@@ -142,7 +163,9 @@ export class KselftestRun {
     return results.map((r) => {
       const steps = failedSteps(r.output);
       const status = r.exitCode === undefined ? (r.note ?? 'no exit status') : `exit ${r.exitCode}`;
-      const detail = r.result === 'not ok' && steps.length > 0 ? `${status}: ${steps.join('; ')}` : r.result === 'skip' ? `${status} (SKIP)` : status;
+      const base = r.result === 'not ok' && steps.length > 0 ? `${status}: ${steps.join('; ')}` : r.result === 'skip' ? `${status} (SKIP)` : status;
+      const edits = this.adaptations.filter((a) => a.file === r.test && a.places > 0).map(describeAdaptation);
+      const detail = edits.length === 0 ? base : `${base}; ${edits.join('; ')}`;
       return { name: `selftests: ${this.spec.collection}: ${r.test}`, ok: r.result !== 'not ok', detail };
     });
   }
@@ -165,7 +188,8 @@ export class KselftestRun {
       source: path.join(this.source, 'tools', 'testing', 'selftests', this.spec.collection),
       share: this.share,
       results: numbered,
-      tap: kselftestTap(this.spec.collection, numbered),
+      adaptations: [...this.adaptations],
+      tap: kselftestTap(this.spec.collection, numbered, this.adaptations),
       passed: numbered.length > 0 && numbered.every((r) => r.result !== 'not ok'),
     };
   }
@@ -196,4 +220,14 @@ export class KselftestRun {
     }
     return out;
   }
+}
+
+/** Applies one adaptation to the copy in `dir` (never to the kernel tree `from`). */
+async function adapt(dir: string, names: readonly string[], a: KselftestAdaptation, from: string): Promise<AppliedAdaptation> {
+  if (!names.includes(a.file)) throw new HarnessError('kernel', `the scenario adapts ${a.file}, which ${from} does not have`);
+  const file = path.join(dir, a.file);
+  const text = await readFile(file, 'latin1');
+  const parts = text.split(a.replace);
+  if (parts.length > 1) await writeFile(file, parts.join(a.with), 'latin1');
+  return { ...a, places: parts.length - 1 };
 }

@@ -17,6 +17,7 @@ import {
   rsDecodeMode,
   signedHeaderSeconds,
   versionCode,
+  workBufferRules,
   type KernelVersion,
 } from './kernel/version.js';
 import type { PhysicalMemory } from './dump/memory.js';
@@ -371,7 +372,7 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
       const known = ['deflate', 'zlib', 'zstd', 'lzo', 'lz4', 'lz4hc', '842'].includes(algorithm);
       try {
         if (!known) throw new DecompressError(algorithm, `pstore.compress=${algorithm}: no decompressor is set up, the kernel cannot decompress`);
-        const limit = workBufferSize(algorithm, bufsize, reader === 'inflate-raw-15');
+        const limit = workBufferSize(algorithm, bufsize, { inflate66: reader === 'inflate-raw-15', ...(rv ? workBufferRules(rv) : {}) });
         bytes = decompress(algorithm, payload, limit);
         compression = { algorithm, ok: true };
       } catch (e) {

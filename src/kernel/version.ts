@@ -103,6 +103,20 @@ export function readerDecompressor(v: KernelVersion): Decompressor {
   return 'inflate-raw-15';
 }
 
+/**
+ * The bounds that size the kernel's compression work buffer changed twice: lzo1x_worst_compress
+ * gained "+ 2" with LZO-RLE (5.1, include/linux/lzo.h), and zstd's ZSTD_compressBound went from
+ * zstd 1.3's FSE_compressBound(n) + 12 to zstd 1.4's formula (5.16, lib/zstd). The work buffer
+ * bounds what a record may decompress to, so the reader must use the reading kernel's bound.
+ */
+export interface WorkBufferRules {
+  readonly lzoRleBytes: boolean;
+  readonly zstdLegacyBound: boolean;
+}
+export function workBufferRules(v: KernelVersion): WorkBufferRules {
+  return { lzoRleBytes: atLeast(v, 5, 1), zstdLegacyBound: !atLeast(v, 5, 16) };
+}
+
 /** RS decoder return rule: 5.3 reworked it. */
 export function rsDecodeMode(v: KernelVersion): 'v5.3+' | 'legacy' {
   return atLeast(v, 5, 3) ? 'v5.3+' : 'legacy';

@@ -99,11 +99,33 @@ test('scenario words override the run\'s words of the same parameter', (t) => {
 
 test('the selftests scenario runs the three pstore scripts with kselftest-run: before, as the crash, after the read', (t) => {
   const s = loadScenario('selftests');
-  t.deepEqual(s.kselftest, { collection: 'pstore', tests: ['pstore_tests', 'pstore_crash_test', 'pstore_post_reboot_tests'] });
+  t.deepEqual({ ...s.kselftest, adapt: undefined }, { collection: 'pstore', tests: ['pstore_tests', 'pstore_crash_test', 'pstore_post_reboot_tests'], adapt: undefined });
+  t.deepEqual(s.kselftest?.adapt.map((a) => a.file), ['pstore_post_reboot_tests']);
+  // selftests-verbatim: the same run, the scripts exactly as shipped.
+  const v = loadScenario('selftests-verbatim');
+  t.deepEqual(v.kselftest?.adapt, []);
+  t.deepEqual([v.before, v.crash, v.after, v.requires, v.expect], [s.before, s.crash, s.after, s.requires, s.expect]);
   const run = '/usr/lib/ramoops-harness/kselftest-run pstore';
   t.deepEqual(s.before, [`${run} pstore_tests`]);
   t.deepEqual(s.crash, [{ run: `${run} pstore_crash_test`, expect: 'panic', repeat: 1 }]);
   t.deepEqual(s.after, [`${run} pstore_post_reboot_tests`]);
   t.regex(s.requires[0]?.test ?? '', /\/rh-share 9p/);
   t.is(parseScenario({ name: 'x', crash: [{ run: 'a', expect: 'panic' }] }, 't').kselftest, undefined);
+});
+
+test('kselftest.adapt: each edit names its file, literal text and reason; anything else is refused with its field', (t) => {
+  const base = { name: 'x', crash: [{ run: 'a', expect: 'panic' }] };
+  const ks = (adapt: unknown): unknown => ({ ...base, kselftest: { collection: 'pstore', tests: ['t'], adapt } });
+  t.deepEqual(parseScenario(ks([{ file: 't', replace: 'a b', with: '', why: 'w' }]), 't').kselftest?.adapt, [{ file: 't', replace: 'a b', with: '', why: 'w' }]);
+  for (const [adapt, field] of [
+    [{}, /kselftest\.adapt: must be a list/],
+    [[{ file: '../t', replace: 'a', with: 'b', why: 'w' }], /kselftest\.adapt\[0\]\.file/],
+    [[{ file: 't', replace: '', with: 'b', why: 'w' }], /kselftest\.adapt\[0\]\.replace/],
+    [[{ file: 't', replace: 'a', why: 'w' }], /kselftest\.adapt\[0\]\.with/],
+    [[{ file: 't', replace: 'a', with: 'b', why: ' ' }], /kselftest\.adapt\[0\]\.why: must say why/],
+    [[{ file: 't', replace: 'a', with: 'b', why: 'w', sed: 's/x/y/' }], /kselftest\.adapt\[0\]\.sed: unknown field/],
+  ] as const) {
+    const e = t.throws(() => parseScenario(ks(adapt), 't'), { instanceOf: ScenarioError });
+    t.regex(e?.message ?? '', field);
+  }
 });

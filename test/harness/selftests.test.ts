@@ -9,9 +9,27 @@ import path from 'node:path';
 import { HarnessError } from '../../harness/errors.js';
 import { failedSteps } from '../../harness/report.js';
 import { KselftestRun, kselftestTap, selftestSourceTree, type KselftestResult } from '../../harness/selftests.js';
+import { loadScenario } from '../../harness/scenario.js';
 import { repoRoot } from '../helpers/paths.js';
 
-const SPEC = { collection: 'pstore', tests: ['pstore_tests', 'pstore_crash_test', 'pstore_post_reboot_tests'] } as const;
+const SPEC = { collection: 'pstore', tests: ['pstore_tests', 'pstore_crash_test', 'pstore_post_reboot_tests'], adapt: [] } as const;
+
+/** The `selftests` scenario's adaptation, as shipped in guest/scenarios/selftests.json. */
+const ADAPT = loadScenario('selftests').kselftest?.adapt ?? [];
+
+/** The two oops end marker checks of tools/testing/selftests/pstore/pstore_post_reboot_tests, verbatim (6.1.192 and 6.12.117 alike). */
+const END_MARKER_CHECKS = [
+  'prlog -n "Checking dmesg files contain oops end marker"',
+  'grep_end_trace() {',
+  '    grep -q "\\---\\[ end trace" $1',
+  '}',
+  'files=`ls dmesg-${backend}-*`',
+  'operate_files $? "$files" grep_end_trace',
+  '',
+  'prlog -n "Checking console file contains oops end marker ... "',
+  'grep -q "\\---\\[ end trace" console-${backend}-0',
+  'show_result $?',
+].join('\n');
 
 /** A fake kernel tree with the pstore selftests folder, and an empty share. */
 function fixture(): { tree: string; share: string } {
@@ -50,9 +68,9 @@ test('prepare copies the collection with its modes and replaces what an earlier 
 
 test('prepare refuses a tree without the collection or without a named test', async (t) => {
   const { tree, share } = fixture();
-  const e1 = await t.throwsAsync(KselftestRun.prepare({ collection: 'nope', tests: ['x'] }, tree, share), { instanceOf: HarnessError });
+  const e1 = await t.throwsAsync(KselftestRun.prepare({ collection: 'nope', tests: ['x'], adapt: [] }, tree, share), { instanceOf: HarnessError });
   t.regex(e1?.message ?? '', /has no selftests folder tools\/testing\/selftests\/nope/);
-  const e2 = await t.throwsAsync(KselftestRun.prepare({ collection: 'pstore', tests: ['pstore_tests', 'missing_test'] }, tree, share), { instanceOf: HarnessError });
+  const e2 = await t.throwsAsync(KselftestRun.prepare({ collection: 'pstore', tests: ['pstore_tests', 'missing_test'], adapt: [] }, tree, share), { instanceOf: HarnessError });
   t.regex(e2?.message ?? '', /lacks missing_test/);
 });
 
@@ -170,4 +188,62 @@ test('guest/kselftest-run: runs the test in its folder, keeps output and status,
   }
   const missing = t.throws(() => execFileSync(...sh([copy, 'c', 'nope']), { stdio: 'pipe' }));
   t.is((missing as unknown as { status: number }).status, 2);
+});
+
+test('adapt: the selftests scenario widens both oops end marker greps in the copy, says so in the TAP and the check, leaves the tree alone', async (t) => {
+  const { tree, share } = fixture();
+  const original = `#!/bin/sh\n${END_MARKER_CHECKS}\n`;
+  const shipped = path.join(tree, 'tools', 'testing', 'selftests', 'pstore', 'pstore_post_reboot_tests');
+  writeFileSync(shipped, original, { mode: 0o755 });
+  t.is(ADAPT.length, 1);
+  const run = await KselftestRun.prepare({ ...SPEC, adapt: ADAPT }, tree, share);
+  const copy = readFileSync(path.join(run.dir, 'pstore_post_reboot_tests'), 'latin1');
+  t.is(copy.split('grep -q -e "\\---\\[ end trace" -e "Kernel panic - not syncing"').length - 1, 2);
+  t.false(copy.includes('grep -q "\\---\\[ end trace"'));
+  t.is(readFileSync(shipped, 'latin1'), original, 'the kernel tree is never edited');
+  t.is(statSync(path.join(run.dir, 'pstore_post_reboot_tests')).mode & 0o777, 0o755);
+  leave(share, 'pstore_tests', 'ok\n', 0);
+  leave(share, 'pstore_crash_test', 'crashing\n');
+  leave(share, 'pstore_post_reboot_tests', 'all ok\n', 0);
+  run.panicked(1);
+  const checks = run.cycleDone(1);
+  t.regex(checks[2]?.detail ?? '', /^exit 0; adapted pstore_post_reboot_tests: replaced 2 x "grep -q \\"\\\\---\\\\\[ end trace\\"" with .*Kernel panic - not syncing.*\(sysrq-c calls panic\(\) directly/);
+  t.false(checks[0]?.detail.includes('adapted'), 'only the adapted script says so');
+  const r = run.report(1);
+  t.deepEqual(r.adaptations.map((a) => [a.file, a.places]), [['pstore_post_reboot_tests', 2]]);
+  t.true(r.tap.startsWith('TAP version 13\n1..3\n# adapted pstore_post_reboot_tests: replaced 2 x '), r.tap);
+});
+
+test('adapt: a script that no longer holds the text runs as shipped and the TAP says it was not needed; a missing script is refused', async (t) => {
+  const { tree, share } = fixture();
+  const run = await KselftestRun.prepare({ ...SPEC, adapt: ADAPT }, tree, share);
+  t.is(readFileSync(path.join(run.dir, 'pstore_post_reboot_tests'), 'utf8'), '#!/bin/sh\n# pstore_post_reboot_tests\n');
+  const r = run.report(undefined);
+  t.is(r.adaptations[0]?.places, 0);
+  t.true(r.tap.includes('# adapted pstore_post_reboot_tests: not needed: the script no longer holds "grep -q'), r.tap);
+  const e = await t.throwsAsync(KselftestRun.prepare({ ...SPEC, adapt: [{ file: 'gone', replace: 'a', with: 'b', why: 'c' }] }, tree, share), { instanceOf: HarnessError });
+  t.regex(e?.message ?? '', /adapts gone, which .*pstore does not have/);
+});
+
+test('adapt, on a real record: the shipped greps fail on the panic record of sysrq-c (6.1), the adapted ones pass', (t) => {
+  // A real capture of the CI 6.1 kernel (SMP, KASLR): sysrq-c panicked it, its only crash, as in
+  // pstore_crash_test; no oops end marker was ever logged.
+  const dir = path.join(repoRoot(), 'test', 'fixtures', 'c61-kaslr-smp2-ftrace', 'expected');
+  const work = mkdtempSync(path.join(tmpdir(), 'rh-adapt-'));
+  for (const f of ['dmesg-ramoops-0', 'console-ramoops-0']) writeFileSync(path.join(work, f), readFileSync(path.join(dir, f)));
+  const sh = existsSync('/bin/busybox') ? ['/bin/busybox', 'sh'] : ['/bin/sh'];
+  const checks = (text: string): number => {
+    const script = `backend=ramoops\nrc=0\nprlog() { :; }\noperate_files() { for f in $2; do $3 $f || rc=1; done; }\nshow_result() { [ "$1" = 0 ] || rc=1; }\n${text}\nexit $rc\n`;
+    writeFileSync(path.join(work, 'check'), script);
+    try {
+      execFileSync(sh[0] ?? '/bin/sh', [...sh.slice(1), path.join(work, 'check')], { cwd: work, stdio: 'pipe' });
+      return 0;
+    } catch (e) {
+      return (e as { status: number }).status;
+    }
+  };
+  t.is(checks(END_MARKER_CHECKS), 1, 'as shipped, the end marker checks fail on a panic record');
+  const a = ADAPT[0];
+  t.truthy(a);
+  t.is(checks(END_MARKER_CHECKS.split(a?.replace ?? '').join(a?.with ?? '')), 0, 'adapted, they pass on it');
 });

@@ -121,9 +121,14 @@ export function decompress(algorithm: Algorithm, input: Uint8Array, limit: numbe
   }
 }
 
-/** zstd's ZSTD_compressBound, which sizes the kernel's work buffer for zstd. */
+/** zstd 1.4+'s ZSTD_compressBound (the kernel's lib/zstd from 5.16). */
 export function zstdCompressBound(n: number): number {
   return n + (n >>> 8) + (n < 128 << 10 ? ((128 << 10) - n) >>> 11 : 0);
+}
+
+/** zstd 1.3's ZSTD_compressBound (the kernel's lib/zstd 4.14 .. 5.15): FSE_compressBound(n) + 12. */
+export function zstdCompressBoundLegacy(n: number): number {
+  return 512 + n + (n >>> 7) + 12;
 }
 
 /** LZ4_compressBound. */
@@ -131,17 +136,29 @@ export function lz4CompressBound(n: number): number {
   return n + Math.floor(n / 255) + 16;
 }
 
-/** lzo1x_worst_compress. */
-export function lzoWorst(n: number): number {
-  return n + Math.floor(n / 16) + 64 + 3;
+/** lzo1x_worst_compress; `rle`: the two bytes LZO-RLE's bitstream version added to it in 5.1. */
+export function lzoWorst(n: number, rle = true): number {
+  return n + Math.floor(n / 16) + 64 + 3 + (rle ? 2 : 0);
+}
+
+/**
+ * What decides the work buffer of the reading kernel: 6.6+ sizes it as 3 x bufsize for every
+ * record; before, per algorithm, with bounds that changed with the kernel version
+ * (kernel/version.ts workBufferRules). Unknown rules (no version): the larger bound, which any
+ * record a real kernel wrote fits, since its text was collected into that kernel's own buffer.
+ */
+export interface WorkBufferKernel {
+  readonly inflate66: boolean;
+  readonly lzoRleBytes?: boolean | undefined;
+  readonly zstdLegacyBound?: boolean | undefined;
 }
 
 /**
  * Size of the kernel's decompression work buffer (≤6.5: zbufsize_* of bufsize; 6.6+: 3 × bufsize),
  * which bounds what a 'C' record may decompress to.
  */
-export function workBufferSize(algorithm: Algorithm, bufsize: number, inflate66: boolean): number {
-  if (inflate66) return 3 * bufsize;
+export function workBufferSize(algorithm: Algorithm, bufsize: number, kernel: WorkBufferKernel): number {
+  if (kernel.inflate66) return 3 * bufsize;
   switch (algorithm) {
     case 'deflate':
     case 'zlib': {
@@ -153,12 +170,13 @@ export function workBufferSize(algorithm: Algorithm, bufsize: number, inflate66:
       return Math.floor((bufsize * 100) / r);
     }
     case 'zstd':
-      return zstdCompressBound(bufsize);
+      if (kernel.zstdLegacyBound === undefined) return Math.max(zstdCompressBound(bufsize), zstdCompressBoundLegacy(bufsize));
+      return kernel.zstdLegacyBound ? zstdCompressBoundLegacy(bufsize) : zstdCompressBound(bufsize);
     case 'lz4':
     case 'lz4hc':
       return lz4CompressBound(bufsize);
     case 'lzo':
-      return lzoWorst(bufsize);
+      return lzoWorst(bufsize, kernel.lzoRleBytes ?? true);
     case '842':
       return bufsize;
   }

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DecompressError, OutputLimitError } from '../../../src/errors.js';
 import { crc32be, sw842Decompress } from '../../../src/records/decompress/842.js';
-import { decompress, type Algorithm } from '../../../src/records/decompress/index.js';
+import { decompress, workBufferSize, type Algorithm } from '../../../src/records/decompress/index.js';
+import { workBufferRules } from '../../../src/kernel/version.js';
 import { lz4DecompressBlock } from '../../../src/records/decompress/lz4.js';
 import { lzoDecompressBlock } from '../../../src/records/decompress/lzo.js';
 import { fixturesDir, repoRoot } from '../../helpers/paths.js';
@@ -168,4 +169,22 @@ test('damaged kernel streams: only typed errors, output never past the limit', (
     { numRuns: 500 },
   );
   t.pass();
+});
+
+test('work buffer: the reading kernel\'s bound per algorithm and version (lzo +2 from 5.1, zstd 1.3 bound before 5.16)', (t) => {
+  const v = (major: number, minor: number) => ({ inflate66: false, ...workBufferRules({ major, minor, sublevel: 0, release: `${major}.${minor}` }) });
+  // bufsize 14580: a 16 KiB record with ECC 16 (the capture c61-lzo-ecc16-edge). 6.1's
+  // include/linux/lzo.h: lzo1x_worst_compress(x) = x + x/16 + 64 + 3 + 2 = 15560; that capture's
+  // panic record decompresses to 15559 bytes, one more than the bound without the "+ 2".
+  t.is(workBufferSize('lzo', 14580, v(6, 1)), 15560);
+  t.is(workBufferSize('lzo', 14580, v(5, 0)), 15558);
+  t.is(workBufferSize('lzo', 14580, { inflate66: false }), 15560, 'no version: the larger bound');
+  // zstd: 6.1's ZSTD_compressBound (zstd 1.4+) and 5.15's FSE_compressBound(n) + 12 = 512 + n + n/128 + 12.
+  t.is(workBufferSize('zstd', 14580, v(6, 1)), 14580 + 56 + 56);
+  t.is(workBufferSize('zstd', 14580, v(5, 15)), 512 + 14580 + 113 + 12);
+  t.is(workBufferSize('zstd', 14580, { inflate66: false }), 512 + 14580 + 113 + 12, 'no version: the larger bound');
+  t.is(workBufferSize('lz4', 14580, v(6, 1)), 14580 + 57 + 16);
+  t.is(workBufferSize('842', 14580, v(6, 1)), 14580);
+  t.is(workBufferSize('deflate', 14580, v(6, 1)), Math.floor((14580 * 100) / 60));
+  t.is(workBufferSize('lzo', 14580, { inflate66: true }), 3 * 14580, '6.6+: 3 x bufsize whatever the name');
 });
