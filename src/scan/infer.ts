@@ -12,7 +12,7 @@ import { HEADER_SIZE, PERSISTENT_RAM_SIG, zoneGeometry } from '../zone/geometry.
 import { readZone } from '../zone/read.js';
 import { parseDmesgHeader } from '../records/dmesg/header.js';
 import { decompress } from '../records/decompress/index.js';
-import { findDbgc, findFtraceSigs, type ScanProgress, type SigHit } from './signatures.js';
+import { findDbgc, findFtraceSigs, ftraceSigAt, type ScanProgress, type SigHit } from './signatures.js';
 
 export interface InferredRegion {
   readonly config: RamoopsConfig;
@@ -134,8 +134,11 @@ function inferFrom(mem: PhysicalMemory, hits: readonly SigHit[]): InferredRegion
     for (let guard = 0; guard < 8; guard++) {
       if (dAddrs.has(p)) {
         const next = hits.find((h) => h.address > p);
-        // Only the first ftrace header after this zone bounds it.
-        const nextF = findFtraceSigs(mem, p + 1, (next?.address ?? p + MAX_ZONE) + 4, 1)[0];
+        // A zone after the dmesg run is console or pmsg, whose size the kernel rounds down to a
+        // power of two: an ftrace zone after it starts at p + 2^k. Looking only there (not through
+        // up to 16 MiB of text, where the signature bytes also occur) is faster and surer.
+        let nextF: SigHit | undefined;
+        for (let s = 16; s <= MAX_ZONE && nextF === undefined && (next === undefined || p + s < next.address); s *= 2) nextF = ftraceSigAt(mem, p + s);
         const hit = hits.find((h) => h.address === p) ?? first;
         const bound = Math.min(next?.address ?? Infinity, nextF?.address ?? Infinity);
         // A zone's next neighbour must be a real zone start: a D header, or an ftrace header right at it.
@@ -233,7 +236,19 @@ function propose(walked: readonly Walked[], n: number, d: number, ecc: number, b
   const r = n ? roundDownPow2(d) : 0;
   // Thousands of candidates are tried: compare placements, never build their layouts.
   const expected = expectZones(walked.map((w) => ({ address: w.address, ftrace: w.kind === 'F', size: w.size })));
-  const rulesM = RULES.map((rules) => ({ ...rules, ftraceZones: Math.max(1, m) }));
+  // Rule sets that differ only in where pmsg goes relative to ftrace place the same zones when
+  // the configuration lacks one of the two: each distinct placement is tried once, and every
+  // rule set's label is credited in RULES order, as if each had been tried.
+  const rulesFor = (orderMatters: boolean): { rules: LayoutRules; label: string; group: number }[] => {
+    const keys: string[] = [];
+    return RULES.map((r) => {
+      const key = `${r.post49}:${r.evenZones}:${orderMatters ? r.pmsgFirst : '-'}`;
+      if (!keys.includes(key)) keys.push(key);
+      return { rules: { ...r, ftraceZones: Math.max(1, m) }, label: r.label, group: keys.indexOf(key) };
+    });
+  };
+  const rulesBoth = rulesFor(true);
+  const rulesOne = rulesFor(false);
   for (const role of roles) {
     for (const c of pow2Options(role.c)) {
       for (const p of pow2Options(role.p)) {
@@ -253,7 +268,11 @@ function propose(walked: readonly Walked[], n: number, d: number, ecc: number, b
             } catch {
               continue;
             }
-            for (const rules of rulesM) if (layoutPlaces(config, rules, expected)) out.push({ config, label: rules.label });
+            const placed: boolean[] = [];
+            for (const r of p && f ? rulesBoth : rulesOne) {
+              placed[r.group] ??= layoutPlaces(config, r.rules, expected);
+              if (placed[r.group]) out.push({ config, label: r.label });
+            }
           }
         }
       }

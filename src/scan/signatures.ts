@@ -108,3 +108,22 @@ export function findFtraceSigs(mem: PhysicalMemory, from: number, to: number, li
   }
   return out;
 }
+
+/**
+ * The ftrace zone header at exactly `address`, if one plausibly starts there: the signature
+ * carries a version code a kernel could have, and 0 <= start <= size as in every zone the
+ * kernel has written (text that happens to hold the signature bytes rarely passes both).
+ */
+export function ftraceSigAt(mem: PhysicalMemory, address: number): SigHit | undefined {
+  let h: Uint8Array;
+  try {
+    h = mem.read(address, 12);
+  } catch {
+    return undefined;
+  }
+  const code = (le32(h, 0) ^ PERSISTENT_RAM_SIG) >>> 0;
+  if (code === 0 || !plausibleVersionCode(code)) return undefined;
+  const start = i32(h, 4);
+  const size = i32(h, 8);
+  return start >= 0 && start <= size ? { address, kind: 'F', versionCode: code, start, size } : undefined;
+}
