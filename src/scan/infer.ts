@@ -6,12 +6,12 @@ import type { PhysicalMemory } from '../dump/memory.js';
 import { buildConfig } from '../config/build.js';
 import type { RamoopsConfig } from '../config/types.js';
 import { isPow2, roundDownPow2 } from '../config/numbers.js';
-import { computeLayout, expectZones, layoutPlaces, type Layout, type LayoutRules } from '../layout/layout.js';
+import { computeLayout, expectZones, layoutPlaces, type Layout, type LayoutRules, type Zone } from '../layout/layout.js';
 import { rsParityMatches } from '../zone/ecc/rs.js';
 import { HEADER_SIZE, PERSISTENT_RAM_SIG, zoneGeometry } from '../zone/geometry.js';
 import { readZone } from '../zone/read.js';
 import { parseDmesgHeader } from '../records/dmesg/header.js';
-import { decompress } from '../records/decompress/index.js';
+import { decompress, inflatePrefix } from '../records/decompress/index.js';
 import { findDbgc, findFtraceSigs, ftraceSigAt, type ScanProgress, type SigHit } from './signatures.js';
 
 export interface InferredRegion {
@@ -291,7 +291,9 @@ function propose(walked: readonly Walked[], n: number, d: number, ecc: number, b
 /**
  * The compressor of the stored dmesg records: raw LZO, LZ4 and 842 streams carry no magic, so
  * try each decoder on the first record and keep the one whose text starts like a pstore dump
- * ("Panic#1 Part1"). undefined means deflate, the default, or nothing to judge by.
+ * ("Panic#1 Part1"). undefined means deflate, the default, or nothing to judge by. Deflate, the
+ * default and by far the most common, is tried first on the record's opening bytes alone (a few
+ * ECC blocks corrected, a few hundred bytes inflated); the rest need the whole record.
  */
 function n0Compressor(mem: PhysicalMemory, c: RamoopsConfig): string | undefined {
   if (!c.recordSize) return undefined;
@@ -301,22 +303,25 @@ function n0Compressor(mem: PhysicalMemory, c: RamoopsConfig): string | undefined
   } catch {
     return undefined;
   }
-  for (const z of layout.zones.filter((zz) => zz.kind === 'dmesg').slice(0, 4)) {
-    let log: Uint8Array;
+  const payload = (z: Zone, prefix: number | undefined): Uint8Array | undefined => {
     try {
-      const r = readZone(mem.read(z.address, z.geometry.size), z.geometry, { expectedSig: PERSISTENT_RAM_SIG, emptyNeedsStartZero: false, rsMode: 'v5.3+' });
-      if (r.status !== 'ok') continue;
-      log = r.oldLog;
+      const r = readZone(mem.read(z.address, z.geometry.size), z.geometry, { expectedSig: PERSISTENT_RAM_SIG, emptyNeedsStartZero: false, rsMode: 'v5.3+', prefix });
+      if (r.status !== 'ok') return undefined;
+      const h = parseDmesgHeader(r.oldLog, true);
+      return h && h.compressed ? r.oldLog.subarray(h.length) : undefined;
     } catch {
-      continue;
+      return undefined;
     }
-    const h = parseDmesgHeader(log, true);
-    if (!h || !h.compressed) continue;
-    const payload = log.subarray(h.length);
-    for (const algorithm of ['deflate', 'zstd', 'lzo', 'lz4', '842', 'zlib'] as const) {
+  };
+  const dumpText = (text: Uint8Array | undefined): boolean => text !== undefined && DUMP_START.test(String.fromCharCode(...text.subarray(0, 40)));
+  const zones = layout.zones.filter((zz) => zz.kind === 'dmesg').slice(0, 4);
+  for (const z of zones) if (dumpText(inflatePrefix(payload(z, 1024) ?? new Uint8Array(0), 40))) return undefined;
+  for (const z of zones) {
+    const whole = payload(z, undefined);
+    if (whole === undefined) continue;
+    for (const algorithm of ['zstd', 'lzo', 'lz4', '842', 'zlib'] as const) {
       try {
-        const text = decompress(algorithm, payload, 4 * z.geometry.size);
-        if (DUMP_START.test(String.fromCharCode(...text.subarray(0, 40)))) return algorithm === 'deflate' ? undefined : algorithm;
+        if (dumpText(decompress(algorithm, whole, 4 * z.geometry.size))) return algorithm;
       } catch {
         // not this one
       }

@@ -37,15 +37,22 @@ export interface ZoneReadOptions {
   /** 6.6+ (and backports): size == 0 counts as empty only with start == 0. */
   readonly emptyNeedsStartZero: boolean;
   readonly rsMode: 'v5.3+' | 'legacy';
+  /**
+   * Only the first `prefix` bytes of the old log are wanted (scan's compressor guess), read as
+   * they are: no ECC correction at all (`ecc` undefined). A guess that fails on damaged bytes
+   * is made again from a full read. The kernel always reads and corrects the whole zone;
+   * extraction never sets this.
+   */
+  readonly prefix?: number | undefined;
 }
 
 /** Decode one zone. `bytes` is the zone's RAM (length = geometry.size); it is not modified. */
 export function readZone(bytes: Uint8Array, g: ZoneGeometry, opts: ZoneReadOptions): ZoneRead {
   // Corrections are written back into RAM by the kernel; work on a copy so the caller's dump stays intact.
-  const zone = g.eccSize ? Uint8Array.from(bytes) : bytes;
+  const zone = g.eccSize && opts.prefix === undefined ? Uint8Array.from(bytes) : bytes;
   let corrected = 0;
   let unrecoverable = 0;
-  const codec = g.eccSize ? rsCodec(g.eccSize) : undefined;
+  const codec = g.eccSize && opts.prefix === undefined ? rsCodec(g.eccSize) : undefined;
   const count = (r: number): void => {
     if (r > 0) corrected += r;
     else if (r < 0) unrecoverable += 1;
@@ -80,9 +87,11 @@ export function readZone(bytes: Uint8Array, g: ZoneGeometry, opts: ZoneReadOptio
     }
   }
   const data = zone.subarray(HEADER_SIZE, HEADER_SIZE + g.capacity);
-  const oldLog = new Uint8Array(uSize);
-  oldLog.set(data.subarray(uStart, uSize), 0);
-  oldLog.set(data.subarray(0, uStart), uSize - uStart);
+  // The ring from `start` to `size`, then from 0 to `start` (cut at the prefix, when one is asked).
+  const oldLog = new Uint8Array(opts.prefix === undefined ? uSize : Math.min(opts.prefix, uSize));
+  const head = data.subarray(uStart, Math.min(uSize, uStart + oldLog.length));
+  oldLog.set(head, 0);
+  oldLog.set(data.subarray(0, oldLog.length - head.length), head.length);
   return { status: 'ok', sig, start, size, oldLog, ecc: eccNow(), detail: `${uSize} bytes${uStart !== uSize ? ' (ring wrapped)' : ''}` };
 }
 

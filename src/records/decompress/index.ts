@@ -65,6 +65,32 @@ function completes(raw: Uint8Array): boolean {
   }
 }
 
+/**
+ * The first `want` bytes a raw deflate stream decodes to, reading only as much input as that
+ * takes; undefined when it breaks first. For guessing a record's compressor from its opening
+ * text (scan), never for extraction: the end of the stream is not checked.
+ */
+export function inflatePrefix(input: Uint8Array, want: number): Uint8Array | undefined {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const stream = new Inflate((c) => {
+    parts.push(c.slice(0, Math.max(0, want - total)));
+    total += c.length;
+  });
+  try {
+    for (let i = 0; i < input.length && total < want; i += 256) stream.push(input.subarray(i, i + 256), i + 256 >= input.length);
+  } catch {
+    return undefined;
+  }
+  const out = new Uint8Array(Math.min(total, want));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p.subarray(0, out.length - o), o);
+    o += Math.min(p.length, out.length - o);
+  }
+  return out;
+}
+
 /** Raw deflate (RFC 1951): what the crypto API's "deflate" and 6.6+'s zlib library write. */
 export function inflateRaw(input: Uint8Array, limit: number): Uint8Array {
   return collect('deflate', limit, (ondata) => new Inflate((c) => ondata(c)), input);
