@@ -261,18 +261,23 @@ function propose(walked: readonly Walked[], n: number, d: number, ecc: number, b
           const lo = n * d;
           const hi = n ? n * (d + 2) + 2 : 1;
           const maxSlack = m && fz ? 2 * m + 1 : 0;
-          for (let size = lo + fixed; size < hi + fixed + maxSlack; size++) {
-            let config: RamoopsConfig;
-            try {
-              config = buildConfig({ memAddress: base, memSize: size, recordSize: r, consoleSize: c, ftraceSize: f, pmsgSize: p, ecc, cpus: m || undefined }).config;
-            } catch {
-              continue;
-            }
+          // Only mem_size varies below, and buildConfig checks nothing else of it but that it is not 0.
+          let sized: RamoopsConfig;
+          try {
+            sized = buildConfig({ memAddress: base, memSize: Math.max(1, lo + fixed), recordSize: r, consoleSize: c, ftraceSize: f, pmsgSize: p, ecc, cpus: m || undefined }).config;
+          } catch {
+            continue;
+          }
+          const rules = p && f ? rulesBoth : rulesOne;
+          for (let size = Math.max(1, lo + fixed); size < hi + fixed + maxSlack; size++) {
+            const config = { ...sized, memSize: size };
             const placed: boolean[] = [];
-            for (const r of p && f ? rulesBoth : rulesOne) {
-              placed[r.group] ??= layoutPlaces(config, r.rules, expected);
-              if (placed[r.group]) out.push({ config, label: r.label });
+            let label: string | undefined;
+            for (const rr of rules) {
+              placed[rr.group] ??= layoutPlaces(config, rr.rules, expected);
+              if (placed[rr.group]) label = label === undefined ? rr.label : `${label}; ${rr.label}`;
             }
+            if (label !== undefined) out.push({ config, label });
           }
         }
       }
@@ -283,7 +288,13 @@ function propose(walked: readonly Walked[], n: number, d: number, ecc: number, b
   for (const o of out) {
     const k = `${o.config.memSize}:${o.config.recordSize}:${o.config.consoleSize}:${o.config.ftraceSize}:${o.config.pmsgSize}:${o.config.eccSize}`;
     const prev = byKey.get(k);
-    byKey.set(k, prev ? { config: prev.config, label: prev.label.split('; ').includes(o.label) ? prev.label : `${prev.label}; ${o.label}` } : o);
+    if (prev === undefined) {
+      byKey.set(k, o);
+      continue;
+    }
+    const labels = prev.label.split('; ');
+    for (const l of o.label.split('; ')) if (!labels.includes(l)) labels.push(l);
+    byKey.set(k, { config: prev.config, label: labels.join('; ') });
   }
   return [...byKey.values()];
 }
