@@ -9,6 +9,18 @@ export function onPath(cmd: string): boolean {
   return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
 }
 
+/**
+ * Why x86 guests cannot boot here, or undefined when they can: QEMU, and the busybox and
+ * dropbear the guest image is made of; `debianKernel` also needs apt to fetch Debian's kernel.
+ */
+export function x86SkipReason(opts: { readonly debianKernel?: boolean } = {}): string | undefined {
+  if (process.env['RAMOOPS_SKIP_INTEGRATION'] === '1') return 'RAMOOPS_SKIP_INTEGRATION=1';
+  if (!onPath('qemu-system-x86_64')) return 'qemu-system-x86_64 is not installed (make setup installs it)';
+  if (opts.debianKernel === true && (!onPath('apt-get') || !onPath('dpkg-deb'))) return "apt-get/dpkg-deb missing: Debian's kernel cannot be fetched";
+  if (!existsSync('/bin/busybox') || !existsSync('/usr/sbin/dropbear')) return 'busybox-static or dropbear-bin missing (make setup installs them)';
+  return undefined;
+}
+
 /** Why arm64 guests cannot boot here, or undefined when they can. */
 export function arm64SkipReason(): string | undefined {
   if (process.env['RAMOOPS_SKIP_INTEGRATION'] === '1') return 'RAMOOPS_SKIP_INTEGRATION=1';

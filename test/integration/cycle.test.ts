@@ -3,32 +3,15 @@
 // ECC off, ECC 16, ECC 16 with correctable corruption injected into the RAM file between the
 // crash and the reboot, and ECC 16 with corruption beyond what the code can fix. Each boots its
 // own QEMU; they run one after another (test.serial) so two TCG guests do not share 2 cores.
-import test, { type ExecutionContext } from 'ava';
-import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import type { ExecutionContext } from 'ava';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir } from 'tmp-promise';
 import { defaultRamoopsCmdline, runCycles, type CorruptSpec } from '../../harness/cycle.js';
 import { verdictText, type RunReport } from '../../harness/report.js';
+import { serialUnless, x86SkipReason } from '../helpers/integration.js';
 
-function onPath(cmd: string): boolean {
-  return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
-}
-
-/** Why the suite cannot run here, or undefined when it can. Synchronous: ava wants tests declared up front. */
-function skipReason(): string | undefined {
-  if (process.env['RAMOOPS_SKIP_INTEGRATION'] === '1') return 'RAMOOPS_SKIP_INTEGRATION=1';
-  if (!onPath('qemu-system-x86_64')) return 'qemu-system-x86_64 is not installed (make setup installs it)';
-  if (!onPath('apt-get') || !onPath('dpkg-deb')) return 'apt-get/dpkg-deb missing: Debian\'s kernel cannot be fetched';
-  if (!existsSync('/bin/busybox') || !existsSync('/usr/sbin/dropbear')) return 'busybox-static or dropbear-bin missing (make setup installs them)';
-  return undefined;
-}
-
-const reason = skipReason();
-const cycleTest = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
-  if (reason === undefined) test.serial(title, fn);
-  else test.serial.skip(`${title} (skipped: ${reason})`, fn);
-};
+const cycleTest = serialUnless(x86SkipReason({ debianKernel: true }));
 
 const ECC16 = `${defaultRamoopsCmdline()} ramoops.ecc=16`;
 

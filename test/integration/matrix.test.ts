@@ -3,25 +3,18 @@
 // (scenario `full`), and the LKDTM crash list. Each cell is a verified cycle: the host's parse
 // of guest RAM equals the guest's /sys/fs/pstore byte for byte, and the scenario's checks
 // hold. Driven through the CLI as a user would; run alone (scripts/run-tests.mjs phase 2).
-import test, { type ExecutionContext } from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import type { ExecutionContext } from 'ava';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import type { MatrixReport } from '../../harness/matrix.js';
 import type { RunReport } from '../../harness/report.js';
 import { CI_KERNEL_61, CI_KERNEL_612 } from '../helpers/ci-kernels.js';
+import { onPath, serialUnless, x86SkipReason } from '../helpers/integration.js';
 import { repoRoot } from '../helpers/paths.js';
 
-function onPath(cmd: string): boolean {
-  return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
-}
-
-const reason = process.env['RAMOOPS_SKIP_INTEGRATION'] === '1' ? 'RAMOOPS_SKIP_INTEGRATION=1' : !onPath('qemu-system-x86_64') ? 'qemu-system-x86_64 is not installed' : undefined;
-const matrixTest = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
-  if (reason === undefined) test.serial(title, fn);
-  else test.serial.skip(`${title} (skipped: ${reason})`, fn);
-};
+const matrixTest = serialUnless(x86SkipReason());
 
 async function matrix(t: ExecutionContext, args: readonly string[]): Promise<{ m: MatrixReport; reports: Map<string, RunReport> }> {
   t.timeout(60 * 60_000);

@@ -8,36 +8,22 @@
 //   fails, as a failed selftest must;
 // - Debian's stock 6.1 kernel, which has neither a pstore console nor pmsg: the selftests must
 //   say exactly that.
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dir } from 'tmp-promise';
 import { findCachedBuild } from '../../harness/kernel/build.js';
 import { failedSteps, type RunReport } from '../../harness/report.js';
 import { CI_KERNEL_FRAGMENTS } from '../helpers/ci-kernels.js';
+import { serialUnless, x86SkipReason } from '../helpers/integration.js';
 import { repoRoot } from '../helpers/paths.js';
 
 /** The CI kernel's fragments (`make kernels`): every ramoops feature, LKDTM, SMP, KASLR and the selftests' 9p. */
 const CI_FRAGMENTS = CI_KERNEL_FRAGMENTS.split(',');
 
-function onPath(cmd: string): boolean {
-  return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
-}
-
-function skipReason(): string | undefined {
-  if (process.env['RAMOOPS_SKIP_INTEGRATION'] === '1') return 'RAMOOPS_SKIP_INTEGRATION=1';
-  if (!onPath('qemu-system-x86_64')) return 'qemu-system-x86_64 is not installed (make setup installs it)';
-  if (!existsSync('/bin/busybox') || !existsSync('/usr/sbin/dropbear')) return 'busybox-static or dropbear-bin missing (make setup installs them)';
-  return undefined;
-}
-
-const reason = skipReason();
-
-function declare(title: string, why: string | undefined, fn: (t: ExecutionContext) => Promise<void>): void {
-  if (why === undefined) test.serial(title, fn);
-  else test.serial.skip(`${title} (skipped: ${why})`, fn);
-}
+const reason = x86SkipReason();
+const declare = (title: string, why: string | undefined, fn: (t: ExecutionContext) => Promise<void>): void => serialUnless(why)(title, fn);
 
 interface Run {
   readonly code: number;
