@@ -101,24 +101,24 @@ const ciReason = (i: number): string | undefined =>
 
 for (const [i, source] of SOURCES.entries()) {
   declare(`CI kernel (${source} built with ${CI_FRAGMENTS.join(',')}): --selftests passes all three, the one adaptation printed in the TAP`, ciReason(i), async (t) => {
-  const r = await ciRun(t, source, ciKernels[i]?.release, []);
-  t.deepEqual(results(r.tap), [
-    '1..3',
-    'ok 1 selftests: pstore: pstore_tests',
-    'ok 2 selftests: pstore: pstore_crash_test',
-    'ok 3 selftests: pstore: pstore_post_reboot_tests',
-  ]);
-  // The adaptation is never silent: in the TAP header, the report and the post-reboot test's check.
-  t.regex(r.tap, /^TAP version 13\n1\.\.3\n# adapted pstore_post_reboot_tests: replaced 2 x "grep -q \\"\\\\---\\\\\[ end trace\\"" with /);
-  t.deepEqual(r.report.selftests?.adaptations.map((a) => [a.file, a.places]), [['pstore_post_reboot_tests', 2]]);
-  const post = r.report.selftests?.results[2]?.output ?? '';
-  t.true(post.includes('Checking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... ok\n'), post);
-  t.true(post.includes('Checking console file contains oops end marker ... ok\n'), post);
-  t.regex(r.report.cycles[0]?.checks.find((c) => c.name === 'selftests: pstore: pstore_post_reboot_tests')?.detail ?? '', /^exit 0; adapted pstore_post_reboot_tests/);
-  t.true(r.report.cycles[0]?.checks.every((c) => c.ok));
-  t.is(r.report.verdict, 'pass');
-  t.is(r.code, 0);
-});
+    const r = await ciRun(t, source, ciKernels[i]?.release, []);
+    t.deepEqual(results(r.tap), [
+      '1..3',
+      'ok 1 selftests: pstore: pstore_tests',
+      'ok 2 selftests: pstore: pstore_crash_test',
+      'ok 3 selftests: pstore: pstore_post_reboot_tests',
+    ]);
+    // The adaptation is never silent: in the TAP header, the report and the post-reboot test's check.
+    t.regex(r.tap, /^TAP version 13\n1\.\.3\n# adapted pstore_post_reboot_tests: replaced 2 x "grep -q \\"\\\\---\\\\\[ end trace\\"" with /);
+    t.deepEqual(r.report.selftests?.adaptations.map((a) => [a.file, a.places]), [['pstore_post_reboot_tests', 2]]);
+    const post = r.report.selftests?.results[2]?.output ?? '';
+    t.true(post.includes('Checking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... ok\n'), post);
+    t.true(post.includes('Checking console file contains oops end marker ... ok\n'), post);
+    t.regex(r.report.cycles[0]?.checks.find((c) => c.name === 'selftests: pstore: pstore_post_reboot_tests')?.detail ?? '', /^exit 0; adapted pstore_post_reboot_tests/);
+    t.true(r.report.cycles[0]?.checks.every((c) => c.ok));
+    t.is(r.report.verdict, 'pass');
+    t.is(r.code, 0);
+  });
 }
 
 declare(`CI kernel (debian-6.12 built with ${CI_FRAGMENTS.join(',')}): selftests-verbatim fails only the oops end marker checks`, ciReason(1), async (t) => {
