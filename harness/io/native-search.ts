@@ -6,13 +6,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/**
- * Every offset of `needle` in the file, ascending, at most `max`; `threads` slices searched at
- * once. Each progress report says how many more bytes were searched, which stretch [from, to)
- * of match offsets that was, and the matches in it (ascending); every stretch is reported once,
- * except after a slice stopped at `max` or failed.
- */
-export type NativeFindAll = (path: string, needle: Uint8Array, max: number, threads: number, onProgress?: (bytes: number, from: number, to: number, hits: number[]) => void) => Promise<number[]>;
+/** Every offset of `needle` in the file, ascending, at most `max`; `threads` slices searched at once. */
+export type NativeFindAll = (path: string, needle: Uint8Array, max: number, threads: number, onProgress?: (bytes: number) => void) => Promise<number[]>;
 
 /** Where node-gyp puts the addon: the source folder's build/, beside binding.gyp (also from dist/). */
 export const NATIVE_ADDON = fileURLToPath(new URL('../../../harness/io/native/build/Release/ramoops_search.node', import.meta.url));

@@ -22,13 +22,6 @@ export function searchEngine(): SearchEngine {
 export interface SearchOptions {
   readonly engine?: SearchEngine;
   readonly threads?: number;
-  /**
-   * A finished stretch of the file: every match offset in [from, to), ascending, while the rest
-   * is still searched (the native engine reports every 64 MiB of a slice, the worker one each
-   * slice at its end). Stretches do not overlap; when a slice stops at `max` its remainder is
-   * never reported, so only the final answer is complete.
-   */
-  readonly onStretch?: (from: number, to: number, hits: readonly number[]) => void;
 }
 
 /** Offsets of `needle` in the file, ascending, at most `max`. */
@@ -41,29 +34,18 @@ export async function parallelFindAll(path: string, needle: Uint8Array, max: num
   // The addon takes needles up to 4 KiB (one page of overlap between its windows).
   if (native && needle.length >= 1 && needle.length <= 4096) {
     let done = 0;
-    const { onStretch } = opts;
-    const progress =
-      onProgress || onStretch
-        ? (bytes: number, from: number, to: number, hits: number[]): void => {
-            done += bytes;
-            onStretch?.(from, to, hits);
-            onProgress?.(done, size);
-          }
-        : undefined;
+    const progress = onProgress
+      ? (bytes: number): void => {
+          done += bytes;
+          onProgress(done, size);
+        }
+      : undefined;
     return native(path, needle, max, threads, progress);
   }
-  return workerFindAll(path, size, needle, max, threads, onProgress, opts.onStretch);
+  return workerFindAll(path, size, needle, max, threads, onProgress);
 }
 
-async function workerFindAll(
-  path: string,
-  size: number,
-  needle: Uint8Array,
-  max: number,
-  n: number,
-  onProgress?: (done: number, total: number) => void,
-  onStretch?: (from: number, to: number, hits: readonly number[]) => void,
-): Promise<number[]> {
+async function workerFindAll(path: string, size: number, needle: Uint8Array, max: number, n: number, onProgress?: (done: number, total: number) => void): Promise<number[]> {
   // Loaded only here: with the addon, nothing else needs it.
   const { Worker } = await import('node:worker_threads');
   const slice = Math.ceil(size / n);
@@ -82,11 +64,7 @@ async function workerFindAll(
               done += m.progress;
               onProgress?.(done, size);
             }
-            if (m.done) {
-              // A slice that stopped at `max` was not searched to its end.
-              if (m.done.length < max) onStretch?.(start, end, m.done);
-              resolve(m.done);
-            }
+            if (m.done) resolve(m.done);
           });
           w.on('error', reject);
           w.on('exit', (code) => {

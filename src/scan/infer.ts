@@ -12,7 +12,7 @@ import { HEADER_SIZE, PERSISTENT_RAM_SIG, zoneGeometry } from '../zone/geometry.
 import { readZone } from '../zone/read.js';
 import { parseDmesgHeader } from '../records/dmesg/header.js';
 import { decompress, inflatePrefix } from '../records/decompress/index.js';
-import { dbgcHitsAt, findDbgc, findFtraceSigs, ftraceSigAt, type ScanProgress, type SigHit } from './signatures.js';
+import { findDbgc, findFtraceSigs, ftraceSigAt, type ScanProgress, type SigHit } from './signatures.js';
 
 export interface InferredRegion {
   readonly config: RamoopsConfig;
@@ -89,110 +89,15 @@ const RULES: readonly (LayoutRules & { label: string })[] = [
 
 /** Scan a dump for ramoops regions and infer their configurations. */
 export function scan(mem: PhysicalMemory, onProgress?: (p: ScanProgress) => void): ScanResult {
-  return fromClusters(mem, findDbgc(mem, onProgress), new Map());
-}
-
-type ClusterResult = { readonly region: InferredRegion } | { readonly unexplained: { readonly address: number; readonly hits: number } };
-
-function inferOne(mem: PhysicalMemory, c: readonly SigHit[]): ClusterResult {
-  const r = inferCluster(mem, c);
-  return r ? { region: r } : { unexplained: { address: c[0]?.address ?? 0, hits: c.length } };
-}
-
-/** The result for every cluster of `hits`, taking those already inferred (keyed by clusterKey) as they are. */
-function fromClusters(mem: PhysicalMemory, hits: readonly SigHit[], known: ReadonlyMap<string, ClusterResult>): ScanResult {
+  const hits = findDbgc(mem, onProgress);
   const regions: InferredRegion[] = [];
   const unexplained: { address: number; hits: number }[] = [];
   for (const c of cluster(hits)) {
-    const r = known.get(clusterKey(c)) ?? inferOne(mem, c);
-    if ('region' in r) regions.push(r.region);
-    else unexplained.push(r.unexplained);
+    const r = inferCluster(mem, c);
+    if (r) regions.push(r);
+    else unexplained.push({ address: c[0]?.address ?? 0, hits: c.length });
   }
   return { regions, signaturesSeen: hits.length, unexplained };
-}
-
-/** A cluster is its signatures: the same addresses give the same inference. */
-function clusterKey(c: readonly SigHit[]): string {
-  return c.map((h) => h.address).join(',');
-}
-
-/**
- * scan() fed while a search runs elsewhere: stretches of the dump searched to their end, with the
- * signature addresses in each. A cluster is inferred as soon as everything within MAX_ZONE of it
- * has been searched (no signature still to come can join it), so inferring overlaps searching;
- * finish() takes the search's full answer and infers what is left. Its result is scan()'s for
- * that answer, whatever arrived before (clusters are reused only when identical).
- */
-export class StreamingScan {
-  /** Searched stretches, sorted and merged. */
-  private covered: [number, number][] = [];
-  /** Signatures not yet in an inferred cluster, ascending. */
-  private pending: SigHit[] = [];
-  private readonly known = new Map<string, ClusterResult>();
-
-  constructor(
-    private readonly mem: PhysicalMemory,
-    /** The searched address range: nothing outside it can hold a signature. */
-    private readonly space: { readonly start: number; readonly end: number },
-  ) {}
-
-  /** [from, to) was searched to its end and holds signatures at `addresses` (ascending). */
-  add(from: number, to: number, addresses: readonly number[]): void {
-    this.cover(from, to);
-    if (addresses.length > 0) this.pending = mergeSorted(this.pending, dbgcHitsAt(this.mem, addresses));
-    const rest: SigHit[] = [];
-    for (const c of cluster(this.pending)) {
-      const first = c[0]?.address ?? 0;
-      const last = c[c.length - 1]?.address ?? 0;
-      if (this.isCovered(Math.max(this.space.start, first - MAX_ZONE), Math.min(this.space.end, last + MAX_ZONE + 1))) this.known.set(clusterKey(c), inferOne(this.mem, c));
-      else rest.push(...c);
-    }
-    this.pending = rest;
-  }
-
-  /** Clusters inferred so far (before finish). */
-  get settled(): number {
-    return this.known.size;
-  }
-
-  /** The scan of the search's complete answer. */
-  finish(addresses: readonly number[]): ScanResult {
-    return fromClusters(this.mem, dbgcHitsAt(this.mem, addresses), this.known);
-  }
-
-  private cover(from: number, to: number): void {
-    if (to <= from) return;
-    const all = [...this.covered, [from, to] as [number, number]].sort((a, b) => a[0] - b[0]);
-    const merged: [number, number][] = [];
-    for (const [a, b] of all) {
-      const prev = merged[merged.length - 1];
-      if (prev && a <= prev[1]) prev[1] = Math.max(prev[1], b);
-      else merged.push([a, b]);
-    }
-    this.covered = merged;
-  }
-
-  private isCovered(from: number, to: number): boolean {
-    return to <= from || this.covered.some(([a, b]) => a <= from && to <= b);
-  }
-}
-
-function mergeSorted(a: readonly SigHit[], b: readonly SigHit[]): SigHit[] {
-  const out: SigHit[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x.address <= y.address)) {
-      if (x !== undefined) out.push(x);
-      i++;
-    } else {
-      out.push(y);
-      j++;
-    }
-  }
-  return out;
 }
 
 function inferCluster(mem: PhysicalMemory, hits: readonly SigHit[]): InferredRegion | undefined {

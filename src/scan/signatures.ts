@@ -38,25 +38,22 @@ export function plausibleVersionCode(code: number): boolean {
   return major >= 3 && major <= 9 && minor < 64;
 }
 
-/** The "DBGC" signatures found at these addresses (by a search elsewhere), with their header fields. */
-export function dbgcHitsAt(mem: PhysicalMemory, addresses: readonly number[]): SigHit[] {
-  const hits: SigHit[] = [];
-  for (const a of addresses) {
-    let h: Uint8Array;
-    try {
-      h = mem.read(a, 12);
-    } catch {
-      continue; // a signature in the last 11 bytes of the dump has no header to read
-    }
-    hits.push({ address: a, kind: 'D', versionCode: undefined, start: i32(h, 4), size: i32(h, 8) });
-  }
-  return hits;
-}
-
 /** Every "DBGC" in the dump (byte-aligned: zones need not be word-aligned), with its header fields. */
 export function findDbgc(mem: PhysicalMemory, onProgress?: (p: ScanProgress) => void): SigHit[] {
   const hits: SigHit[] = [];
-  if (mem.findAll) return dbgcHitsAt(mem, mem.findAll(DBGC, MAX_HITS, (done, total) => onProgress?.({ done, total })));
+  if (mem.findAll) {
+    const at = mem.findAll(DBGC, MAX_HITS, (done, total) => onProgress?.({ done, total }));
+    for (const a of at) {
+      let h: Uint8Array;
+      try {
+        h = mem.read(a, 12);
+      } catch {
+        continue; // a signature in the last 11 bytes of the dump has no header to read
+      }
+      hits.push({ address: a, kind: 'D', versionCode: undefined, start: i32(h, 4), size: i32(h, 8) });
+    }
+    return hits;
+  }
   const ranges = mem.ranges();
   const total = ranges.reduce((a, r) => a + (r.end - r.start), 0);
   let done = 0;

@@ -3,7 +3,7 @@
 // the search over a raw file before it loads the readers and the inference code, which then
 // load while the search runs, and plain argument lists skip yargs (parseScanArgs, main.ts).
 import type { Argv, CommandModule } from 'yargs';
-import type { ScanResult, StreamingScan } from '../../../src/scan/infer.js';
+import type { ScanResult } from '../../../src/scan/infer.js';
 import { configAsCmdline, configAsDtNode } from '../../../src/scan/render.js';
 import { dumpKind, dumpOptions, openRawFromArgs, withDumpOptions, type DumpArgs } from '../dump-flags.js';
 import { openFileSource } from '../../io/file-source.js';
@@ -107,43 +107,20 @@ async function runScan(a: ScanArgs): Promise<void> {
     head.close();
   }
   const { base } = dumpOptions(a);
-  const at = base ?? 0;
-  // Stretches the search has finished, held until the inference code has loaded; from then on
-  // each goes straight to the streaming scan, which infers a region while the rest is searched.
-  let stream: StreamingScan | undefined;
-  let early: [number, number, readonly number[]][] | undefined = [];
-  let streamFailed = false;
-  const onStretch = (from: number, to: number, hits: readonly number[]): void => {
-    if (streamFailed) return;
-    if (!stream) {
-      early?.push([from, to, hits]);
-      return;
-    }
-    try {
-      stream.add(from + at, to + at, at === 0 ? hits : hits.map((o) => o + at));
-    } catch {
-      // Thrown from the search's callback it would end the process: finish() meets the same
-      // cluster again and reports it as any scan error.
-      streamFailed = true;
-    }
-  };
-  const search = kind === 'raw' ? parallelFindAll(a.dump, DBGC, MAX_SIGNATURES, progress, { onStretch }) : undefined;
+  const search = kind === 'raw' ? parallelFindAll(a.dump, DBGC, MAX_SIGNATURES, progress) : undefined;
   // Awaited below; until then a failure must not count as unhandled.
   search?.catch(() => undefined);
   // A raw file needs no other reader.
-  const [open, infer] = await Promise.all([kind === 'raw' ? openRawFromArgs : import('../dump-options.js').then((m) => m.openDumpFromArgs), import('../../../src/scan/infer.js')]);
+  const [open, { scan }] = await Promise.all([kind === 'raw' ? openRawFromArgs : import('../dump-options.js').then((m) => m.openDumpFromArgs), import('../../../src/scan/infer.js')]);
   const dump = open(a);
   let r: ScanResult;
   try {
+    let memory = dump.memory;
     if (search) {
-      const range = dump.memory.ranges()[0];
-      stream = new infer.StreamingScan(dump.memory, { start: range?.start ?? at, end: range?.end ?? at });
-      for (const [from, to, hits] of early ?? []) onStretch(from, to, hits);
-      early = undefined;
       const hits = await search;
-      const all = at === 0 ? hits : hits.map((o) => o + at);
-      r = (streamFailed ? new infer.StreamingScan(dump.memory, { start: 0, end: 0 }) : stream).finish(all);
-    } else r = infer.scan(dump.memory, bar ? (p) => bar.update(p.done, p.total) : undefined);
+      memory = { ...memory, findAll: () => hits.map((o) => o + (base ?? 0)) };
+    }
+    r = scan(memory, bar ? (p) => bar.update(p.done, p.total) : undefined);
     bar?.done();
   } finally {
     dump.close();

@@ -49,18 +49,9 @@ typedef struct Job {
   uint64_t start, end;  // this thread's slice: match start offsets in [start, end)
   size_t max;
   Hits hits;
-  size_t reported;  // hits already sent with a progress report
   int err;  // errno of a failed read, 0 if none
   struct Search *search;
 } Job;
-
-// A progress report: `bytes` more searched, and with it every match start in [from, to) of one
-// slice, so a caller can work on a finished stretch of the file while the rest is searched.
-typedef struct Report {
-  uint64_t bytes, from, to;
-  size_t n;
-  uint64_t hits[];
-} Report;
 
 typedef struct Search {
   napi_async_work work;
@@ -188,28 +179,12 @@ static void pick_find(const char *want) {
 #endif
 }
 
-// Sends [from, to) and the hits found there since the last report (from the worker thread: the
-// message owns a copy, the job's array may grow or move after).
-static void report(Job *j, uint64_t from, uint64_t to) {
-  size_t n = j->hits.len - j->reported;
-  Report *r = malloc(sizeof *r + n * sizeof r->hits[0]);
-  if (!r) return;  // a lost report only delays the caller's work to the end
-  r->bytes = to - from;
-  r->from = from;
-  r->to = to;
-  r->n = n;
-  if (n) memcpy(r->hits, j->hits.at + j->reported, n * sizeof r->hits[0]);
-  j->reported = j->hits.len;
-  if (napi_call_threadsafe_function(j->search->progress, r, napi_tsfn_nonblocking) != napi_ok) free(r);
-}
-
 static void *run_job(void *arg) {
   Job *j = arg;
   Search *s = j->search;
   const size_t page = (size_t)sysconf(_SC_PAGESIZE);
   uint8_t *buf = NULL;  // pread fallback, for files that cannot be mapped
   size_t unreported = 0;
-  uint64_t searched = j->start;  // positions [start, searched) are done
   for (uint64_t pos = j->start; pos < j->end; pos += WINDOW) {
     // Positions pos .. pos+positions-1 are ours; their bytes may run nlen-1 past them.
     size_t positions = (size_t)(j->end - pos < WINDOW ? j->end - pos : WINDOW);
@@ -245,15 +220,23 @@ static void *run_job(void *arg) {
       break;
     }
     if (r > 0) break;  // this slice has its `max`; later slices cannot come before it
-    searched = pos + positions;
     unreported += positions;
     if (s->progress && unreported >= REPORT) {
-      report(j, pos + positions - unreported, pos + positions);
+      uint64_t *n = malloc(sizeof *n);
+      if (n) {
+        *n = unreported;
+        if (napi_call_threadsafe_function(s->progress, n, napi_tsfn_nonblocking) != napi_ok) free(n);
+      }
       unreported = 0;
     }
   }
-  // The last stretch; after a stop at `max` (or an error) nothing more is claimed as searched.
-  if (s->progress && unreported && !j->err && j->hits.len < j->max) report(j, searched - unreported, searched);
+  if (s->progress && unreported) {
+    uint64_t *n = malloc(sizeof *n);
+    if (n) {
+      *n = unreported;
+      if (napi_call_threadsafe_function(s->progress, n, napi_tsfn_nonblocking) != napi_ok) free(n);
+    }
+  }
   free(buf);
   return NULL;
 }
@@ -364,25 +347,16 @@ static void complete(napi_env env, napi_status status, void *data) {
   else settle(env, s);
 }
 
-// onProgress(bytes, from, to, hits): hits are the match offsets in [from, to), ascending.
 static void call_progress(napi_env env, napi_value fn, void *context, void *data) {
   (void)context;
-  Report *r = data;
+  uint64_t *n = data;
   if (env && fn) {
-    napi_value undef, argv[4];
+    napi_value undef, arg;
     napi_get_undefined(env, &undef);
-    napi_create_double(env, (double)r->bytes, &argv[0]);
-    napi_create_double(env, (double)r->from, &argv[1]);
-    napi_create_double(env, (double)r->to, &argv[2]);
-    napi_create_array_with_length(env, r->n, &argv[3]);
-    for (size_t i = 0; i < r->n; i++) {
-      napi_value v;
-      napi_create_double(env, (double)r->hits[i], &v);
-      napi_set_element(env, argv[3], (uint32_t)i, v);
-    }
-    napi_call_function(env, undef, fn, 4, argv, NULL);
+    napi_create_double(env, (double)*n, &arg);
+    napi_call_function(env, undef, fn, 1, &arg, NULL);
   }
-  free(r);
+  free(n);
 }
 
 #define THROW(env, msg)                          \
@@ -391,7 +365,7 @@ static void call_progress(napi_env env, napi_value fn, void *context, void *data
     return NULL;                                 \
   } while (0)
 
-// findAll(path: string, needle: Uint8Array, max: number, threads: number, onProgress?: (bytes, from, to, hits) => void): Promise<number[]>
+// findAll(path: string, needle: Uint8Array, max: number, threads: number, onProgress?: (bytes) => void): Promise<number[]>
 static napi_value find_all(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];

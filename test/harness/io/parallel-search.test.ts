@@ -83,29 +83,6 @@ for (const engine of engines) {
     t.deepEqual(await parallelFindAll(join(dir, 'empty.bin'), Buffer.from('DBGC'), 10, undefined, { engine }), []);
     t.deepEqual(await parallelFindAll(join(dir, 'tail.bin'), Buffer.from('DBGC'), 10, undefined, { engine, threads: 2 }), [2]);
   });
-  test(`${engine}: finished stretches tile the file, each with exactly its matches; with max, only what was searched to the end`, async (t) => {
-    const needle = Buffer.from('DBGC');
-    const all = bruteForce(data, needle, 1 << 22);
-    const inStretch = (from: number, to: number): number[] => all.filter((o) => o >= from && o < to);
-    for (const threads of [1, 2, 3, 5]) {
-      const stretches: [number, number, readonly number[]][] = [];
-      const got = await parallelFindAll(file, needle, 1 << 22, undefined, { engine, threads, onStretch: (from, to, hits) => stretches.push([from, to, [...hits]]) });
-      stretches.sort((a, b) => a[0] - b[0]);
-      t.is(same(got, all), 'same');
-      let at = 0;
-      for (const [from, to, hits] of stretches) {
-        t.is(from, at, `${threads} thread(s): stretches meet without gaps or overlaps`);
-        t.is(same(hits, inStretch(from, to)), 'same', `[${from}, ${to})`);
-        at = to;
-      }
-      t.true(at === SIZE || (engine === 'js' && at >= SIZE - needle.length + 1), `${threads} thread(s): the stretches reach the end (${at} of ${SIZE})`);
-    }
-    // Stopped at `max` in the first of two slices: the second slice is complete, the first never claimed.
-    const stretches: [number, number, readonly number[]][] = [];
-    await parallelFindAll(file, needle, 3, undefined, { engine, threads: 2, onStretch: (from, to, hits) => stretches.push([from, to, [...hits]]) });
-    for (const [from, to, hits] of stretches) t.is(same(hits, inStretch(from, to)), 'same', `[${from}, ${to}) with max`);
-    t.false(stretches.some(([from]) => from === 0), 'the slice that stopped at max is not reported as searched');
-  });
   test(`${engine}: progress adds up to the file size`, async (t) => {
     let last = 0;
     await parallelFindAll(file, Buffer.from('DBGC'), 1 << 22, (done, total) => {
