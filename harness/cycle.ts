@@ -775,18 +775,9 @@ export function defaultRamoopsCmdline(config: Pick<RamoopsConfig, 'memAddress' |
   return `ramoops.mem_address=0x${config.memAddress.toString(16)} ramoops.mem_size=0x${config.memSize.toString(16)} ramoops.record_size=0x${config.recordSize.toString(16)}`;
 }
 
-/**
- * Runs a command without side effects, again when dropbear closed its channel without an exit
- * status (seen under heavy load): only for probes that are safe to repeat.
- */
-async function probe(ssh: SshSession, command: string, timeoutMs: number, signal: AbortSignal): Promise<Awaited<ReturnType<SshSession['exec']>>> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await ssh.exec(command, { timeout: timeoutMs, signal });
-    } catch (e) {
-      if (attempt >= 3 || ssh.closed || !(e instanceof HarnessError) || !/without an exit status/.test(e.message)) throw e;
-    }
-  }
+/** A command without side effects (SshSession.execRepeatable), with the cycle's timeout and signal. */
+function probe(ssh: SshSession, command: string, timeoutMs: number, signal: AbortSignal): Promise<Awaited<ReturnType<SshSession['exec']>>> {
+  return ssh.execRepeatable(command, { timeout: timeoutMs, signal });
 }
 
 /** Requirements of the scenario the guest does not meet (their `what`). */

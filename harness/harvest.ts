@@ -52,7 +52,7 @@ import {
 } from '../src/harvest/index.js';
 import { prepareOutDir, writeConfined } from './artifacts.js';
 import { HarnessError } from './errors.js';
-import type { ExecResult, PstoreFile, SshSession } from './ssh/session.js';
+import { againIfDropped, type ExecResult, type PstoreFile, type SshSession } from './ssh/session.js';
 
 /** Where pstore is mounted on every Linux system. */
 export const PSTORE_DIR = '/sys/fs/pstore';
@@ -442,8 +442,10 @@ const LIST_SCRIPT = `cd ${PSTORE_DIR} || exit 3\nfor f in *; do [ -e "$f" ] || c
 
 function sshAccess(ssh: HarvestShell, options: HarvestOptions): PstoreAccess {
   const timeout = options.commandTimeoutMs ?? 60_000;
-  const run = async (script: string, what: string, okCodes: readonly number[] = [0]): Promise<ExecResult> => {
-    const r = await ssh.exec(script, { timeout, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  // `repeatable`: the script changes nothing, so a channel dropbear closed without an exit status may run again.
+  const run = async (script: string, what: string, okCodes: readonly number[] = [0], repeatable = false): Promise<ExecResult> => {
+    const opts = { timeout, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+    const r = await (repeatable ? againIfDropped(() => ssh.exec(script, opts)) : ssh.exec(script, opts));
     if (r.code === null || !okCodes.includes(r.code)) {
       const err = r.stderr.toString('utf8').trim();
       throw new HarnessError('guest', `${what} failed (${r.code === null ? `signal ${r.signal ?? '?'}` : `exit ${r.code}`})${err === '' ? '' : `: ${err}`}`);
@@ -452,7 +454,7 @@ function sshAccess(ssh: HarvestShell, options: HarvestOptions): PstoreAccess {
   };
   return {
     async context() {
-      const r = await run(CONTEXT_SCRIPT, 'reading the machine identity');
+      const r = await run(CONTEXT_SCRIPT, 'reading the machine identity', [0], true);
       return parseContext(r.stdout.toString('utf8'));
     },
     async ensureMounted() {
@@ -464,12 +466,12 @@ function sshAccess(ssh: HarvestShell, options: HarvestOptions): PstoreAccess {
       return r.code === 10;
     },
     async list() {
-      const r = await run(LIST_SCRIPT, `listing ${PSTORE_DIR}`);
+      const r = await run(LIST_SCRIPT, `listing ${PSTORE_DIR}`, [0], true);
       return parseListing(r.stdout.toString('utf8'));
     },
     async read(name) {
       assertSafe(name);
-      const r = await run(`cat -- ${PSTORE_DIR}/${name}`, `reading ${PSTORE_DIR}/${name}`);
+      const r = await run(`cat -- ${PSTORE_DIR}/${name}`, `reading ${PSTORE_DIR}/${name}`, [0], true);
       return new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength);
     },
     async unlink(names) {

@@ -253,13 +253,22 @@ export class SshSession {
   }
 
   /**
+   * exec for a command that changes nothing (a listing, a read, a probe): run again, up to three
+   * times in all, when dropbear closed the channel without an exit status, as it does now and
+   * then on a loaded machine. Commands with effects must use exec and take that as a fault.
+   */
+  execRepeatable(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return againIfDropped(() => this.exec(command, options), () => this.closedFlag);
+  }
+
+  /**
    * Lists a pstore mount (default /sys/fs/pstore) with stat and reads each file with cat.
    * Files come back sorted by name. Throws HarnessError('ssh') when a command fails.
    */
   async readPstore(dir = '/sys/fs/pstore', options: ExecOptions = {}): Promise<PstoreFile[]> {
     // `for f in *` with a test: an empty folder leaves the literal `*`, which must not be stat'ed.
     // %Y gives whole seconds; busybox's and GNU's %y carry the nanoseconds.
-    const list = await this.exec(
+    const list = await this.execRepeatable(
       `cd ${shellQuote(dir)} && for f in *; do [ -e "$f" ] || continue; stat -c '%n|%s|%Y|%y' -- "$f" || exit 3; done`,
       options,
     );
@@ -270,7 +279,7 @@ export class SshSession {
     for (const line of list.stdout.toString('utf8').split('\n')) {
       if (line.trim() === '') continue;
       const { name, size, mtime } = parseStatLine(line);
-      const cat = await this.exec(`cat -- ${shellQuote(`${dir}/${name}`)}`, options);
+      const cat = await this.execRepeatable(`cat -- ${shellQuote(`${dir}/${name}`)}`, options);
       if (cat.code !== 0) {
         throw new HarnessError('ssh', `reading ${dir}/${name} failed (exit ${cat.code}): ${cat.stderr.toString('utf8').trim()}`);
       }
@@ -375,4 +384,18 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * `run` (a command that changes nothing), again up to three times in all while it fails only
+ * because dropbear closed the channel without an exit status and the session is still open.
+ */
+export async function againIfDropped<T>(run: () => Promise<T>, closed: () => boolean = () => false): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      if (attempt >= 3 || closed() || !(e instanceof HarnessError) || !/without an exit status/.test(e.message)) throw e;
+    }
+  }
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { HarnessError } from '../../../harness/errors.js';
 import { generateRunKeys, keyCmdlineWord } from '../../../harness/ssh/keys.js';
-import { HostKeyPin, parseStatLine, shellQuote, SshSession } from '../../../harness/ssh/session.js';
+import { againIfDropped, HostKeyPin, parseStatLine, shellQuote, SshSession } from '../../../harness/ssh/session.js';
 
 interface FakeGuest {
   readonly port: number;
@@ -192,4 +192,36 @@ test('connect gives up at its deadline with the attempt count', async (t) => {
   );
   t.is(e?.stage, 'ssh');
   t.regex(e?.message ?? '', /no SSH login to 127\.0\.0\.1:1 within 600 ms \(\d+ attempts/);
+});
+
+test('againIfDropped: a read whose channel dropbear closed without an exit status runs again, three times at most; other errors and a closed session end it', async (t) => {
+  const dropped = (): HarnessError => new HarnessError('ssh', 'SSH channel closed without an exit status: cat -- /sys/fs/pstore/dmesg-ramoops-1');
+  let calls = 0;
+  t.is(
+    await againIfDropped(async () => {
+      calls++;
+      if (calls < 3) throw dropped();
+      return 'bytes';
+    }),
+    'bytes',
+  );
+  t.is(calls, 3);
+  calls = 0;
+  await t.throwsAsync(againIfDropped(async () => {
+    calls++;
+    throw dropped();
+  }), { message: /without an exit status/ });
+  t.is(calls, 3, 'a fourth try is not made');
+  calls = 0;
+  await t.throwsAsync(againIfDropped(async () => {
+    calls++;
+    throw new HarnessError('ssh', 'reading /sys/fs/pstore/x failed (exit 1): No such file');
+  }), { message: /exit 1/ });
+  t.is(calls, 1, 'a command that failed is not repeated');
+  calls = 0;
+  await t.throwsAsync(againIfDropped(async () => {
+    calls++;
+    throw dropped();
+  }, () => true));
+  t.is(calls, 1, 'not on a closed session');
 });
