@@ -3,6 +3,8 @@
 // the fixture captures; a cold build takes minutes.)
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildKey,
@@ -15,6 +17,7 @@ import {
   parseBuildSpec,
   parseConfigLines,
   readFragments,
+  treeFixups,
 } from '../../../harness/kernel/build.js';
 import { HarnessError } from '../../../harness/errors.js';
 
@@ -108,4 +111,25 @@ test('the arm64-virt fragment is base for the virt machine: its console, PCI hos
   const opts = parseConfigLines(f?.text ?? '');
   for (const o of ['CONFIG_SERIAL_AMBA_PL011_CONSOLE', 'CONFIG_PCI_HOST_GENERIC', 'CONFIG_VIRTIO_NET', 'CONFIG_RTC_DRV_PL031', 'CONFIG_PVPANIC_PCI', 'CONFIG_BLK_DEV_INITRD', 'CONFIG_RD_GZIP']) t.is(opts.get(o), 'y', o);
   for (const o of ['CONFIG_SERIAL_8250', 'CONFIG_ACPI', 'CONFIG_RTC_DRV_CMOS', 'CONFIG_64BIT']) t.false(opts.has(o), o);
+});
+
+test('treeFixups: objtool that fails on a missing symbol table (4.19.108) gets the frame-pointer unwinder; fixed objtool (5.4.286) and other trees get nothing', async (t) => {
+  const tree = async (elf: string | undefined): Promise<string> => {
+    const d = await mkdtemp(join(tmpdir(), 'rh-fixups-'));
+    if (elf !== undefined) {
+      await mkdir(join(d, 'tools/objtool'), { recursive: true });
+      await writeFile(join(d, 'tools/objtool/elf.c'), elf);
+    }
+    return d;
+  };
+  // The two versions of the check, as in the 4.19.108 and 5.4.286 trees.
+  const old = '\tsymtab = find_section_by_name(elf, ".symtab");\n\tif (!symtab) {\n\t\tWARN("missing symbol table");\n\t\treturn -1;\n\t}\n';
+  const fixed = '\tif (!symtab) {\n\t\t/*\n\t\t * A missing symbol table is actually possible if it\'s an empty\n\t\t * .o file.  This can happen for thunk_64.o.\n\t\t */\n\t\treturn 0;\n\t}\n';
+  const f = await treeFixups(await tree(old));
+  t.deepEqual(f.map((x) => x.name), ['harness-old-objtool']);
+  t.regex(f[0]?.text ?? '', /^# CONFIG_UNWINDER_ORC is not set$/m);
+  t.regex(f[0]?.text ?? '', /^CONFIG_UNWINDER_FRAME_POINTER=y$/m);
+  t.regex(f[0]?.text ?? '', /^# CONFIG_STACK_VALIDATION is not set$/m);
+  t.deepEqual(await treeFixups(await tree(fixed)), []);
+  t.deepEqual(await treeFixups(await tree(undefined)), [], 'no objtool (arm64-only or very old trees)');
 });
