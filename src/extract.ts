@@ -24,6 +24,7 @@ import type { PhysicalMemory } from './dump/memory.js';
 import { PERSISTENT_RAM_SIG } from './zone/geometry.js';
 import { eccNotice, probeSignature, readZone, type EccCounts, type ZoneRead, type ZoneStatus } from './zone/read.js';
 import { parseDmesgHeader } from './records/dmesg/header.js';
+import { concatBytes } from './bytes/concat.js';
 import { decompress, workBufferSize, type Algorithm } from './records/decompress/index.js';
 import { combineFtrace, formatFtrace } from './records/ftrace/format.js';
 import { lookup, type SymbolTable } from './records/ftrace/symbols.js';
@@ -515,10 +516,7 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
   return { files, zones: reports, layout, decisions, warnings, ftraceVersionCode: ftraceCode, kernelOffset, symbolShift };
 }
 
+/** a then b; a itself when b is empty (most records carry no ECC notice). */
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (!b.length) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+  return b.length ? concatBytes([a, b]) : a;
 }

@@ -3,6 +3,7 @@
 // the boot's own logs (console, pmsg, ftrace) are set beside the newest crash. Hashing is
 // passed in so this stays pure (the harness gives node:crypto's SHA-256).
 
+import { concatBytes } from '../bytes/concat.js';
 import { decompress, type Algorithm } from '../records/decompress/index.js';
 import { classifyDmesg, frameFunction, type DmesgInfo } from './dmesg.js';
 import { parseEccNotice, withoutEccNotice, type EccNoticeInfo } from './ecc.js';
@@ -166,7 +167,7 @@ function crashInfo(unsorted: readonly RecordInfo[], content: ReadonlyMap<RecordI
   if (first === undefined) throw new RangeError('crashInfo: no parts');
   const d = first.dmesg;
   // The name's hash covers what the record says, not the ECC notice a later boot may count differently.
-  const contentSha256 = sha256(concat(parts.map((p) => content.get(p))));
+  const contentSha256 = sha256(concatBytes(parts.map((p) => content.get(p))));
   const reason = d?.reason ?? (first.encZ ? 'undecoded' : 'unknown');
   const name = archiveName(first.mtime.seconds, reason, contentSha256);
   const base = {
@@ -198,17 +199,6 @@ export function crashSummary(c: Omit<CrashInfo, 'summary' | 'name' | 'contentSha
 
 function frameFunctionShown(f: string): string {
   return (f.startsWith('? ') ? '?' : '') + frameFunction(f);
-}
-
-function concat(chunks: readonly (Uint8Array | undefined)[]): Uint8Array {
-  const list = chunks.filter((c): c is Uint8Array => c !== undefined);
-  const out = new Uint8Array(list.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of list) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 function cmp(a: string, b: string): number {

@@ -2,6 +2,7 @@
 // buffer: (input, limit) -> bytes, or a DecompressError/OutputLimitError. Nothing else escapes.
 import { Inflate, Unzlib } from 'fflate';
 import { Decompress as ZstdStream } from 'fzstd';
+import { concatBytes } from '../../bytes/concat.js';
 import { DecompressError, OutputLimitError, RamoopsError } from '../../errors.js';
 import { sw842Decompress } from './842.js';
 import { lz4DecompressBlock } from './lz4.js';
@@ -32,13 +33,7 @@ function collect(algorithm: string, limit: number, make: (ondata: (c: Uint8Array
     throw new DecompressError(algorithm, `${e instanceof Error ? e.message : String(e)} (stream broken or cut)`);
   }
   if (!done) throw new DecompressError(algorithm, 'stream incomplete');
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function adler32(b: Uint8Array): number {
@@ -82,13 +77,8 @@ export function inflatePrefix(input: Uint8Array, want: number): Uint8Array | und
   } catch {
     return undefined;
   }
-  const out = new Uint8Array(Math.min(total, want));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p.subarray(0, out.length - o), o);
-    o += Math.min(p.length, out.length - o);
-  }
-  return out;
+  // Each piece was cut where `want` was reached: together they are at most `want` bytes.
+  return concatBytes(parts);
 }
 
 /** Raw deflate (RFC 1951): what the crypto API's "deflate" and 6.6+'s zlib library write. */
