@@ -1,36 +1,111 @@
 // Per-run SSH credentials. A fresh ed25519 pair per run means no key on disk to protect and
 // nothing a previous run left in a guest image can log in: the public half travels to the
 // guest on its kernel command line (rh.key=), the private half never leaves this process.
+//
+// Every ed25519 key of the project (runs, tests, fake servers) is made here, not by ssh2's
+// generateKeyPairSync: that one strips *every* leading zero byte of the public key while
+// meaning to strip only the BIT STRING's unused-bits byte (ssh2 lib/keygen.js, parseDERs), so
+// the 1 in 256 keys whose public half starts with 0x00 come out 31 bytes long and its own
+// parser rejects them ("Malformed OpenSSH private key"). That was the CI flake. We take the raw
+// key from node:crypto and write the OpenSSH container ourselves (PROTOCOL.key in OpenSSH).
 
-import ssh2 from 'ssh2';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { HarnessError } from '../errors.js';
 
-/** The run's client key pair. */
-export interface RunKeys {
-  /** OpenSSH-format private key, as ssh2's connect() takes it. */
+/** An ed25519 pair in the formats ssh2 and OpenSSH tools read. */
+export interface Ed25519Pair {
+  /** `-----BEGIN OPENSSH PRIVATE KEY-----` text, unencrypted. */
   readonly privateKey: string;
   /** The authorized_keys line: `ssh-ed25519 AAAA... comment`. */
   readonly publicKey: string;
+  /** The SSH wire blob of the public key (what a host key verifier is handed). */
+  readonly publicBlob: Buffer;
+}
+
+/** The run's client key pair. */
+export interface RunKeys extends Ed25519Pair {
   /** `rh.key=<base64 of the authorized_keys line>`: one kernel command line word, no spaces. */
   readonly cmdlineWord: string;
 }
 
-/** Makes the run's ed25519 key pair (a few milliseconds). */
+/** DER prefix of a PKCS#8 ed25519 private key (RFC 8410): the 32-byte seed follows. */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const KEY_TYPE = 'ssh-ed25519';
+
+/** Makes the run's ed25519 key pair (well under a millisecond). */
 export function generateRunKeys(comment = 'ramoops-harness'): RunKeys {
+  const pair = ed25519Pair(comment);
+  return { ...pair, cmdlineWord: keyCmdlineWord(pair.publicKey) };
+}
+
+/**
+ * An ed25519 pair: random, or from a 32-byte seed (the private scalar's seed, as RFC 8032
+ * names it), so tests can pin keys with awkward bytes.
+ */
+export function ed25519Pair(comment = 'ramoops-harness', seed?: Uint8Array): Ed25519Pair {
   if (/\s/.test(comment)) throw new HarnessError('ssh', `key comment must not contain whitespace: ${JSON.stringify(comment)}`);
-  // ssh2's generator writes a private key its own parser rejects ("Malformed OpenSSH private
-  // key") about once in 300 pairs, which failed a run's every login: keep only a pair it reads.
-  for (let attempt = 1; attempt <= 20; attempt++) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-    if (ssh2.utils.parseKey(pair.private) instanceof Error || ssh2.utils.parseKey(pair.public) instanceof Error) continue;
-    const publicKey = pair.public.trim();
-    return { privateKey: pair.private, publicKey, cmdlineWord: keyCmdlineWord(publicKey) };
+  let key: KeyObject;
+  if (seed === undefined) key = generateKeyPairSync('ed25519').privateKey;
+  else {
+    if (seed.length !== 32) throw new HarnessError('ssh', `an ed25519 seed is 32 bytes, got ${seed.length}`);
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
   }
-  throw new HarnessError('ssh', 'could not make an ed25519 key pair that ssh2 parses back (20 attempts)');
+  const d = Buffer.from(jwkField(key, 'd'), 'base64url');
+  const x = Buffer.from(jwkField(createPublicKey(key), 'x'), 'base64url');
+  const publicBlob = Buffer.concat([sshString(KEY_TYPE), sshString(x)]);
+  return {
+    privateKey: openSshPrivateKey(d, x, publicBlob, comment),
+    publicKey: `${KEY_TYPE} ${publicBlob.toString('base64')} ${comment}`,
+    publicBlob,
+  };
 }
 
 /** The kernel command line word the guest's init reads its authorized_keys line from. */
 export function keyCmdlineWord(authorizedKeysLine: string): string {
   // base64 keeps the line's spaces from splitting it into several command line words.
   return 'rh.key=' + Buffer.from(authorizedKeysLine.trim() + '\n', 'utf8').toString('base64');
+}
+
+function jwkField(key: KeyObject, field: 'd' | 'x'): string {
+  const v = (key.export({ format: 'jwk' }) as Record<string, unknown>)[field];
+  if (typeof v !== 'string') throw new HarnessError('ssh', `node:crypto exported an ed25519 key without its ${field}`);
+  return v;
+}
+
+/** openssh-key-v1, cipher and KDF "none": the layout of OpenSSH's PROTOCOL.key. */
+function openSshPrivateKey(seed: Buffer, pub: Buffer, publicBlob: Buffer, comment: string): string {
+  const check = randomBytes(4);
+  const unpadded = Buffer.concat([
+    check,
+    check,
+    sshString(KEY_TYPE),
+    sshString(pub),
+    // OpenSSH stores the 64-byte "secret key" of ref10: seed then public key.
+    sshString(Buffer.concat([seed, pub])),
+    sshString(comment),
+  ]);
+  // Padded with 1, 2, 3, ... to the cipher's block size (8 for "none").
+  const pad = Buffer.from(Array.from({ length: (8 - (unpadded.length % 8)) % 8 }, (_, i) => i + 1));
+  const body = Buffer.concat([
+    Buffer.from('openssh-key-v1\0', 'latin1'),
+    sshString('none'),
+    sshString('none'),
+    sshString(Buffer.alloc(0)),
+    u32(1),
+    sshString(publicBlob),
+    sshString(Buffer.concat([unpadded, pad])),
+  ]);
+  const lines = body.toString('base64').match(/.{1,70}/g) ?? [];
+  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`;
+}
+
+function sshString(v: string | Buffer): Buffer {
+  const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+  return Buffer.concat([u32(b.length), b]);
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
 }

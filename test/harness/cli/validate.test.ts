@@ -8,6 +8,7 @@ import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { ed25519Pair } from '../../../harness/ssh/keys.js';
 import { bootArch, dtBootRefusal, validateArch } from '../../../harness/cli/commands/validate.js';
 import { ramoopsNodeFromDt, type DtRamoops } from '../../../src/config/from-dt.js';
 import { parseDts } from '../../../src/dt/dts.js';
@@ -151,10 +152,10 @@ test('--boot refuses, before anything boots (exit 2): --ssh, and DT nodes the pr
 });
 
 test('--ssh: reads a running machine (in-process server) and validates what it reports', async (t) => {
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-  const user = ssh2.utils.generateKeyPairSync('ed25519');
+  const hostKey = ed25519Pair('fake-machine');
+  const user = ed25519Pair('user');
   const keyFile = join(dir, 'id');
-  writeFileSync(keyFile, user.private, { mode: 0o600 });
+  writeFileSync(keyFile, user.privateKey, { mode: 0o600 });
   const report = [
     '== params',
     'mem_address=134217728',
@@ -174,7 +175,7 @@ test('--ssh: reads a running machine (in-process server) and validates what it r
     '== dt',
     '',
   ].join('\n');
-  const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
+  const server = new ssh2.Server({ hostKeys: [hostKey.privateKey] }, (client) => {
     client.on('error', () => {});
     client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])));
     client.on('session', (accept) => {

@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { ed25519Pair } from '../../../harness/ssh/keys.js';
 import { dir } from 'tmp-promise';
 import { buildGuestImage, imageEntries, moduleClosure, parseLdd, parseModulesDep } from '../../../harness/guest/image.js';
 import { obtainKernel, type KernelArtifacts } from '../../../harness/kernel/obtain.js';
@@ -152,12 +153,12 @@ async function bootSmoke(t: ExecutionContext, spec: 'debian' | 'debian-6.12'): P
   const kernel = await obtainKernel(spec, { log: (l) => t.log(l) });
   const image = await buildGuestImage(kernel, { log: (l) => t.log(l) });
   t.log(`image: ${((await stat(image)).size / 1048576).toFixed(2)} MiB`);
-  const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'ramoops-harness-test' });
+  const keys = ed25519Pair('ramoops-harness-test');
   const port = await freePort();
   const append = [
     'console=ttyS0 quiet loglevel=4 panic=-1',
     'memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000',
-    `rh.key=${Buffer.from(keys.public + '\n').toString('base64')}`,
+    `rh.key=${Buffer.from(keys.publicKey + '\n').toString('base64')}`,
   ].join(' ');
   let qemu: ResultPromise | undefined;
   // Also when ava gives up on the test: teardown runs then, a finally might not.
@@ -200,7 +201,7 @@ async function bootSmoke(t: ExecutionContext, spec: 'debian' | 'debian-6.12'): P
     const hostKey = Buffer.from(hostKeyLine?.[2] ?? '', 'base64');
 
     const loginStart = Date.now();
-    const out = await sshExec(port, keys.private, hostKey, 'cat /sys/module/ramoops/parameters/record_size; ls -a /sys/fs/pstore; uname -r');
+    const out = await sshExec(port, keys.privateKey, hostKey, 'cat /sys/module/ramoops/parameters/record_size; ls -a /sys/fs/pstore; uname -r');
     t.log(`${spec}: ssh login + command in ${((Date.now() - loginStart) / 1000).toFixed(1)} s`);
     const [recordSize, ...rest] = out.trim().split('\n');
     t.is(recordSize, '16384');

@@ -1,9 +1,38 @@
-// The run's key pair: every pair handed out must be one ssh2 can log in with. ssh2's own
-// generator emits an unparsable private key about once in 300 pairs (seen as a matrix cell
-// failing every login with "Malformed OpenSSH private key").
+// Every key of the project comes from harness/ssh/keys.ts. ssh2's own generator wrote a
+// 31-byte public key whenever the real one started with 0x00 (1 in 256 pairs), which its
+// parser then refused: "Malformed OpenSSH private key" in a CI run. These tests pin that case
+// with a seed whose public key starts with 0x00, check the container against ssh2's parser and
+// OpenSSH's ssh-keygen, and keep ssh2's generator out of the code base.
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { tmpdir } from 'node:os';
 import ssh2 from 'ssh2';
-import { generateRunKeys } from '../../../harness/ssh/keys.js';
+import { ed25519Pair, generateRunKeys } from '../../../harness/ssh/keys.js';
+
+/** The first seed (counting up from 0) whose public key starts with byte `first`. */
+function seedWithPublicStarting(first: number): Buffer {
+  for (let i = 0; ; i++) {
+    const seed = Buffer.alloc(32);
+    seed.writeUInt32BE(i, 28);
+    const pub = ed25519Pair('t', seed).publicBlob.subarray(4 + 11 + 4);
+    if (pub[0] === first) return seed;
+  }
+}
+
+function parsesAndSigns(t: import('ava').ExecutionContext, privateKey: string, publicKey: string): void {
+  const priv = ssh2.utils.parseKey(privateKey);
+  const pub = ssh2.utils.parseKey(publicKey);
+  if (priv instanceof Error || pub instanceof Error) return void t.fail(`${String(priv)} / ${String(pub)}`);
+  const k = Array.isArray(priv) ? priv[0] : priv;
+  const p = Array.isArray(pub) ? pub[0] : pub;
+  const data = Buffer.from('ramoops');
+  const sig = k.sign(data);
+  t.true(sig instanceof Buffer && p.verify(data, sig) === true);
+  t.deepEqual(k.getPublicSSH(), p.getPublicSSH());
+}
 
 test('3000 run keys in a row all parse (private and public) and carry the comment', (t) => {
   for (let i = 0; i < 3000; i++) {
@@ -17,9 +46,65 @@ test('3000 run keys in a row all parse (private and public) and carry the commen
   t.pass();
 });
 
+test('a public key starting with 0x00 (what ssh2 generateKeyPairSync truncated) parses, signs and verifies', (t) => {
+  const seed = seedWithPublicStarting(0);
+  const pair = ed25519Pair('zero', seed);
+  t.is(pair.publicBlob.readUInt32BE(15), 32);
+  t.is(pair.publicBlob[19], 0);
+  parsesAndSigns(t, pair.privateKey, pair.publicKey);
+});
+
+test('the seed and public key are the ones node:crypto derives (RFC 8410 PKCS#8 round trip)', (t) => {
+  const seed = Buffer.alloc(32, 7);
+  const pair = ed25519Pair('x', seed);
+  const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+  const x = Buffer.from(String((createPublicKey(key).export({ format: 'jwk' }) as { x: string }).x), 'base64url');
+  t.deepEqual(pair.publicBlob.subarray(19), x);
+  parsesAndSigns(t, pair.privateKey, pair.publicKey);
+});
+
+test("OpenSSH's ssh-keygen reads our private key and derives the same public key", (t) => {
+  let has = true;
+  try {
+    execFileSync('ssh-keygen', ['-?'], { stdio: 'ignore' });
+  } catch (e) {
+    has = (e as { code?: string }).code !== 'ENOENT';
+  }
+  if (!has) return void t.pass('ssh-keygen not installed');
+  for (const seed of [seedWithPublicStarting(0), Buffer.alloc(32, 0xff)]) {
+    const pair = ed25519Pair('c', seed);
+    const file = path.join(tmpdir(), `rh-key-${process.pid}-${seed[31]}`);
+    writeFileSync(file, pair.privateKey, { mode: 0o600 });
+    const derived = execFileSync('ssh-keygen', ['-y', '-f', file], { encoding: 'utf8' }).trim();
+    t.is(derived.split(' ').slice(0, 2).join(' '), pair.publicKey.split(' ').slice(0, 2).join(' '));
+  }
+});
+
 test('the command line word is one word holding the authorized_keys line', (t) => {
   const k = generateRunKeys();
   t.false(/\s/.test(k.cmdlineWord));
   t.is(Buffer.from(k.cmdlineWord.slice('rh.key='.length), 'base64').toString('utf8'), `${k.publicKey}\n`);
   t.throws(() => generateRunKeys('two words'));
+  t.throws(() => ed25519Pair('x', Buffer.alloc(31)));
+});
+
+test('no code outside harness/ssh/keys.ts makes keys with ssh2 generateKeyPairSync', (t) => {
+  const root = path.resolve(new URL('../../../../', import.meta.url).pathname);
+  const offenders: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts') && readFileSync(p, 'utf8').includes('generateKeyPairSync(')) offenders.push(path.relative(root, p));
+    }
+  };
+  for (const top of ['harness', 'test', 'src', 'scripts']) {
+    try {
+      walk(path.join(root, top));
+    } catch {
+      /* folder absent */
+    }
+  }
+  // keys.ts uses node:crypto's generateKeyPairSync('ed25519'), not ssh2's; this file names it in text.
+  t.deepEqual(offenders.filter((f) => !f.endsWith('harness/ssh/keys.ts') && !f.endsWith('test/harness/ssh/keys.test.ts')), []);
 });

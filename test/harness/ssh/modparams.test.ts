@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import type net from 'node:net';
 import os from 'node:os';
 import ssh2 from 'ssh2';
+import { ed25519Pair } from '../../../harness/ssh/keys.js';
 import { HarnessError } from '../../../harness/errors.js';
 import { cpuCount, fingerprint, parseReport, readRemoteRamoops, REPORT_SCRIPT, settingsFromParams } from '../../../harness/ssh/modparams.js';
 import { parseDts } from '../../../src/dt/dts.js';
@@ -67,11 +68,11 @@ interface Server {
 
 /** An SSH server on 127.0.0.1 accepting `user`'s key and answering with `answer(command)`. */
 async function fakeMachine(userPublic: string, answer: (command: string) => Buffer): Promise<Server> {
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const hostKey = ed25519Pair('fake-machine');
   const allowed = ssh2.utils.parseKey(userPublic);
   if (allowed instanceof Error) throw allowed;
   const commands: string[] = [];
-  const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
+  const server = new ssh2.Server({ hostKeys: [hostKey.privateKey] }, (client) => {
     client.on('error', () => {});
     client.on('authentication', (ctx) => {
       if (ctx.method === 'publickey' && ctx.key.data.equals(allowed.getPublicSSH())) ctx.accept();
@@ -88,7 +89,7 @@ async function fakeMachine(userPublic: string, answer: (command: string) => Buff
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const pub = ssh2.utils.parseKey(hostKey.public);
+  const pub = ssh2.utils.parseKey(hostKey.publicKey);
   if (pub instanceof Error) throw pub;
   return {
     port: (server.address() as net.AddressInfo).port,
@@ -98,20 +99,20 @@ async function fakeMachine(userPublic: string, answer: (command: string) => Buff
   };
 }
 
-const user = ssh2.utils.generateKeyPairSync('ed25519');
+const user = ed25519Pair('user');
 
 test('over SSH: module parameters of an x86 guest, host key reported and pinned', async (t) => {
-  const m = await fakeMachine(user.public, () => Buffer.from(REPORT));
+  const m = await fakeMachine(user.publicKey, () => Buffer.from(REPORT));
   try {
     const seen: string[] = [];
-    const r = await readRemoteRamoops({ host: '127.0.0.1', port: m.port, username: 'root', privateKey: user.private, onHostKey: (fp) => seen.push(fp) });
+    const r = await readRemoteRamoops({ host: '127.0.0.1', port: m.port, username: 'root', privateKey: user.privateKey, onHostKey: (fp) => seen.push(fp) });
     t.deepEqual(seen, [m.fp]);
     t.is(r.params['record_size'], '16384');
     t.is(r.fdt, undefined);
     t.is(m.commands.length, 1, 'one command without a DT node');
-    const pinned = await readRemoteRamoops({ host: '127.0.0.1', port: m.port, username: 'root', privateKey: user.private, hostKey: m.fp });
+    const pinned = await readRemoteRamoops({ host: '127.0.0.1', port: m.port, username: 'root', privateKey: user.privateKey, hostKey: m.fp });
     t.is(pinned.release, '6.12.117+deb12-amd64');
-    await t.throwsAsync(readRemoteRamoops({ host: '127.0.0.1', port: m.port, username: 'root', privateKey: user.private, hostKey: 'SHA256:not-this-one' }), {
+    await t.throwsAsync(readRemoteRamoops({ host: '127.0.0.1', port: m.port, username: 'root', privateKey: user.privateKey, hostKey: 'SHA256:not-this-one' }), {
       instanceOf: HarnessError,
       message: /host key SHA256:.* is not the expected SHA256:not-this-one/,
     });
@@ -122,9 +123,9 @@ test('over SSH: module parameters of an x86 guest, host key reported and pinned'
 
 test('over SSH: a DT-configured machine also gives its booted DTB, byte for byte', async (t) => {
   const dtb = writeFdt(parseDts(VIRT_RAMOOPS));
-  const m = await fakeMachine(user.public, (cmd) => (cmd.includes('/sys/firmware/fdt') ? Buffer.from(dtb) : Buffer.from(REPORT.replace('== dt\n', '== dt\n/reserved-memory/ramoops@50000000\n'))));
+  const m = await fakeMachine(user.publicKey, (cmd) => (cmd.includes('/sys/firmware/fdt') ? Buffer.from(dtb) : Buffer.from(REPORT.replace('== dt\n', '== dt\n/reserved-memory/ramoops@50000000\n'))));
   try {
-    const r = await readRemoteRamoops({ host: '127.0.0.1', port: m.port, username: 'root', privateKey: user.private });
+    const r = await readRemoteRamoops({ host: '127.0.0.1', port: m.port, username: 'root', privateKey: user.privateKey });
     t.deepEqual(r.dtNodes, ['/reserved-memory/ramoops@50000000']);
     t.true(r.fdt !== undefined && Buffer.from(r.fdt).equals(Buffer.from(dtb)));
   } finally {

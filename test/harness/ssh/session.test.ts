@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { HarnessError } from '../../../harness/errors.js';
-import { generateRunKeys, keyCmdlineWord } from '../../../harness/ssh/keys.js';
+import { ed25519Pair, generateRunKeys, keyCmdlineWord } from '../../../harness/ssh/keys.js';
 import { againIfDropped, HostKeyPin, parseStatLine, shellQuote, SshSession } from '../../../harness/ssh/session.js';
 
 interface FakeGuest {
@@ -21,10 +21,10 @@ interface FakeGuest {
 
 /** An SSH server on 127.0.0.1 that accepts `authorized` for root and runs commands with sh. */
 async function fakeGuest(authorized: string, port = 0): Promise<FakeGuest> {
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const hostKey = ed25519Pair('fake-guest');
   const allowed = ssh2.utils.parseKey(authorized);
   if (allowed instanceof Error) throw allowed;
-  const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
+  const server = new ssh2.Server({ hostKeys: [hostKey.privateKey] }, (client) => {
     client.on('error', () => {});
     client.on('authentication', (ctx) => {
       if (
@@ -55,7 +55,7 @@ async function fakeGuest(authorized: string, port = 0): Promise<FakeGuest> {
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const addr = server.address() as net.AddressInfo;
-  const pub = ssh2.utils.parseKey(hostKey.public);
+  const pub = ssh2.utils.parseKey(hostKey.publicKey);
   if (pub instanceof Error) throw pub;
   return {
     port: addr.port,
