@@ -7,6 +7,7 @@
 // guests get Debian's arm64 packages, downloaded into the cache (harness/debs.ts); nothing
 // arm64 can run here, so the libraries come from the executables' DT_NEEDED entries
 // (elf-deps.ts) and the applet list from busybox's own table of names.
+import { projectDir } from '../io/project-dir.js';
 import { execa, ExecaError } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync, type Stats } from 'node:fs';
@@ -15,10 +16,10 @@ import { access, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, r
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheDir as defaultCacheDir } from '../cache.js';
-import { fetchDebs, type DebTree } from '../debs.js';
+import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';
+import { fetchDebs, type DebTree } from '../debian/debs.js';
 import { HarnessError, stderrExcerpt } from '../errors.js';
-import type { KernelArtifacts } from '../kernel/obtain.js';
+import type { KernelArtifacts } from '../kernel/artifacts.js';
 import type { GuestArch } from '../qemu/args.js';
 import { gzipCpio, writeCpio, type CpioEntry } from './cpio.js';
 import { EM_AARCH64, elfDynamicInfo } from './elf-deps.js';
@@ -103,13 +104,8 @@ async function tool(cmd: string, args: readonly string[], pkg: string): Promise<
 }
 
 /** Finds guest/ whether we run from dist/ (compiled) or from the sources. */
-async function guestDir(): Promise<string> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if ((await exists(join(dir, 'guest', 'init'))) && (await exists(join(dir, 'package.json')))) return join(dir, 'guest');
-    dir = dirname(dir);
-  }
-  throw guestError(`cannot find guest/init above ${fileURLToPath(import.meta.url)}`);
+function guestDir(): Promise<string> {
+  return Promise.resolve(projectDir('guest'));
 }
 
 /**

@@ -8,11 +8,11 @@ import { execa, ExecaError } from 'execa';
 import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { cacheDir as defaultCacheDir } from '../cache.js';
-import { aptShow, ensureForeignArch, fetchDebs, type DebTree } from '../debs.js';
+import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';
+import { aptShow, ensureForeignArch, fetchDebs, type DebTree } from '../debian/debs.js';
 import { HarnessError, stderrExcerpt } from '../errors.js';
 import { ARM64_USERLAND_PACKAGES } from '../guest/image.js';
-import type { KernelArtifacts, ObtainKernelOptions } from './obtain.js';
+import type { KernelArtifacts, ObtainKernelOptions } from './artifacts.js';
 import { isDir, isFile } from '../io/paths.js';
 import { buildKernel, parseBuildSpec } from './build.js';
 

@@ -15,9 +15,11 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, writ
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheDir as defaultCacheDir } from '../cache.js';
+import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';
+import { projectDir } from '../io/project-dir.js';
 import { HarnessError, stderrExcerpt } from '../errors.js';
-import { withLock, type KernelArtifacts } from './obtain.js';
+import { withLock } from '../io/lock.js';
+import type { KernelArtifacts } from './artifacts.js';
 
 /** The Debian source packages `--source` can name. */
 export const DEBIAN_SOURCES = {
@@ -202,12 +204,7 @@ export interface Fragment {
 
 /** Finds kernel-configs/ whether we run from dist/ (compiled) or from the sources. */
 export function kernelConfigsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'kernel-configs')) && existsSync(join(dir, 'package.json'))) return join(dir, 'kernel-configs');
-    dir = dirname(dir);
-  }
-  throw new HarnessError('kernel', `cannot find kernel-configs/ above ${fileURLToPath(import.meta.url)}`);
+  return projectDir('kernel-configs');
 }
 
 /** Reads fragments by name (kernel-configs/NAME) or path (anything with a slash). */
@@ -330,7 +327,7 @@ async function debianSource(src: DebianSource, cache: string, opts: BuildKernelO
   if (!ready()) {
     await withLock(
       `${dir}.lock`,
-      opts,
+      { ...opts, stage: 'kernel' },
       async () => {
         if (ready()) return;
         opts.onProgress?.({ phase: 'source', compiled: 0, current: undefined, elapsedMs: 0 });
@@ -512,7 +509,7 @@ export async function buildKernel(opts: BuildKernelOptions = {}): Promise<BuiltK
 
   return withLock(
     `${entry}.lock`,
-    opts,
+    { ...opts, stage: 'kernel' },
     async () => {
       if (tree.immutable) {
         const theirs = await readMeta(entry);

@@ -7,34 +7,14 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { cacheDir as defaultCacheDir } from '../cache.js';
+import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';
 import { HarnessError } from '../errors.js';
 import { buildKernel, parseBuildSpec } from './build.js';
+import type { KernelArtifacts, ObtainKernelOptions } from './artifacts.js';
+import { withLock } from '../io/lock.js';
 import { isDir, isFile } from '../io/paths.js';
 
-/** A bootable kernel and, when it has loadable modules, the tree they live in. */
-export interface KernelArtifacts {
-  readonly kernelPath: string;
-  /** A directory containing lib/modules/<release>; undefined when the kernel has no modules tree. */
-  readonly modulesRoot: string | undefined;
-  /** What `uname -r` prints in the guest, e.g. 6.1.0-56-amd64. */
-  readonly release: string;
-  /** 'debian', 'debian-6.12' or the absolute path of the user's bzImage. */
-  readonly source: string;
-  /** The kernel's System.map when known (Debian packages ship one), for symbolising ftrace records. */
-  readonly systemMapPath?: string | undefined;
-  /** The kernel's .config when known. */
-  readonly configPath?: string | undefined;
-}
 
-/** Options of obtainKernel; every field may be left out. */
-export interface ObtainKernelOptions {
-  readonly cacheDir?: string;
-  /** For a bzImage spec: a directory with lib/modules/<release>, or that modules directory itself. */
-  readonly modulesDir?: string;
-  readonly signal?: AbortSignal;
-  readonly log?: (line: string) => void;
-}
 
 /** The kernel specs that name a Debian package rather than a file. */
 export const DEBIAN_SPECS = ['debian', 'debian-6.12'] as const;
@@ -294,7 +274,7 @@ async function obtainDebian(spec: DebianSpec, opts: ObtainKernelOptions): Promis
     return toArtifacts(entryDir, existing);
   }
 
-  return withLock(`${entryDir}.lock`, opts, async () => {
+  return withLock(`${entryDir}.lock`, { ...opts, stage: 'kernel' }, async () => {
     // Whoever held the lock before us may have unpacked this very version.
     const theirs = await readMeta(entryDir);
     if (theirs !== undefined) {
@@ -305,55 +285,6 @@ async function obtainDebian(spec: DebianSpec, opts: ObtainKernelOptions): Promis
   });
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e: unknown) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Serialises work on one cache entry between processes: parallel test files and CLI runs
- * would otherwise each download and unpack the same 400 MB. A lock whose owner died is taken over.
- */
-export async function withLock<T>(
-  lockPath: string,
-  opts: ObtainKernelOptions,
-  fn: () => Promise<T>,
-  { what = 'unpacking', maxWaitMinutes = 15 }: { readonly what?: string; readonly maxWaitMinutes?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + maxWaitMinutes * 60_000;
-  let announced = false;
-  for (;;) {
-    try {
-      await writeFile(lockPath, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (e: unknown) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const text = await readFile(lockPath, 'utf8').catch(() => '');
-    const holder = Number(text);
-    const age = await stat(lockPath).then((st) => Date.now() - st.mtimeMs, () => 0);
-    // An empty lock is one being written right now, unless it has stayed empty for long.
-    const stale = text === '' ? age > 10_000 : !Number.isInteger(holder) || holder <= 0 || !pidAlive(holder);
-    if (stale) {
-      await rm(lockPath, { force: true });
-      continue;
-    }
-    if (!announced) opts.log?.(`kernel: waiting for process ${holder} to finish ${what} (${lockPath})`);
-    announced = true;
-    if (opts.signal?.aborted === true) throw new HarnessError('kernel', 'cancelled while waiting for the cache lock');
-    if (Date.now() > deadline) throw new HarnessError('kernel', `${lockPath} has been held by process ${holder} for ${maxWaitMinutes} minutes`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lockPath, { force: true });
-  }
-}
 
 async function fetchAndUnpack(
   spec: DebianSpec,

@@ -7,12 +7,13 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dir } from 'tmp-promise';
 import { configFromCmdline } from '../../src/index.js';
-import { defaultRamoopsCmdline, guestCmdline, READY_LINE, runCycles } from '../../harness/cycle.js';
+import { defaultRamoopsCmdline, guestCmdline, READY_LINE, runCycles } from '../../harness/cycle/run.js';
 import { buildGuestImage } from '../../harness/guest/image.js';
-import { obtainKernel, type KernelArtifacts } from '../../harness/kernel/obtain.js';
+import { obtainKernel } from '../../harness/kernel/obtain.js';
+import type { KernelArtifacts } from '../../harness/kernel/artifacts.js';
 import { withLifetime } from '../../harness/proc/lifetime.js';
 import { QemuProcess } from '../../harness/qemu/process.js';
-import type { Phase } from '../../harness/report.js';
+import type { Phase } from '../../harness/report/run-report.js';
 import { generateRunKeys } from '../../harness/ssh/keys.js';
 
 const ROUNDS = 3;

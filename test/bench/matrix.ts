@@ -5,10 +5,10 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dir } from 'tmp-promise';
-import { runMatrix, type MatrixConfig } from '../../harness/matrix.js';
+import { runMatrix, type MatrixConfig } from '../../harness/matrix/run.js';
 import { buildKernel, findCachedBuild } from '../../harness/kernel/build.js';
 import { matrixConfig } from '../../harness/cli/commands/matrix.js';
-import { loadScenario } from '../../harness/scenario.js';
+import { loadScenario } from '../../harness/cycle/scenario.js';
 import { CI_KERNEL_61, CI_KERNEL_FRAGMENTS } from '../helpers/ci-kernels.js';
 
 const FRAGMENTS = CI_KERNEL_FRAGMENTS.split(',');

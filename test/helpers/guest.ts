@@ -6,7 +6,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildGuestImage } from '../../harness/guest/image.js';
-import { obtainKernel, type KernelArtifacts } from '../../harness/kernel/obtain.js';
+import { obtainKernel } from '../../harness/kernel/obtain.js';
+import type { KernelArtifacts } from '../../harness/kernel/artifacts.js';
 import { Lifetime } from '../../harness/proc/lifetime.js';
 import { QemuProcess } from '../../harness/qemu/process.js';
 import { generateRunKeys } from '../../harness/ssh/keys.js';

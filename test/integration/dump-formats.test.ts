@@ -32,7 +32,8 @@ import {
 } from '../../src/index.js';
 import { buildGuestImage } from '../../harness/guest/image.js';
 import { openFileSource } from '../../harness/io/file-source.js';
-import { obtainKernel, type KernelArtifacts } from '../../harness/kernel/obtain.js';
+import { obtainKernel } from '../../harness/kernel/obtain.js';
+import type { KernelArtifacts } from '../../harness/kernel/artifacts.js';
 import { Lifetime } from '../../harness/proc/lifetime.js';
 import { QemuProcess, defaultTempParent } from '../../harness/qemu/process.js';
 import type { MachineType } from '../../harness/qemu/args.js';

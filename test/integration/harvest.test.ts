@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dir } from 'tmp-promise';
 import { HarnessError } from '../../harness/errors.js';
-import { harvestLocal, harvestSession, parseListing, type HarvestShell } from '../../harness/harvest.js';
+import { harvestLocal, harvestSession, parseListing, type HarvestShell } from '../../harness/harvest/harvest.js';
 import { freePort } from '../../harness/qemu/process.js';
 import { generateRunKeys } from '../../harness/ssh/keys.js';
 import type { ExecResult } from '../../harness/ssh/session.js';

@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dir } from 'tmp-promise';
-import type { RunReport } from '../../harness/report.js';
+import type { RunReport } from '../../harness/report/run-report.js';
 import { parseDts } from '../../src/dt/dts.js';
 import { writeFdt } from '../../src/dt/fdt.js';
 import { arm64SkipReason, onPath, serialUnless } from '../helpers/integration.js';

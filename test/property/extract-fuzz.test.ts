@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, readFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configFromCmdline, extract, isRamoopsError, rawMemory, type RamoopsConfig } from '../../src/index.js';
-import { prepareOutDir, writeConfined, UnsafeNameError } from '../../harness/artifacts.js';
+import { prepareOutDir, writeConfined, UnsafeNameError } from '../../harness/io/artifacts.js';
 import { loadFixture } from '../helpers/fixtures.js';
 
 const SAFE = /^(dmesg|console|pmsg|ftrace)-ramoops-\d+(\.enc\.z)?$/;

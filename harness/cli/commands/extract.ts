@@ -17,7 +17,7 @@ import { scan } from '../../../src/scan/infer.js';
 import { configAsCmdline } from '../../../src/scan/render.js';
 import { withDumpOptions, openDumpFromArgs, type DumpArgs } from '../dump-options.js';
 import { hexAddr, table } from '../../../src/report/table.js';
-import { prepareOutDir, writeConfined } from '../../artifacts.js';
+import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
 import { resolveConfig, withConfigOptions, type ConfigArgs } from '../config-options.js';
 
 interface ExtractArgs extends ConfigArgs, DumpArgs {

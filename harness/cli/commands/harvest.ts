@@ -7,9 +7,9 @@ import { performance } from 'node:perf_hooks';
 import ssh2 from 'ssh2';
 import type { Argv, CommandModule } from 'yargs';
 import { harvestErrorJunit, harvestExitCode, harvestJson, harvestJunit, harvestText, type HarvestReport } from '../../../src/harvest/index.js';
-import { prepareOutDir, writeConfined } from '../../artifacts.js';
+import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
 import { HarnessError } from '../../errors.js';
-import { harvestLocal, harvestSession } from '../../harvest.js';
+import { harvestLocal, harvestSession } from '../../harvest/harvest.js';
 import { RunAbortedError, withLifetime } from '../../proc/lifetime.js';
 import { HostKeyPin, SshSession } from '../../ssh/session.js';
 

@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { parseSize } from '../../../src/index.js';
-import { prepareOutDir, writeConfined } from '../../artifacts.js';
-import { runMatrix, type CellResult, type MatrixConfig, type MatrixEvent, type MatrixReport } from '../../matrix.js';
+import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
+import { runMatrix, type CellResult, type MatrixConfig, type MatrixEvent, type MatrixReport } from '../../matrix/run.js';
 import { withLifetime, RunAbortedError } from '../../proc/lifetime.js';
-import { builtinScenarioNames, loadScenario } from '../../scenario.js';
+import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
 import type { ConfigArgs } from '../config-options.js';
 import { kernelSpecOf, runCmdline, runDtNode } from './run.js';
 

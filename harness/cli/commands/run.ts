@@ -13,13 +13,13 @@ import {
   type ConfigSettings,
 } from '../../../src/index.js';
 import type { RamoopsNodeSpec } from '../../../src/dt/ramoops-node.js';
-import { ARM64_DEFAULT_NODE } from '../../arm64.js';
-import { prepareOutDir, writeConfined } from '../../artifacts.js';
-import { DEFAULT_REGION, runCycles, type Progress } from '../../cycle.js';
+import { ARM64_DEFAULT_NODE } from '../../qemu/virt-arm64.js';
+import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
+import { DEFAULT_REGION, runCycles, type Progress } from '../../cycle/run.js';
 import { RunAbortedError } from '../../proc/lifetime.js';
-import { junitXml, reportJson, verdictText, type RunReport } from '../../report.js';
+import { junitXml, reportJson, verdictText, type RunReport } from '../../report/run-report.js';
 import { resolveSettings, withConfigOptions, type ConfigArgs } from '../config-options.js';
-import { builtinScenarioNames, loadScenario } from '../../scenario.js';
+import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
 
 interface RunArgs extends ConfigArgs {
   arch: string;

@@ -15,7 +15,7 @@ import { validateSettings } from '../../../src/validate/validate.js';
 import { readRemoteRamoops, settingsFromParams } from '../../ssh/modparams.js';
 import { resolveSettings, withConfigOptions, type ConfigArgs } from '../config-options.js';
 import { RESERVE_FAILED_TEXT } from '../../../src/validate/placement.js';
-import { arm64BootConfig, arm64BootGuest, proveByBoot, type Arm64BootGuest, type BootPrediction, type BootProof } from '../../validate-boot.js';
+import { arm64BootConfig, arm64BootGuest, proveByBoot, type Arm64BootGuest, type BootPrediction, type BootProof } from '../../validate/boot.js';
 
 /** x86: `ramoops run` flags for exactly the validated settings (kernel defaults filled in, so run's own defaults never apply). */
 function x86BootArgs(s: ConfigSettings): string[] {

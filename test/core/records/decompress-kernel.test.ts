@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheDir } from '../../../harness/cache.js';
+import { cacheDir } from '../../../harness/io/cache-dir.js';
 import { isRamoopsError, OutputLimitError } from '../../../src/errors.js';
 import { decompress, type Algorithm } from '../../../src/records/decompress/index.js';
 import { repoRoot } from '../../helpers/paths.js';

@@ -12,7 +12,8 @@ import ssh2 from 'ssh2';
 import { ed25519Pair } from '../../../harness/ssh/keys.js';
 import { dir } from 'tmp-promise';
 import { buildGuestImage, imageEntries, moduleClosure, parseLdd, parseModulesDep } from '../../../harness/guest/image.js';
-import { obtainKernel, type KernelArtifacts } from '../../../harness/kernel/obtain.js';
+import { obtainKernel } from '../../../harness/kernel/obtain.js';
+import type { KernelArtifacts } from '../../../harness/kernel/artifacts.js';
 
 /** Synchronous, because ava wants every test declared before the first await. */
 function onPath(cmd: string): boolean {

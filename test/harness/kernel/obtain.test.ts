@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir } from 'tmp-promise';
-import { cacheDir } from '../../../harness/cache.js';
+import { cacheDir } from '../../../harness/io/cache-dir.js';
 import { HarnessError } from '../../../harness/errors.js';
 import { bzImageRelease, obtainKernel } from '../../../harness/kernel/obtain.js';
 

@@ -7,9 +7,9 @@
 // not `_text`: kallsyms keeps only symbols in [_stext, _etext] (and init text) without
 // KALLSYMS_ALL, and on arm64 `_text` lies below `_stext` (the image header), so it is not
 // listed; on x86 the two are the same address.
-import { symbolAddress, type KaslrOffset, type SymbolTable } from '../src/index.js';
-import { HarnessError } from './errors.js';
-import type { ExecOptions, ExecResult } from './ssh/session.js';
+import { symbolAddress, type KaslrOffset, type SymbolTable } from '../../src/index.js';
+import { HarnessError } from '../errors.js';
+import type { ExecOptions, ExecResult } from '../ssh/session.js';
 
 /** What readingKernelOffset needs of an SSH session (an SshSession, or a fake in tests). */
 export interface ExecSession {

@@ -1,8 +1,8 @@
 // compareFiles on canned host and guest files: names, sizes, bytes, dmesg mtimes.
 import test from 'ava';
-import { byteContext, compareFiles, firstDifference, formatComparison } from '../../harness/compare.js';
-import type { PstoreFile as HostFile } from '../../src/index.js';
-import type { PstoreFile as GuestFile } from '../../harness/ssh/session.js';
+import { byteContext, compareFiles, firstDifference, formatComparison } from '../../../harness/cycle/compare.js';
+import type { PstoreFile as HostFile } from '../../../src/index.js';
+import type { PstoreFile as GuestFile } from '../../../harness/ssh/session.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 

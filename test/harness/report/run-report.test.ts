@@ -1,8 +1,8 @@
 // The run report's views: verdict and exit code, verdict text, diff text, JUnit XML escaping.
 import test from 'ava';
-import { compareFiles } from '../../harness/compare.js';
-import { diffText, junitXml, overallVerdict, verdictText, xmlEscape, type CycleReport, type RunReport } from '../../harness/report.js';
-import { eccNoticeOf } from '../../harness/cycle.js';
+import { compareFiles } from '../../../harness/cycle/compare.js';
+import { diffText, junitXml, overallVerdict, verdictText, xmlEscape, type CycleReport, type RunReport } from '../../../harness/report/run-report.js';
+import { eccNoticeOf } from '../../../harness/cycle/run.js';
 
 function cycle(n: number, guestText: string): CycleReport {
   const bytes = new TextEncoder().encode('sysrq\n');

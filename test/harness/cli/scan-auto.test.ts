@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureConfig, fixtureSymbolArgs, loadFixtures } from '../helpers/fixtures.js';
-import { repoRoot } from '../helpers/paths.js';
+import { fixtureConfig, fixtureSymbolArgs, loadFixtures } from '../../helpers/fixtures.js';
+import { repoRoot } from '../../helpers/paths.js';
 
 const cli = (): string => join(repoRoot(), 'dist', 'harness', 'cli', 'main.js');
 

@@ -2,11 +2,11 @@
 // of it for other readers: JUnit XML for CI and a short verdict for a person. Pure: cycle.ts
 // builds the values, the CLI and cycle.ts write them.
 
-import type { Comparison } from './compare.js';
-import { formatComparison } from './compare.js';
-import type { HarnessStage } from './errors.js';
-import type { Check } from './scenario.js';
-import type { KselftestReport } from './selftests.js';
+import type { Comparison } from '../cycle/compare.js';
+import { formatComparison } from '../cycle/compare.js';
+import type { HarnessStage } from '../errors.js';
+import type { Check } from '../cycle/scenario.js';
+import { failedSteps, type KselftestReport } from '../cycle/selftests.js';
 
 /** The steps of a run, in order; timings and faults name them. */
 export type Phase = 'setup' | 'boot' | 'crash' | 'capture' | 'reboot' | 'ssh' | 'compare';
@@ -180,26 +180,6 @@ export function verdictText(r: RunReport): string {
   if (first !== '') out.push(`  first boot: ${first}`);
   out.push(`  artifacts: ${r.outDir}`);
   return out.join('\n') + '\n';
-}
-
-/**
- * The lines of a selftest's output that report a failed step ("... FAIL", "Error: ..."). A bare
- * "FAIL" line is joined to the line before it (the scripts print "Checking X ... " without a
- * newline, and a command's error message can end that line before the verdict); an indented
- * per-file line gets the step it belongs to ("Checking X: dmesg-ramoops-0 ... FAIL").
- */
-export function failedSteps(output: string): string[] {
-  const raw = output.split('\n');
-  let step = '';
-  return raw.flatMap((r, i) => {
-    const l = r.trim();
-    const indented = /^\s/.test(r);
-    if (!indented && l !== '' && l !== 'FAIL') step = l.replace(/\s*\.\.\.\s*$/, '');
-    if (!/\bFAIL\b|^Error:/.test(l)) return [];
-    const prev = raw[i - 1]?.trim();
-    if (l === 'FAIL' && prev !== undefined && prev !== '') return [`${prev} FAIL`];
-    return [indented && step !== '' ? `${step}: ${l}` : l];
-  });
 }
 
 /** `boot 4.51 s, ssh 0.17 s` in phase order. */

@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { HarnessError } from '../../harness/errors.js';
-import { failedSteps } from '../../harness/report.js';
-import { KselftestRun, kselftestTap, selftestSourceTree, type KselftestResult } from '../../harness/selftests.js';
-import { loadScenario } from '../../harness/scenario.js';
-import { repoRoot } from '../helpers/paths.js';
+import { HarnessError } from '../../../harness/errors.js';
+import { failedSteps } from '../../../harness/cycle/selftests.js';
+import { KselftestRun, kselftestTap, selftestSourceTree, type KselftestResult } from '../../../harness/cycle/selftests.js';
+import { loadScenario } from '../../../harness/cycle/scenario.js';
+import { repoRoot } from '../../helpers/paths.js';
 
 const SPEC = { collection: 'pstore', tests: ['pstore_tests', 'pstore_crash_test', 'pstore_post_reboot_tests'], adapt: [] } as const;
 

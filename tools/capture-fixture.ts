@@ -5,7 +5,7 @@
 // the guest's own /sys/fs/pstore as expected/. test/fixtures.test.ts then holds the parser to
 // it. Built from the same lower layers as harness/cycle-smoke.ts.
 //
-//   node dist/harness/capture-fixture.js --kernel build:debian-6.1:base,pstore-full,lkdtm \
+//   node dist/tools/capture-fixture.js --kernel build:debian-6.1:base,pstore-full,lkdtm \
 //        --name c61-lzo-full --out test/fixtures \
 //        --cmdline 'ramoops.console_size=0x10000 pstore.compress=lzo panic_on_oops=0' \
 //        --before 'echo hello > /dev/pmsg0' --before "sh -c 'echo BUG > /sys/kernel/debug/provoke-crash/DIRECT'"
@@ -21,14 +21,14 @@ import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { configFromCmdline, extractRegion, parseSystemMap, type KaslrOffset } from '../src/index.js';
-import { ANCHOR, offsetFromRunning, runningAnchor } from './kaslr.js';
-import { HarnessError } from './errors.js';
-import { buildGuestImage } from './guest/image.js';
-import { obtainKernel } from './kernel/obtain.js';
-import { RunAbortedError, withLifetime } from './proc/lifetime.js';
-import { QemuProcess } from './qemu/process.js';
-import { generateRunKeys } from './ssh/keys.js';
-import { HOSTKEY_LINE, HostKeyPin, SshSession } from './ssh/session.js';
+import { ANCHOR, offsetFromRunning, runningAnchor } from '../harness/cycle/kaslr.js';
+import { HarnessError } from '../harness/errors.js';
+import { buildGuestImage } from '../harness/guest/image.js';
+import { obtainKernel } from '../harness/kernel/obtain.js';
+import { RunAbortedError, withLifetime } from '../harness/proc/lifetime.js';
+import { QemuProcess } from '../harness/qemu/process.js';
+import { generateRunKeys } from '../harness/ssh/keys.js';
+import { HOSTKEY_LINE, HostKeyPin, SshSession } from '../harness/ssh/session.js';
 
 const REGION = { address: 0x8000000, size: 0x100000 } as const;
 const READY = /RAMOOPS-HARNESS-READY/;

@@ -9,9 +9,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HarnessError } from './errors.js';
-import { failedSteps } from './report.js';
-import { DEBIAN_SOURCES, debianSourceDir, parseBuildSpec, type DebianSource } from './kernel/build.js';
+import { HarnessError } from '../errors.js';
+import { DEBIAN_SOURCES, debianSourceDir, parseBuildSpec, type DebianSource } from '../kernel/build.js';
 import type { Check, KselftestAdaptation, KselftestSpec } from './scenario.js';
 
 /** The 9p mount tag of the run's share; guest/init mounts it on /rh-share (kernel word rh.share=). */
@@ -230,4 +229,24 @@ async function adapt(dir: string, names: readonly string[], a: KselftestAdaptati
   const parts = text.split(a.replace);
   if (parts.length > 1) await writeFile(file, parts.join(a.with), 'latin1');
   return { ...a, places: parts.length - 1 };
+}
+
+/**
+ * The lines of a selftest's output that report a failed step ("... FAIL", "Error: ..."). A bare
+ * "FAIL" line is joined to the line before it (the scripts print "Checking X ... " without a
+ * newline, and a command's error message can end that line before the verdict); an indented
+ * per-file line gets the step it belongs to ("Checking X: dmesg-ramoops-0 ... FAIL").
+ */
+export function failedSteps(output: string): string[] {
+  const raw = output.split('\n');
+  let step = '';
+  return raw.flatMap((r, i) => {
+    const l = r.trim();
+    const indented = /^\s/.test(r);
+    if (!indented && l !== '' && l !== 'FAIL') step = l.replace(/\s*\.\.\.\s*$/, '');
+    if (!/\bFAIL\b|^Error:/.test(l)) return [];
+    const prev = raw[i - 1]?.trim();
+    if (l === 'FAIL' && prev !== undefined && prev !== '') return [`${prev} FAIL`];
+    return [indented && step !== '' ? `${step}: ${l}` : l];
+  });
 }

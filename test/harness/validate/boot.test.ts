@@ -6,10 +6,10 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { runDtNode } from '../../harness/cli/commands/run.js';
-import { kernelMessageSeen } from '../../harness/cli/commands/validate.js';
-import { arm64BootConfig, judgeBoot, type BootPrediction, type JudgedReport } from '../../harness/validate-boot.js';
-import type { Problem } from '../../src/validate/types.js';
+import { runDtNode } from '../../../harness/cli/commands/run.js';
+import { kernelMessageSeen } from '../../../harness/cli/commands/validate.js';
+import { arm64BootConfig, judgeBoot, type BootPrediction, type JudgedReport } from '../../../harness/validate/boot.js';
+import type { Problem } from '../../../src/validate/types.js';
 
 const KEEPS: BootPrediction = { refusal: false, reservationFailure: false };
 const REFUSES: BootPrediction = { refusal: true, reservationFailure: false };

@@ -4,11 +4,11 @@
 // version, unpacked beside its final place and renamed in, so an interrupted or parallel run
 // never leaves a half tree that a later run would trust.
 import { ExecaError } from 'execa';
-import { runTool } from './proc/tool.js';
+import { runTool } from '../proc/tool.js';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cacheDir as defaultCacheDir } from './cache.js';
-import { HarnessError } from './errors.js';
+import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';
+import { HarnessError } from '../errors.js';
 
 /** One unpacked package. */
 export interface DebTree {

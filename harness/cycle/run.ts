@@ -21,7 +21,7 @@
 // the phase and log excerpts, not an exception; only Ctrl-C/SIGTERM propagate (the CLI exits
 // 130/143). Whatever happens, the Lifetime kills QEMU and removes its temp folder.
 
-import { harvestSession } from './harvest.js';
+import { harvestSession } from '../harvest/harvest.js';
 import { readingKernelOffset } from './kaslr.js';
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,8 +36,8 @@ import {
   type PstoreFile as HostFile,
   type RamoopsConfig,
   type SymbolTable,
-} from '../src/index.js';
-import type { RamoopsNodeSpec } from '../src/dt/ramoops-node.js';
+} from '../../src/index.js';
+import type { RamoopsNodeSpec } from '../../src/dt/ramoops-node.js';
 import {
   ARM64_DEFAULT_NODE,
   arm64GuestCmdline,
@@ -48,19 +48,20 @@ import {
   RESERVE_FAILED_LINE,
   VIRT_CPU,
   virtInitrdRange,
-} from './arm64.js';
-import { prepareOutDir, UnsafeNameError, writeConfined } from './artifacts.js';
+} from '../qemu/virt-arm64.js';
+import { prepareOutDir, UnsafeNameError, writeConfined } from '../io/artifacts.js';
 import { compareFiles } from './compare.js';
-import { HarnessError } from './errors.js';
-import { buildGuestImage } from './guest/image.js';
-import { obtainArm64Kernel } from './kernel/arm64.js';
-import { obtainKernel, type KernelArtifacts } from './kernel/obtain.js';
-import { RunAbortedError, withLifetime, type Lifetime } from './proc/lifetime.js';
-import { machineFor, type Accel, type GuestArch } from './qemu/args.js';
-import { physToFileOffset } from './qemu/machines.js';
-import { QemuProcess } from './qemu/process.js';
-import type { LineMark } from './qemu/serial.js';
-import type { EventMark } from './qmp/client.js';
+import { HarnessError } from '../errors.js';
+import { buildGuestImage } from '../guest/image.js';
+import { obtainArm64Kernel } from '../kernel/arm64.js';
+import { obtainKernel } from '../kernel/obtain.js';
+import type { KernelArtifacts } from '../kernel/artifacts.js';
+import { RunAbortedError, withLifetime, type Lifetime } from '../proc/lifetime.js';
+import { machineFor, type Accel, type GuestArch } from '../qemu/args.js';
+import { physToFileOffset } from '../qemu/machines.js';
+import { QemuProcess } from '../qemu/process.js';
+import type { LineMark } from '../qemu/serial.js';
+import type { EventMark } from '../qmp/client.js';
 import {
   diffText,
   overallVerdict,
@@ -72,11 +73,11 @@ import {
   type Phase,
   type PhaseTimes,
   type RunReport,
-} from './report.js';
+} from '../report/run-report.js';
 import { crashOnlyScenario, judgeExpectations, overrideWords, splitScenarioCmdline, type Check, type CrashStep, type Scenario } from './scenario.js';
 import { KselftestRun, SHARE_TAG, selftestSourceTree } from './selftests.js';
-import { generateRunKeys } from './ssh/keys.js';
-import { HOSTKEY_LINE, HostKeyPin, SshSession, type PstoreFile as GuestFile } from './ssh/session.js';
+import { generateRunKeys } from '../ssh/keys.js';
+import { HOSTKEY_LINE, HostKeyPin, SshSession, type PstoreFile as GuestFile } from '../ssh/session.js';
 
 /** The scenario `--crash sysrq` names: a panic from the magic SysRq trigger (works for root whatever kernel.sysrq says). */
 export const SYSRQ_CRASH = 'echo c > /proc/sysrq-trigger';

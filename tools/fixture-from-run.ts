@@ -7,7 +7,7 @@
 // the same for x86 guests configured by ramoops.* words; arm64 guests take ramoops from the
 // device tree, which only `ramoops run --arch arm64` writes.
 //
-//   node dist/harness/fixture-from-run.js --run out/arm64-run --name a61-dt-percpu-ftrace \
+//   node dist/tools/fixture-from-run.js --run out/arm64-run --name a61-dt-percpu-ftrace \
 //        --system-map ~/.cache/ramoops-harness/kernel-builds/6.1.192-arm64-.../System.map
 
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { buildConfig, extractRegion, parseKernelVersion, parseSystemMap, type ConfigSettings } from '../src/index.js';
 import { ramoopsNodeFromDt } from '../src/config/from-dt.js';
 import { readFdt } from '../src/dt/fdt.js';
-import type { RunReport } from './report.js';
+import type { RunReport } from '../harness/report/run-report.js';
 
 /** ConfigSettings -> the JSON names settingsFromJson reads (the kernel's parameter names). */
 export function settingsJson(s: ConfigSettings): Record<string, string | number | boolean> {

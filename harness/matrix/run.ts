@@ -6,15 +6,16 @@ import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { RamoopsNodeSpec } from '../src/dt/ramoops-node.js';
-import { prepareOutDir, writeConfined } from './artifacts.js';
-import { runCycles, type Progress } from './cycle.js';
-import { buildGuestImage } from './guest/image.js';
-import { obtainArm64Kernel } from './kernel/arm64.js';
-import { obtainKernel, type KernelArtifacts } from './kernel/obtain.js';
-import { diffText, xmlEscape, type RunReport } from './report.js';
-import type { Scenario } from './scenario.js';
-import type { GuestArch } from './qemu/args.js';
+import type { RamoopsNodeSpec } from '../../src/dt/ramoops-node.js';
+import { prepareOutDir, writeConfined } from '../io/artifacts.js';
+import { runCycles, type Progress } from '../cycle/run.js';
+import { buildGuestImage } from '../guest/image.js';
+import { obtainArm64Kernel } from '../kernel/arm64.js';
+import { obtainKernel } from '../kernel/obtain.js';
+import type { KernelArtifacts } from '../kernel/artifacts.js';
+import { diffText, xmlEscape, type RunReport } from '../report/run-report.js';
+import type { Scenario } from '../cycle/scenario.js';
+import type { GuestArch } from '../qemu/args.js';
 
 /** One ramoops configuration of the matrix, already turned into what runCycles takes. */
 export interface MatrixConfig {

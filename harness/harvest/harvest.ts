@@ -49,10 +49,10 @@ import {
   type HarvestReport,
   type PlannedFolder,
   type RecordInfo,
-} from '../src/harvest/index.js';
-import { prepareOutDir, writeConfined } from './artifacts.js';
-import { HarnessError } from './errors.js';
-import { againIfDropped, type ExecResult, type PstoreFile, type SshSession } from './ssh/session.js';
+} from '../../src/harvest/index.js';
+import { prepareOutDir, writeConfined } from '../io/artifacts.js';
+import { HarnessError } from '../errors.js';
+import { againIfDropped, type ExecResult, type PstoreFile, type SshSession } from '../ssh/session.js';
 
 /** Where pstore is mounted on every Linux system. */
 export const PSTORE_DIR = '/sys/fs/pstore';

@@ -1,8 +1,8 @@
 // The matrix's pure parts: configuration entries, the product of cells, kernel labels, JUnit.
 import test from 'ava';
-import { kernelLabels, matrixCells, matrixJunit, slug, type CellResult, type MatrixReport } from '../../harness/matrix.js';
-import { matrixConfig } from '../../harness/cli/commands/matrix.js';
-import { loadScenario } from '../../harness/scenario.js';
+import { kernelLabels, matrixCells, matrixJunit, slug, type CellResult, type MatrixReport } from '../../../harness/matrix/run.js';
+import { matrixConfig } from '../../../harness/cli/commands/matrix.js';
+import { loadScenario } from '../../../harness/cycle/scenario.js';
 
 test('configuration entries: words, labels, the default, DT nodes on arm64', (t) => {
   const lz4 = matrixConfig('lz4-ecc:ramoops.ecc=16 pstore.compress=lz4', 'x86_64');

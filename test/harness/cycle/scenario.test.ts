@@ -4,7 +4,7 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { builtinScenarioNames, judgeExpectations, loadScenario, overrideWords, parseScenario, ScenarioError } from '../../harness/scenario.js';
+import { builtinScenarioNames, judgeExpectations, loadScenario, overrideWords, parseScenario, ScenarioError } from '../../../harness/cycle/scenario.js';
 
 test('every built-in scenario loads and ends in exactly one panic step', (t) => {
   const names = builtinScenarioNames();

@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildConfig, type ConfigSettings, type RamoopsConfig } from '../src/index.js';
-import { RESERVE_FAILED_LINE } from './arm64.js';
-import type { RunReport } from './report.js';
+import { buildConfig, type ConfigSettings, type RamoopsConfig } from '../../src/index.js';
+import { RESERVE_FAILED_LINE } from '../qemu/virt-arm64.js';
+import type { RunReport } from '../report/run-report.js';
 
 export type BootVerdict =
   /** Booted, crashed, and what the host parsed equals the guest's /sys/fs/pstore. */
@@ -114,7 +114,7 @@ export interface ProveOptions {
 /** Run one cycle with `runArgs` (`ramoops run` options) and judge it against `predicted`. */
 export async function proveByBoot(runArgs: readonly string[], predicted: BootPrediction, opts: ProveOptions = {}): Promise<BootProof> {
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'ramoops-validate-boot-'));
-  const cli = fileURLToPath(new URL('./cli/main.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const args = [...runArgs];
   if (opts.config !== undefined) {
     const file = path.join(outDir, 'validated-config.json');
@@ -177,8 +177,8 @@ export interface Arm64BootGuest {
  * apt-cache call).
  */
 export async function arm64BootGuest(log?: (line: string) => void): Promise<Arm64BootGuest> {
-  const { obtainArm64Kernel } = await import('./kernel/arm64.js');
-  const { buildGuestImage } = await import('./guest/image.js');
+  const { obtainArm64Kernel } = await import('../kernel/arm64.js');
+  const { buildGuestImage } = await import('../guest/image.js');
   const kernel = await obtainArm64Kernel('debian', { log });
   const image = await buildGuestImage(kernel, { arch: 'arm64', log });
   return { release: kernel.release, initrdBytes: statSync(image).size };

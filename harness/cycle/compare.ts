@@ -11,8 +11,8 @@
 //   seconds and nanoseconds (the latter only when stat printed a fraction: 0 could mean none). console, pmsg and ftrace files (and dmesg records with a zero time) carry the
 //   mount time, which says nothing about the parse, so they are not compared.
 
-import type { PstoreFile as HostFile } from '../src/index.js';
-import type { PstoreFile as GuestFile } from './ssh/session.js';
+import type { PstoreFile as HostFile } from '../../src/index.js';
+import type { PstoreFile as GuestFile } from '../ssh/session.js';
 
 /** A few bytes around a difference, as hex and as text, for a person reading the diff. */
 export interface ByteContext {

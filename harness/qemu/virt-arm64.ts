@@ -14,13 +14,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { buildConfig, hex, parseKernelVersion, VIRT_RAM_BASE, type RamoopsConfig } from '../src/index.js';
-import { ramoopsNodeFromDt, type DtRamoops } from '../src/config/from-dt.js';
-import { readFdt, writeFdt } from '../src/dt/fdt.js';
-import { withRamoopsNode, type RamoopsNodeSpec } from '../src/dt/ramoops-node.js';
-import { HarnessError, stderrExcerpt } from './errors.js';
-import { buildQemuArgs, type Accel } from './qemu/args.js';
-import { defaultTempParent, qemuBinary } from './qemu/process.js';
+import { buildConfig, hex, parseKernelVersion, VIRT_RAM_BASE, type RamoopsConfig } from '../../src/index.js';
+import { ramoopsNodeFromDt, type DtRamoops } from '../../src/config/from-dt.js';
+import { readFdt, writeFdt } from '../../src/dt/fdt.js';
+import { withRamoopsNode, type RamoopsNodeSpec } from '../../src/dt/ramoops-node.js';
+import { HarnessError, stderrExcerpt } from '../errors.js';
+import { buildQemuArgs, type Accel } from './args.js';
+import { defaultTempParent, qemuBinary } from './process.js';
 
 /**
  * The ramoops node of an arm64 run when none is given: 1 MiB at RAM base + 256 MiB (clear of

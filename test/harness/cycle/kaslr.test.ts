@@ -1,11 +1,11 @@
 // readingKernelOffset: the reading boot's /proc/kallsyms `_stext` (over SSH) minus System.map's
 // (`_stext`: arm64's kallsyms has no `_text`, which lies below the text range kallsyms keeps).
 import test from 'ava';
-import { parseSystemMap } from '../../src/index.js';
-import { HarnessError } from '../../harness/errors.js';
-import { kallsymsAddress, offsetFromRunning, readingKernelOffset, type ExecSession } from '../../harness/kaslr.js';
-import type { ExecResult } from '../../harness/ssh/session.js';
-import { loadFixture } from '../helpers/fixtures.js';
+import { parseSystemMap } from '../../../src/index.js';
+import { HarnessError } from '../../../harness/errors.js';
+import { kallsymsAddress, offsetFromRunning, readingKernelOffset, type ExecSession } from '../../../harness/cycle/kaslr.js';
+import type { ExecResult } from '../../../harness/ssh/session.js';
+import { loadFixture } from '../../helpers/fixtures.js';
 
 function fake(stdout: string, code = 0, stderr = ''): ExecSession & { commands: string[] } {
   const commands: string[] = [];

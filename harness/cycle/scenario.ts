@@ -2,6 +2,7 @@
 // and warnings before the panic), what it runs after the warm reboot, and what both sides
 // must then show. Built-ins live in guest/scenarios/*.json; a user's own file works the same.
 // This module only loads and checks them, and judges expectations; cycle.ts runs them.
+import { projectDir } from '../io/project-dir.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,11 +98,9 @@ export class ScenarioError extends Error {
   }
 }
 
-/** The folder of built-in scenarios (guest/scenarios), from dist/harness or harness/. */
+/** The folder of built-in scenarios (guest/scenarios). */
 export function builtinScenarioDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const up = path.basename(path.dirname(here)) === 'dist' ? '../..' : '..';
-  return path.resolve(here, up, 'guest', 'scenarios');
+  return path.join(projectDir('guest'), 'scenarios');
 }
 
 /** Names of the built-in scenarios. */

@@ -7,15 +7,15 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { ARM64_DEFAULT_NODE, arm64GuestCmdline, nodeProperties, ramoopsDtb, reservationFailureText, RESERVE_FAILED_LINE, virtInitrdRange } from '../../harness/arm64.js';
-import { runDtNode } from '../../harness/cli/commands/run.js';
-import { parseAptShow } from '../../harness/debs.js';
-import { HarnessError } from '../../harness/errors.js';
-import { busyboxAppletNames } from '../../harness/guest/image.js';
-import { arm64ImageRelease, kernelPackageFromDepends } from '../../harness/kernel/arm64.js';
-import { ConfigError } from '../../src/index.js';
-import { readFdt, writeFdt } from '../../src/dt/fdt.js';
-import { cellBytes, stringBytes, type DeviceTree } from '../../src/dt/tree.js';
+import { ARM64_DEFAULT_NODE, arm64GuestCmdline, nodeProperties, ramoopsDtb, reservationFailureText, RESERVE_FAILED_LINE, virtInitrdRange } from '../../../harness/qemu/virt-arm64.js';
+import { runDtNode } from '../../../harness/cli/commands/run.js';
+import { parseAptShow } from '../../../harness/debian/debs.js';
+import { HarnessError } from '../../../harness/errors.js';
+import { busyboxAppletNames } from '../../../harness/guest/image.js';
+import { arm64ImageRelease, kernelPackageFromDepends } from '../../../harness/kernel/arm64.js';
+import { ConfigError } from '../../../src/index.js';
+import { readFdt, writeFdt } from '../../../src/dt/fdt.js';
+import { cellBytes, stringBytes, type DeviceTree } from '../../../src/dt/tree.js';
 
 /** The shape of QEMU's virt tree that matters here: 2/2 cells, one memory node, /chosen. */
 const VIRT_LIKE: DeviceTree = {

@@ -5,8 +5,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFixture } from '../helpers/fixtures.js';
-import { repoRoot } from '../helpers/paths.js';
+import { loadFixture } from '../../helpers/fixtures.js';
+import { repoRoot } from '../../helpers/paths.js';
 
 const cli = (): string => join(repoRoot(), 'dist', 'harness', 'cli', 'main.js');
 const fx = loadFixture('c61-kaslr-smp2-ftrace');
