@@ -7,7 +7,8 @@ import type { ExecutionContext } from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir } from 'tmp-promise';
-import { defaultRamoopsCmdline, runCycles, type CorruptSpec } from '../../harness/cycle/run.js';
+import { runCycles } from '../../harness/cycle/run.js';
+import { defaultRamoopsCmdline, type CorruptSpec } from '../../harness/cycle/options.js';
 import { verdictText, type RunReport } from '../../harness/report/run-report.js';
 import { serialUnless, x86SkipReason } from '../helpers/integration.js';
 

@@ -15,7 +15,8 @@ import {
 import type { RamoopsNodeSpec } from '../../../src/dt/ramoops-node.js';
 import { ARM64_DEFAULT_NODE } from '../../qemu/virt-arm64.js';
 import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
-import { DEFAULT_REGION, runCycles, type Progress } from '../../cycle/run.js';
+import { runCycles } from '../../cycle/run.js';
+import { DEFAULT_REGION, type Progress } from '../../cycle/options.js';
 import { RunAbortedError } from '../../proc/lifetime.js';
 import { junitXml, reportJson, verdictText, type RunReport } from '../../report/run-report.js';
 import { resolveSettings, withConfigOptions, type ConfigArgs } from '../config-options.js';

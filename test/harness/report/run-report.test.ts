@@ -2,7 +2,7 @@
 import test from 'ava';
 import { compareFiles } from '../../../harness/cycle/compare.js';
 import { diffText, junitXml, overallVerdict, verdictText, xmlEscape, type CycleReport, type RunReport } from '../../../harness/report/run-report.js';
-import { eccNoticeOf } from '../../../harness/cycle/run.js';
+import { eccNoticeOf } from '../../../harness/cycle/files.js';
 
 function cycle(n: number, guestText: string): CycleReport {
   const bytes = new TextEncoder().encode('sysrq\n');
