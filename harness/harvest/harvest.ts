@@ -165,7 +165,7 @@ async function harvestFrom(access: PstoreAccess, host: string, options: HarvestO
   const analysis = analyze(files as readonly HarvestedFile[], sha256Hex);
   refused.push(...analysis.refused);
   for (const f of files) {
-    // ftrace's stat size is its binary length, not the text read (ramoops-format.md §5.3).
+    // ftrace's stat size is its binary length, not the text read (docs/format.md §9).
     if (!f.name.startsWith('ftrace-') && f.size !== f.bytes.length) warnings.push(`${f.name}: stat says ${f.size} bytes, ${f.bytes.length} read`);
   }
   removeStaleTemps(root);

@@ -1,5 +1,5 @@
 // Settings from a device tree's ramoops node, read the way fs/pstore/ram.c ramoops_parse_dt
-// reads it for the given kernel version (ramoops-format.md §1.1): DT defaults (all sizes 0),
+// reads it for the given kernel version (docs/format.md §1): DT defaults (all sizes 0),
 // ecc-size taken literally, `unbuffered` overridden by `mem-type` (5.15+), `no-dump-oops`
 // overridden by `max-reason` (5.8+), `flags` bit 0 = per-CPU ftrace (4.10+), the old-Chromebook
 // rule (5.4+), and u32 values above INT_MAX refused. Besides the settings it reports what the

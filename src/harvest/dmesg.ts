@@ -1,5 +1,5 @@
 // What a dmesg record says about the crash that wrote it: the part header pstore puts first
-// (`Panic#2 Part1`, ramoops-format.md §4.4), the line that names the failure (the panic
+// (`Panic#2 Part1`, docs/format.md §6), the line that names the failure (the panic
 // message, or the first line of the oops report), what set it off (SysRq, lkdtm, an earlier
 // oops), and the first frames of the stack trace that follows. Works on the file text as
 // /sys/fs/pstore shows it, and on console records (same lines without the `<N>` prefix).

@@ -1,4 +1,4 @@
-// The ECC notice pstore appends to every record of a zone with ECC (ramoops-format.md §3.4):
+// The ECC notice pstore appends to every record of a zone with ECC (docs/format.md §5):
 // LF "ECC: <c> Corrected bytes, <u> unrecoverable blocks" LF or LF "ECC: No errors detected"
 // LF, without the "ECC: " prefix before 5.18.
 

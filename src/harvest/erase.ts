@@ -1,4 +1,4 @@
-// What unlinking pstore files does to a ramoops region (ramoops-format.md §6.5): the backend
+// What unlinking pstore files does to a ramoops region (docs/format.md §10): the backend
 // resets the record's zone (start = size = 0, signature kept), so the next boot finds it
 // empty. ftrace is the exception: only zone 0 is reset, per-CPU zones keep their data.
 

@@ -1,5 +1,5 @@
 // Names on both sides of a harvest: the files pstore shows (`<type>-<backend>-<id>[.enc.z]`,
-// ramoops-format.md §6.1) and the archive folders we make for each crash. File names come
+// docs/format.md §10) and the archive folders we make for each crash. File names come
 // from another machine, so they are checked here before anything uses them in a command or
 // a path.
 

@@ -1,4 +1,4 @@
-// Kernel versions and the format changes that hang on them (ramoops-format.md §9).
+// Kernel versions and the format changes that hang on them (docs/format.md §11).
 // The writing kernel decides layout and header text, the reading kernel decides decoder,
 // notice text and decompressor; normally both are one build, so one version drives both.
 import { ConfigError } from '../errors.js';

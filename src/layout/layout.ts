@@ -1,5 +1,5 @@
 // Config -> zones, with the arithmetic of ramoops_probe/ramoops_init_przs for a kernel version
-// (ramoops-format.md §1.3): power-of-two rounding, dmesg zones absorbing slack (4.10+), even
+// (docs/format.md §2): power-of-two rounding, dmesg zones absorbing slack (4.10+), even
 // zone sizes (ALIGN), zone order (pmsg before ftrace from 6.2), per-CPU ftrace.
 import { LayoutError, hex, isRamoopsError } from '../errors.js';
 import type { RamoopsConfig } from '../config/types.js';

@@ -122,7 +122,7 @@ export function capacityProblems(input: ValidateInput, layout: Layout | undefine
   return out;
 }
 
-/** Rough bytes of log text a dmesg record of `cap` bytes carries, by the writer's compression (ramoops-format.md §4.5). */
+/** Rough bytes of log text a dmesg record of `cap` bytes carries, by the writer's compression (docs/format.md §7). */
 function textCapacity(input: ValidateInput, cap: number): { readonly bytes: number; readonly how: string } {
   const v = input.config.kernel;
   // 6.6+ knows only deflate and none; older kernels compress with any built algorithm.

@@ -1,4 +1,4 @@
-// Options whose effect depends on the kernel version (ramoops-format.md §1, §9): zone sizes
+// Options whose effect depends on the kernel version (docs/format.md §1, §11): zone sizes
 // rounded to even (ALIGN, 6.1.158/5.4.286 backports and 6.6+), pmsg before ftrace (6.2+),
 // DT mem-type (5.15+), max_reason (5.8+), DT flags (4.10+), the old-Chromebook rule (5.4+),
 // ecc/mem_type written back to sysfs (6.19+).

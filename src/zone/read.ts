@@ -1,4 +1,4 @@
-// What the reading kernel does with one zone at probe (ramoops-format.md §2.3, §3.3):
+// What the reading kernel does with one zone at probe (docs/format.md §3, §4):
 // ECC-correct the header, check the signature, decide empty/invalid, ECC-correct the data
 // blocks below `size`, and linearise the ring into the "old log".
 import { ByteReader } from '../bytes/reader.js';

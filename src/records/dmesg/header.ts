@@ -1,5 +1,5 @@
 // The dmesg record header `====<sec>.<usec>-<C|D>\n`, read with the kernel's sscanf rules
-// (ramoops-format.md §4.3): whitespace in the format skips any run of kernel whitespace, numbers
+// (docs/format.md §6): whitespace in the format skips any run of kernel whitespace, numbers
 // skip leading whitespace and wrap on overflow, %c takes any non-NUL byte.
 
 /** Kernel isspace(): 0x09..0x0D, 0x20 and 0xA0 (lib/ctype.c). */

@@ -1,6 +1,6 @@
 // ftrace records (struct pstore_ftrace_record: ip, parent_ip, ts; 64-bit native order), the
 // per-CPU merge of pstore_ftrace_combine_log and the text of pstore_ftrace_seq_show
-// (ramoops-format.md §5.3).
+// (docs/format.md §9).
 import { lookup, type SymbolTable } from './symbols.js';
 
 export const FTRACE_RECORD_SIZE = 24;
