@@ -15,6 +15,11 @@ command -v cc >/dev/null || need+=(gcc)
 command -v g++ >/dev/null || need+=(g++)
 command -v depmod >/dev/null || need+=(kmod)
 command -v xz >/dev/null || need+=(xz-utils)
+# Decompressors for extracting a bzImage's vmlinux (PVH boots), whichever one built the kernel.
+command -v zstd >/dev/null || need+=(zstd)
+command -v lz4 >/dev/null || need+=(lz4)
+command -v lzop >/dev/null || need+=(lzop)
+command -v bzip2 >/dev/null || need+=(bzip2)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
 # Cross-checks in the tests: dtc for our FDT code, makedumpfile for kdump files, rsvg for the SVG map.
 command -v dtc >/dev/null || need+=(device-tree-compiler)

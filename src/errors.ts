@@ -11,7 +11,8 @@ export type RamoopsErrorKind =
   | 'Config'
   | 'AddressNotCaptured'
   | 'Layout'
-  | 'DumpFormat';
+  | 'DumpFormat'
+  | 'KernelImage';
 
 export function hex(n: number | bigint): string {
   return '0x' + n.toString(16);
@@ -98,6 +99,18 @@ export class OutputLimitError extends RamoopsError {
   ) {
     super(`${algorithm}: output exceeds the limit of ${limit} bytes`);
     this.name = 'OutputLimitError';
+  }
+}
+
+/** A kernel image (bzImage, vmlinux) that is not what its boot header or ELF says it must be. */
+export class KernelImageError extends RamoopsError {
+  readonly kind = 'KernelImage' as const;
+  constructor(
+    readonly what: string,
+    message: string,
+  ) {
+    super(`${what}: ${message}`);
+    this.name = 'KernelImageError';
   }
 }
 

@@ -2,6 +2,7 @@
 // run's lifetime (signal, cleanup), its clock, and what the run has found so far.
 
 import type { KernelArtifacts } from '../kernel/artifacts.js';
+import type { BootPath } from '../kernel/boot-path.js';
 import type { Lifetime } from '../proc/lifetime.js';
 import type { QemuProcess } from '../qemu/process.js';
 import type { CycleReport, Phase } from '../report/run-report.js';
@@ -12,6 +13,8 @@ import type { KselftestRun } from './selftests.js';
 /** What a run has learnt so far; the report is made from it on every path, faults included. */
 export interface RunState {
   kernel: KernelArtifacts | undefined;
+  /** How QEMU starts the kernel (PVH or bzImage), chosen in setup. */
+  bootPath: BootPath | undefined;
   qemu: QemuProcess | undefined;
   /** The guest kernel's command line (with the run key, masked in the report). */
   cmdline: string;
@@ -33,5 +36,5 @@ export interface RunContext {
 }
 
 export function emptyRunState(): RunState {
-  return { kernel: undefined, qemu: undefined, cmdline: '', nodeProps: undefined, skipped: undefined, kselftests: undefined, guestErrors: [], cycles: [], runTimes: {} };
+  return { kernel: undefined, bootPath: undefined, qemu: undefined, cmdline: '', nodeProps: undefined, skipped: undefined, kselftests: undefined, guestErrors: [], cycles: [], runTimes: {} };
 }

@@ -2,6 +2,7 @@
 
 import type { RamoopsConfig } from '../../src/index.js';
 import type { RamoopsNodeSpec } from '../../src/dt/ramoops-node.js';
+import type { BootPathMode } from '../kernel/boot-path.js';
 import type { Accel, GuestArch } from '../qemu/args.js';
 import type { Phase } from '../report/run-report.js';
 import type { Scenario } from './scenario.js';
@@ -92,6 +93,8 @@ export interface RunOptions {
   /** Messages from fetching the kernel and building the image. */
   readonly log?: (line: string) => void;
   readonly cacheDir?: string;
+  /** x86_64: PVH + qboot when the kernel can (auto, default), always (pvh: an error when it cannot) or never (bzimage). */
+  readonly bootPath?: BootPathMode;
   /** Where QEMU's temp folder (RAM file) goes; default /dev/shm when writable. */
   readonly tempParent?: string;
 }

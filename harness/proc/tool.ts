@@ -36,3 +36,29 @@ export async function runTool(cmd: string, args: readonly string[], opts: ToolOp
     throw new HarnessError('kernel', `${cmd} ${args.join(' ')} failed: ${detail}`, { cause: e });
   }
 }
+
+/**
+ * Runs `cmd args` with `input` on stdin and resolves with stdout as bytes, failing once stdout
+ * passes `maxBytes` (a decompressor fed a hostile file must not fill the memory).
+ */
+export async function runToolBytes(cmd: string, args: readonly string[], input: Uint8Array, maxBytes: number, opts: ToolOptions = {}): Promise<Uint8Array> {
+  try {
+    const r = await execa(cmd, args, {
+      cwd: opts.cwd,
+      cancelSignal: opts.signal,
+      env: { LC_ALL: 'C', PATH: `${process.env['PATH'] ?? ''}:/usr/sbin:/sbin` },
+      encoding: 'buffer',
+      input,
+      maxBuffer: maxBytes,
+    });
+    return r.stdout;
+  } catch (e: unknown) {
+    if (!(e instanceof ExecaError)) throw e;
+    if (e.isCanceled) throw new HarnessError('kernel', `${cmd} cancelled`, { cause: e });
+    if (e.code === 'ENOENT') throw new HarnessError('kernel', `${cmd} not found${opts.missing === undefined ? '' : `: ${opts.missing}`}`, { cause: e });
+    if (e.isMaxBuffer) throw new HarnessError('kernel', `${cmd} ${args.join(' ')} wrote more than ${maxBytes} bytes`, { cause: e });
+    const raw: unknown = e.stderr;
+    const stderr = raw instanceof Uint8Array ? new TextDecoder().decode(raw) : typeof raw === 'string' ? raw : '';
+    throw new HarnessError('kernel', `${cmd} ${args.join(' ')} failed: ${stderrExcerpt(stderr !== '' ? stderr : e.shortMessage)}`, { cause: e });
+  }
+}

@@ -37,6 +37,8 @@ export interface QemuSpec {
   /** `-cpu` model; QEMU's default (qemu64 under TCG) when absent. */
   readonly cpu?: string;
   readonly kernel?: string;
+  /** `-bios`: firmware instead of the machine's default (qboot for PVH boots of a vmlinux). */
+  readonly firmware?: string;
   readonly initrd?: string;
   /** Kernel command line, passed as one argv element (so `memmap=1M$0x8000000` needs no quoting). */
   readonly append?: string;
@@ -173,6 +175,7 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
       `virtio-9p-pci,fsdev=fs-${spec.share.tag},mount_tag=${spec.share.tag}`,
     );
   }
+  if (spec.firmware !== undefined) args.push('-bios', spec.firmware);
   if (spec.kernel !== undefined) args.push('-kernel', spec.kernel);
   if (spec.initrd !== undefined) args.push('-initrd', spec.initrd);
   if (spec.dtb !== undefined) args.push('-dtb', spec.dtb);

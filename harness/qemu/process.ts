@@ -27,6 +27,8 @@ export interface QemuStartOptions {
   readonly cpus?: number;
   readonly cpu?: string;
   readonly kernel?: string;
+  /** `-bios` (qboot for a PVH boot). */
+  readonly firmware?: string | undefined;
   readonly initrd?: string;
   readonly append?: string;
   /** Forward a free 127.0.0.1 port to the guest's SSH (default true); see sshPort. */
@@ -173,6 +175,7 @@ export class QemuProcess {
         cpus: options.cpus,
         cpu: options.cpu,
         kernel: options.kernel,
+        ...(options.firmware === undefined ? {} : { firmware: options.firmware }),
         initrd: options.initrd,
         append: options.append,
         sshPort,

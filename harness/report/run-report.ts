@@ -88,7 +88,14 @@ export interface RunReport {
   readonly startedAt: string;
   readonly seconds: number;
   readonly kernel: { readonly spec: string; readonly release: string | undefined; readonly path: string | undefined };
-  readonly qemu: { readonly accel: string; readonly memoryBytes: number; readonly machine: string; readonly cpus?: number };
+  readonly qemu: {
+    readonly accel: string;
+    readonly memoryBytes: number;
+    readonly machine: string;
+    readonly cpus?: number;
+    /** How the kernel was started: 'pvh' (vmlinux + qboot), 'bzimage' (SeaBIOS) or 'as-given' (arm64), and why. */
+    readonly boot?: { readonly path: string; readonly reason: string };
+  };
   /** Set for arm64 runs (x86_64 reports leave it out). */
   readonly arch?: string;
   /** arm64: the /reserved-memory/ramoops node the guest booted with (reg and properties). */

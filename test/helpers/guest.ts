@@ -9,6 +9,7 @@ import { buildGuestImage } from '../../harness/guest/image.js';
 import { obtainKernel } from '../../harness/kernel/obtain.js';
 import type { KernelArtifacts } from '../../harness/kernel/artifacts.js';
 import { Lifetime } from '../../harness/proc/lifetime.js';
+import { chooseBootPath } from '../../harness/kernel/boot-path.js';
 import { QemuProcess } from '../../harness/qemu/process.js';
 import { generateRunKeys } from '../../harness/ssh/keys.js';
 import { HOSTKEY_LINE, HostKeyPin, SshSession } from '../../harness/ssh/session.js';
@@ -70,10 +71,13 @@ export async function bootGuest(options: BootGuestOptions): Promise<TestGuest> {
       GUEST_RAMOOPS_CMDLINE,
       keys.cmdlineWord,
     ].join(' ');
+    // The path `ramoops run` takes: PVH + qboot when the kernel has the entry.
+    const boot = await chooseBootPath(kernel.kernelPath, 'x86_64', options.log === undefined ? {} : { log: options.log });
     const qemu = await QemuProcess.start({
       accel: options.accel ?? 'tcg',
       memoryBytes: 512 * 1024 * 1024,
-      kernel: kernel.kernelPath,
+      kernel: boot.kernel,
+      firmware: boot.firmware,
       initrd: image,
       append,
       lifetime: life,

@@ -37,6 +37,7 @@ interface RunArgs extends ConfigArgs {
   json: boolean;
   junit?: string;
   accel: string;
+  'boot-path': string;
   memory: string;
   timeout?: number;
 }
@@ -204,6 +205,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
         .option('json', { type: 'boolean', default: false, describe: 'print the JSON report instead of the verdict' })
         .option('junit', { type: 'string', describe: 'also write JUnit XML here' })
         .option('accel', { type: 'string', choices: ['tcg', 'kvm'], default: 'tcg', describe: 'QEMU accelerator' })
+        .option('boot-path', {
+          type: 'string',
+          choices: ['auto', 'pvh', 'bzimage'],
+          default: 'auto',
+          describe: 'x86_64: boot the uncompressed vmlinux by its PVH entry with qboot (auto: when the kernel has one; several times faster under TCG) or the bzImage through SeaBIOS',
+        })
         .option('memory', { type: 'string', default: '512M', describe: 'guest RAM' })
         .option('timeout', { type: 'number', describe: 'give up after this many seconds in all (default 15 min + 2 min per cycle)' })
         .epilog(
@@ -245,6 +252,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         cycles: a.cycles,
         outDir: out,
         accel: a.accel === 'kvm' ? 'kvm' : 'tcg',
+        bootPath: a['boot-path'] === 'pvh' || a['boot-path'] === 'bzimage' ? a['boot-path'] : 'auto',
         memoryBytes,
         timeoutMs: a.timeout === undefined ? undefined : a.timeout * 1000,
         handleSignals: true,

@@ -8,6 +8,7 @@ import { buildGuestImage } from '../../guest/image.js';
 import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
 import type { KernelArtifacts } from '../../kernel/artifacts.js';
 import { obtainArm64Kernel } from '../../kernel/arm64.js';
+import { chooseBootPath, type BootPath } from '../../kernel/boot-path.js';
 import { obtainKernel } from '../../kernel/obtain.js';
 import { physToFileOffset } from '../../qemu/machines.js';
 import { arm64GuestCmdline, dumpVirtDtb, nodeProperties, ramoopsDtb, VIRT_CPU } from '../../qemu/virt-arm64.js';
@@ -20,6 +21,8 @@ import { KselftestRun, selftestSourceTree } from '../selftests.js';
 /** What booting needs, made once per run. */
 export interface Prepared {
   readonly kernel: KernelArtifacts;
+  /** The file QEMU boots (the vmlinux on the PVH path) and its firmware. */
+  readonly bootPath: BootPath;
   readonly image: string;
   /** The configuration the host parses every capture with. */
   readonly config: RamoopsConfig;
@@ -38,6 +41,8 @@ export async function setup(ctx: RunContext): Promise<{ readonly value: Prepared
   const kernelOpts = { modulesDir: o.modulesDir, signal: life.signal, log: o.log, cacheDir: o.cacheDir };
   const kernel = plan.arch === 'arm64' ? await obtainArm64Kernel(plan.kernelSpec, kernelOpts) : await obtainKernel(plan.kernelSpec, kernelOpts);
   state.kernel = kernel;
+  const bootPath = await chooseBootPath(kernel.kernelPath, plan.arch, { mode: o.bootPath, cacheDir: o.cacheDir, signal: life.signal, log: o.log });
+  state.bootPath = bootPath;
   const image = await buildGuestImage(kernel, { log: o.log, cacheDir: o.cacheDir, arch: plan.arch, signal: life.signal });
   const shareDir = plan.share === undefined ? undefined : prepareOutDir(plan.share);
   if (plan.scenario.kselftest !== undefined && shareDir !== undefined) {
@@ -52,8 +57,8 @@ export async function setup(ctx: RunContext): Promise<{ readonly value: Prepared
   // Fail before booting when the region is not plain RAM of this guest.
   physToFileOffset(plan.machine, plan.memoryBytes, config.memAddress, config.memSize);
   state.cmdline = configured.append;
-  const value: Prepared = { kernel, image, config, append: configured.append, dtb: configured.dtb, keys, pin: new HostKeyPin(), shareDir };
-  return { value, detail: `kernel ${kernel.release}` };
+  const value: Prepared = { kernel, bootPath, image, config, append: configured.append, dtb: configured.dtb, keys, pin: new HostKeyPin(), shareDir };
+  return { value, detail: `kernel ${kernel.release}, boot ${bootPath.path}` };
 }
 
 interface Configured {

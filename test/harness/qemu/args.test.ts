@@ -28,6 +28,18 @@ const cases: ReadonlyArray<readonly [string, QemuSpec]> = [
       sshPort: 40022,
     },
   ],
+  [
+    // The PVH boot: the uncompressed vmlinux through qboot instead of the bzImage through SeaBIOS.
+    'q35-pvh-qboot',
+    {
+      ...base,
+      firmware: '/usr/share/qemu/qboot.rom',
+      kernel: '/cache/vmlinux/SHA/vmlinux',
+      initrd: '/cache/initramfs.cpio.gz',
+      append: 'console=ttyS0 quiet loglevel=4 panic=-1 memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000',
+      sshPort: 40022,
+    },
+  ],
   ['q35-paused-no-net', { ...base, memoryBytes: 64 * 1024 * 1024, paused: true, pvpanic: false }],
   [
     'pc-kvm-commas',
