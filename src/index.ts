@@ -24,13 +24,13 @@ export { unflatten, isFlattened, type FlattenedSource } from './dump/flattened.j
 export { qemuRamMemory, ramRanges, lowMemorySize, ramFileOffset, LEGACY_HOLE, VIRT_RAM_BASE, type QemuMachine, type RamRange } from './dump/qemu-ram.js';
 export { lzo1xDecompress } from './dump/codecs/lzo.js';
 export { snappyDecompress } from './dump/codecs/snappy.js';
-export { extract, type Extraction, type PstoreFile, type ZoneReport, type ExtractOptions, type KaslrOffset } from './extract.js';
+export { extract, type Extraction, type PstoreFile, type ZoneReport, type ExtractOptions, type KaslrOffset } from './extract/index.js';
 
 import { buildConfig } from './config/build.js';
 import { settingsFromCmdline } from './config/from-cmdline.js';
 import type { RamoopsConfig } from './config/types.js';
 import { rawMemory } from './dump/memory.js';
-import { extract, type Extraction, type ExtractOptions } from './extract.js';
+import { extract, type Extraction, type ExtractOptions } from './extract/index.js';
 
 /** Configuration from a kernel command line's ramoops.* and pstore.* words (the harness's common case). */
 export function configFromCmdline(cmdline: string, kernelVersion?: string): RamoopsConfig {

@@ -12,7 +12,9 @@ import { AddressNotCapturedError, DecompressError, DumpFormatError, TruncatedErr
 import { ByteReader } from '../bytes/reader.js';
 import type { ByteSource, PhysicalMemory, PhysRange } from './memory.js';
 import { parseNotes, type ElfNote } from './elf.js';
-import { decodePage, pageCompression, PAGE_FLAG, type PageCompression } from './codecs/page.js';
+import { kdumpBitmaps } from './kdump-bitmaps.js';
+import { kdumpGeometry, readExact, u64n } from './kdump-geometry.js';
+import { kdumpPages } from './kdump-pages.js';
 import { isKdump, KDUMP_SIGNATURE } from './magic.js';
 
 export { isKdump, KDUMP_SIGNATURE };
@@ -36,20 +38,6 @@ const SUB = {
   32: { size: 80, physBase: 0, dumpLevel: 4, split: 8, startPfn: 12, endPfn: 16, offVmcoreinfo: 20, sizeVmcoreinfo: 28, offNote: 32, sizeNote: 40, offErase: 44, sizeErase: 52, startPfn64: 56, endPfn64: 64, maxMapnr64: 72 },
 } as const;
 
-// typedef struct page_desc (makedumpfile diskdump_mod.h; QEMU PageDescriptor): off_t offset,
-// u32 size, u32 flags, u64 page_flags: 24 bytes in both classes.
-const DESC_SIZE = 24;
-
-/** Pfns per rank-index entry: one 4 KiB block of the 2nd bitmap. */
-const RANK_CHUNK_BYTES = 4096;
-const RANK_CHUNK_PFNS = RANK_CHUNK_BYTES * 8;
-const PAGE_CACHE = 64;
-const DESC_BLOCK = 256;
-const DESC_CACHE = 16;
-const BITMAP_CACHE = 8;
-/** Stored pages up to this size are also cached by content (see page()). */
-const SMALL_PAGE_BYTES = 256;
-const SMALL_CACHE = 64;
 /** VMCOREINFO and note areas are read whole; real ones are a few KiB. */
 const MAX_AREA = 64 << 20;
 
@@ -85,12 +73,6 @@ export interface KdumpMemory extends PhysicalMemory {
   notes(): readonly ElfNote[];
   /** Number of pages decompressed so far (cache misses), for benchmarks. */
   readonly pagesDecoded: number;
-}
-
-function readExact(source: ByteSource, pos: number, len: number, what: string): Uint8Array {
-  const got = pos <= source.size ? source.read(pos, len) : new Uint8Array(0);
-  if (got.length < len) throw new TruncatedError(what, pos, len, got.length);
-  return got;
 }
 
 function cString(b: Uint8Array): string {
@@ -191,224 +173,23 @@ export function parseKdumpHeader(source: ByteSource): KdumpHeader {
   };
 }
 
-function u64n(r: ByteReader, at: number, base: number): number {
-  const v = r.u64At(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DumpFormatError('kdump', base + at, `value ${hex(v)} is beyond 2^53`);
-  return Number(v);
-}
-
-/** A tiny LRU map: the most recently used entries survive. */
-class Lru<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly max: number) {}
-  get(k: K): V | undefined {
-    const v = this.map.get(k);
-    if (v !== undefined) {
-      this.map.delete(k);
-      this.map.set(k, v);
-    }
-    return v;
-  }
-  set(k: K, v: V): void {
-    this.map.delete(k);
-    this.map.set(k, v);
-    if (this.map.size > this.max) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
-    }
-  }
-}
-
-function latin1(b: Uint8Array): string {
-  let s = '';
-  for (const c of b) s += String.fromCharCode(c);
-  return s;
-}
-
-const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
-  let n = 0;
-  for (let b = i; b; b >>= 1) n += b & 1;
-  return n;
-});
-
-/** One bitmap block with prefix counts, so a pfn's rank inside it is one lookup. */
-interface BitmapChunk {
-  readonly bits: Uint8Array;
-  /** prefix[i] = set bits in bytes [0, i). */
-  readonly prefix: Uint16Array;
-}
-
-interface PageDesc {
-  readonly offset: number;
-  readonly size: number;
-  readonly flags: number;
-}
-
 /** Opens a kdump-compressed vmcore (not flattened: see unflatten / openDump for that). */
 export function openKdump(source: ByteSource, description = 'kdump vmcore'): KdumpMemory {
   const h = parseKdumpHeader(source);
-  const bs = h.blockSize;
-  const bitmapAt = bs * (1 + h.subHdrSize);
-  const bitmapHalf = (h.bitmapBlocks * bs) / 2;
-  const bitmap2At = bitmapAt + bitmapHalf;
-  const descAt = bs * (1 + h.subHdrSize + h.bitmapBlocks);
-  // The bitmaps cannot describe more pfns than they have bits for, whatever max_mapnr says.
-  const pfnLimit = Math.min(h.maxMapnr, bitmapHalf * 8, h.split ? h.endPfn : Infinity);
-
-  // Rank index: rankBefore[c] = set bits of the 2nd bitmap before chunk c. One sequential pass.
-  const chunks = Math.ceil(bitmapHalf / RANK_CHUNK_BYTES);
-  const rankBefore = new Float64Array(chunks + 1);
-  const READ = 1 << 20;
-  for (let pos = 0, c = 0; pos < bitmapHalf; pos += READ) {
-    const n = Math.min(READ, bitmapHalf - pos);
-    const buf = readExact(source, bitmap2At + pos, n, 'kdump 2nd bitmap');
-    for (let o = 0; o < n; o += RANK_CHUNK_BYTES, c++) {
-      let count = 0;
-      const end = Math.min(o + RANK_CHUNK_BYTES, n);
-      for (let i = o; i < end; i++) count += POPCOUNT[buf[i] as number] as number;
-      rankBefore[c + 1] = (rankBefore[c] as number) + count;
-    }
-  }
-
-  const bitmapCache = new Lru<number, BitmapChunk>(BITMAP_CACHE);
-  const chunk = (which: 1 | 2, c: number): BitmapChunk => {
-    const key = which === 2 ? c : -1 - c;
-    const hit = bitmapCache.get(key);
-    if (hit) return hit;
-    const at = (which === 2 ? bitmap2At : bitmapAt) + c * RANK_CHUNK_BYTES;
-    const bits = readExact(source, at, Math.min(RANK_CHUNK_BYTES, bitmapHalf - c * RANK_CHUNK_BYTES), `kdump bitmap ${which}`);
-    const prefix = new Uint16Array(bits.length + 1);
-    for (let i = 0; i < bits.length; i++) prefix[i + 1] = (prefix[i] as number) + (POPCOUNT[bits[i] as number] as number);
-    const v = { bits, prefix };
-    bitmapCache.set(key, v);
-    return v;
-  };
-  const bit = (which: 1 | 2, pfn: number): boolean => {
-    if (pfn >= bitmapHalf * 8) return false;
-    const ch = chunk(which, Math.floor(pfn / RANK_CHUNK_PFNS));
-    const i = pfn % RANK_CHUNK_PFNS;
-    return (((ch.bits[i >> 3] as number) >> (i & 7)) & 1) === 1;
-  };
-  /** Set bits of the 2nd bitmap before `pfn`. */
-  const rank = (pfn: number): number => {
-    const c = Math.floor(pfn / RANK_CHUNK_PFNS);
-    if (c >= chunks) return rankBefore[chunks] as number;
-    const ch = chunk(2, c);
-    const i = pfn % RANK_CHUNK_PFNS;
-    const byte = i >> 3;
-    const partial = ((ch.bits[byte] ?? 0) & ((1 << (i & 7)) - 1)) >>> 0;
-    return (rankBefore[c] as number) + (ch.prefix[byte] as number) + (POPCOUNT[partial] as number);
-  };
-  const firstIndex = h.split ? rank(h.startPfn) : 0;
-
-  const descCache = new Lru<number, Uint8Array>(DESC_CACHE);
-  /** The index-th page descriptor, or undefined when the file ends before it. */
-  const desc = (index: number): PageDesc | undefined => {
-    const block = Math.floor(index / DESC_BLOCK);
-    let bytes = descCache.get(block);
-    if (!bytes) {
-      const at = descAt + block * DESC_BLOCK * DESC_SIZE;
-      bytes = at < source.size ? source.read(at, DESC_BLOCK * DESC_SIZE) : new Uint8Array(0);
-      descCache.set(block, bytes);
-    }
-    const o = (index % DESC_BLOCK) * DESC_SIZE;
-    if (o + DESC_SIZE > bytes.length) return undefined;
-    const r = new ByteReader(bytes, 'kdump page descriptor', h.littleEndian);
-    return { offset: u64n(r, o, descAt + block * DESC_BLOCK * DESC_SIZE), size: r.u32At(o + 8), flags: r.u32At(o + 12) };
-  };
-
-  const pageCache = new Lru<number, Uint8Array>(PAGE_CACHE);
-  const smallCache = new Lru<string, Uint8Array>(SMALL_CACHE);
-  let pagesDecoded = 0;
-  /** The page of `pfn`, or a reason it is absent. */
-  const page = (pfn: number): Uint8Array | string => {
-    if (pfn < 0) return 'negative address';
-    if (pfn >= pfnLimit) {
-      return h.split && pfn < Math.min(h.maxMapnr, bitmapHalf * 8)
-        ? `pfn ${hex(pfn)} is outside this split file's pfns ${hex(h.startPfn)}..${hex(h.endPfn)}`
-        : `pfn ${hex(pfn)} is beyond the dump's last pfn ${hex(pfnLimit - 1)}`;
-    }
-    if (h.split && pfn < h.startPfn) return `pfn ${hex(pfn)} is outside this split file's pfns ${hex(h.startPfn)}..${hex(h.endPfn)}`;
-    if (!bit(2, pfn)) {
-      return bit(1, pfn)
-        ? `pfn ${hex(pfn)} was RAM but was excluded from the dump (dump level ${h.dumpLevel})`
-        : `pfn ${hex(pfn)} was not RAM in the dumped machine (not in the 1st bitmap)`;
-    }
-    const index = rank(pfn) - firstIndex;
-    const d = desc(index);
-    if (d === undefined) return `pfn ${hex(pfn)}: its page descriptor at file offset ${hex(descAt + index * DESC_SIZE)} lies past the end of the file (${hex(source.size)} bytes): truncated dump`;
-    // An incomplete dump (the writer ran out of space) leaves unwritten descriptors zero.
-    if (d.offset === 0 || d.size === 0) return `pfn ${hex(pfn)}: the page was never written (incomplete dump${h.status & PAGE_FLAG.incomplete ? ', the header says so' : ''})`;
-    const cached = pageCache.get(d.offset);
-    if (cached) return cached;
-    const compression: PageCompression | undefined = pageCompression(d.flags);
-    const descFile = descAt + index * DESC_SIZE;
-    if (compression === undefined) throw new DumpFormatError('kdump', descFile, `page descriptor of pfn ${hex(pfn)} has flags ${hex(d.flags)} naming several compressions`);
-    if (d.size > bs && compression === 'none') throw new DumpFormatError('kdump', descFile, `uncompressed page of pfn ${hex(pfn)} has size ${d.size}, not the block size ${bs}`);
-    if (d.size > 2 * bs + 1024) throw new DumpFormatError('kdump', descFile, `page of pfn ${hex(pfn)} stored in ${d.size} bytes, more than any compressor needs for ${bs}`);
-    const data = d.offset < source.size ? source.read(d.offset, d.size) : new Uint8Array(0);
-    if (data.length < d.size) {
-      return `pfn ${hex(pfn)}: its data at file offset ${hex(d.offset)}+${hex(d.size)} lies past the end of the file (${hex(source.size)} bytes): truncated dump`;
-    }
-    // Identical stored bytes decode to identical pages. makedumpfile below dump level 1 stores
-    // every zero page separately (a few dozen bytes each); remembering small inputs by content
-    // saves inflating them again, which dominated reading such dumps.
-    const small = data.length <= SMALL_PAGE_BYTES ? `${d.flags}:${latin1(data)}` : undefined;
-    const same = small !== undefined ? smallCache.get(small) : undefined;
-    if (same) {
-      pageCache.set(d.offset, same);
-      return same;
-    }
-    let p: Uint8Array;
-    try {
-      p = decodePage(compression, data, bs);
-    } catch (e) {
-      if (isRamoopsError(e)) {
-        throw new DecompressError(compression, `pfn ${hex(pfn)} (physical ${hex(pfn * bs)}), page data at file offset ${hex(d.offset)}: ${e.message}`);
-      }
-      throw e;
-    }
-    pagesDecoded++;
-    pageCache.set(d.offset, p);
-    if (small !== undefined) smallCache.set(small, p);
-    return p;
-  };
-
+  const g = kdumpGeometry(source, h);
+  const bs = g.bs;
+  const bitmaps = kdumpBitmaps(g);
+  const pages = kdumpPages(g, bitmaps);
   let ranges: readonly PhysRange[] | undefined;
-  const computeRanges = (): readonly PhysRange[] => {
-    const out: PhysRange[] = [];
-    const from = h.split ? h.startPfn : 0;
-    let runStart = -1;
-    for (let c = 0; c < chunks && c * RANK_CHUNK_PFNS < pfnLimit; c++) {
-      const bits = chunk(2, c).bits;
-      for (let i = 0; i < bits.length; i++) {
-        const b = bits[i] as number;
-        // Whole bytes that continue the current state need no per-bit look.
-        if ((b === 0 && runStart < 0) || (b === 0xff && runStart >= 0)) continue;
-        const base = c * RANK_CHUNK_PFNS + i * 8;
-        for (let k = 0; k < 8; k++) {
-          const pfn = base + k;
-          const set = ((b >> k) & 1) === 1 && pfn >= from && pfn < pfnLimit;
-          if (set && runStart < 0) runStart = pfn;
-          else if (!set && runStart >= 0) {
-            out.push({ start: runStart * bs, end: Math.min(pfn, pfnLimit) * bs });
-            runStart = -1;
-          }
-        }
-      }
-    }
-    if (runStart >= 0) out.push({ start: runStart * bs, end: Math.min(pfnLimit, chunks * RANK_CHUNK_PFNS) * bs });
-    return out;
-  };
 
   return {
     description: `${description} (kdump v${h.headerVersion}, ${h.bits}-bit ${h.littleEndian ? 'LE' : 'BE'}, ${h.utsname.machine || '?'}, block ${bs})`,
     kdump: h,
     get pagesDecoded() {
-      return pagesDecoded;
+      return pages.decoded();
     },
     ranges() {
-      ranges ??= computeRanges();
+      ranges ??= bitmaps.ranges();
       return ranges;
     },
     read(addr, len) {
@@ -419,7 +200,7 @@ export function openKdump(source: ByteSource, description = 'kdump vmcore'): Kdu
         const pfn = Math.floor(a / bs);
         const off = a - pfn * bs;
         const n = Math.min(len - done, bs - off);
-        const p = page(pfn);
+        const p = pages.page(pfn);
         if (typeof p === 'string') throw new AddressNotCapturedError(addr, len, `${hex(a)}: ${p}`);
         out.set(p.subarray(off, off + n), done);
         done += n;
