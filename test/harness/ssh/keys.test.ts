@@ -6,11 +6,11 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import ssh2 from 'ssh2';
-import { ed25519Pair, generateRunKeys } from '../../../harness/ssh/keys.js';
+import { ed25519Pair, generateGuestHostKey, generateRunKeys } from '../../../harness/ssh/keys.js';
 
 /** The first seed (counting up from 0) whose public key starts with byte `first`. */
 function seedWithPublicStarting(first: number): Buffer {
@@ -107,4 +107,21 @@ test('no code outside harness/ssh/keys.ts makes keys with ssh2 generateKeyPairSy
   }
   // keys.ts uses node:crypto's generateKeyPairSync('ed25519'), not ssh2's; this file names it in text.
   t.deepEqual(offenders.filter((f) => !f.endsWith('harness/ssh/keys.ts') && !f.endsWith('test/harness/ssh/keys.test.ts')), []);
+});
+
+test('generateGuestHostKey writes byte for byte what dropbearconvert makes of the same key', (t) => {
+  const seed = seedWithPublicStarting(0);
+  const pair = ed25519Pair('rh-guest', seed);
+  const host = generateGuestHostKey(seed);
+  const dir = path.join(tmpdir(), `rh-hostkey-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    writeFileSync(path.join(dir, 'openssh'), pair.privateKey, { mode: 0o600 });
+    execFileSync('dropbearconvert', ['openssh', 'dropbear', path.join(dir, 'openssh'), path.join(dir, 'dropbear')], { stdio: 'pipe' });
+    t.deepEqual(host.dropbearKey, readFileSync(path.join(dir, 'dropbear')));
+    t.deepEqual(host.publicBlob, pair.publicBlob);
+    t.is(host.cmdlineWord, 'rh.hostkey=' + host.dropbearKey.toString('base64'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
