@@ -89,6 +89,14 @@ export function generateGuestHostKey(seed?: Uint8Array): GuestHostKey {
   };
 }
 
+/**
+ * `text` (a command line, a script's output) with both key words shortened: the run key's
+ * public half says nothing useful to a reader, the host key word is the guest's private key.
+ */
+export function maskKeyWords(text: string): string {
+  return text.replace(/\brh\.key=(?!<run key>)\S+/g, 'rh.key=<run key>').replace(/\brh\.hostkey=(?!<run host key>)\S+/g, 'rh.hostkey=<run host key>');
+}
+
 /** The kernel command line word the guest's init reads its authorized_keys line from. */
 export function keyCmdlineWord(authorizedKeysLine: string): string {
   // base64 keeps the line's spaces from splitting it into several command line words.
