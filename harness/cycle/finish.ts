@@ -29,7 +29,7 @@ export function finish(plan: RunPlan, state: RunState, clock: PhaseClock, starte
     startedAt: started.at.toISOString(),
     seconds: round((performance.now() - started.t0) / 1000),
     kernel: { spec: plan.kernelSpec, release: state.kernel?.release, path: state.kernel?.kernelPath },
-    qemu: { accel: plan.accel, memoryBytes: plan.memoryBytes, machine: plan.machine, ...(plan.cpus > 1 ? { cpus: plan.cpus } : {}) },
+    qemu: { accel: { chosen: plan.accel, reason: plan.accelReason }, memoryBytes: plan.memoryBytes, machine: plan.machine, ...(plan.cpus > 1 ? { cpus: plan.cpus } : {}) },
     ...(plan.arch === 'arm64' ? { arch: plan.arch, ramoopsNode: state.nodeProps } : {}),
     cmdline: maskKeyWords(state.cmdline),
     crash: plan.crashCommand,

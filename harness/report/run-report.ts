@@ -88,7 +88,7 @@ export interface RunReport {
   readonly startedAt: string;
   readonly seconds: number;
   readonly kernel: { readonly spec: string; readonly release: string | undefined; readonly path: string | undefined };
-  readonly qemu: { readonly accel: string; readonly memoryBytes: number; readonly machine: string; readonly cpus?: number };
+  readonly qemu: { readonly accel: { readonly chosen: string; readonly reason: string }; readonly memoryBytes: number; readonly machine: string; readonly cpus?: number };
   /** Set for arm64 runs (x86_64 reports leave it out). */
   readonly arch?: string;
   /** arm64: the /reserved-memory/ramoops node the guest booted with (reg and properties). */
