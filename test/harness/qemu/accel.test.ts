@@ -56,3 +56,10 @@ test('auto with the real probes on this machine: a decision with its reason (TCG
   t.is(d.chosen, kvmUsable && os.arch() === 'x64' ? 'kvm' : 'tcg');
   if (d.chosen === 'tcg') t.regex(d.reason, /, so TCG$/);
 });
+
+test('the real QEMU probe runs QEMU with -accel kvm and passes on its own words when KVM does not work', async (t) => {
+  const kvmOpens = (await realProbes.openKvm()) === undefined;
+  const why = await realProbes.qemuWithKvm('q35');
+  if (kvmOpens && why === undefined) return t.pass('KVM works on this machine');
+  t.regex(why ?? '', /^a probe QEMU with -accel kvm failed: .*kvm/i);
+});
