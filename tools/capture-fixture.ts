@@ -113,8 +113,8 @@ async function main(): Promise<void> {
     let ssh = await ready('boot 1');
     const info = await ssh.exec(INFO_SCRIPT, { timeout: 30_000 });
     const infoLines = info.stdout.toString('utf8').trimEnd().split('\n');
-    // The SSH key word is the run's, not the configuration's.
-    infoLines[1] = (infoLines[1] ?? '').split(' ').filter((w) => !w.startsWith('rh.key=')).join(' ');
+    // The SSH key words are the run's, not the configuration's.
+    infoLines[1] = (infoLines[1] ?? '').split(' ').filter((w) => !w.startsWith('rh.key=') && !w.startsWith('rh.hostkey=')).join(' ');
     await writeFile(path.join(dir, 'guest-info.txt'), infoLines.join('\n') + '\n');
     log(`guest: ${infoLines[0] ?? '?'}; ${infoLines[1] ?? ''}`);
 

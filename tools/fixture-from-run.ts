@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   await writeFile(path.join(dir, 'region.bin'), region);
   await copyFile(path.join(run, 'serial.log'), path.join(dir, 'serial.log'));
   const cpus = report.qemu.cpus ?? 1;
-  const info = [release, report.cmdline.replace(/\s*rh\.key=(?:<run key>|\S+)/, ''), `cpus.possible=${cpus > 1 ? `0-${cpus - 1}` : '0'}`];
+  const info = [release, report.cmdline.replace(/\s*rh\.(?:host)?key=(?:<run (?:host )?key>|\S+)/g, ''), `cpus.possible=${cpus > 1 ? `0-${cpus - 1}` : '0'}`];
   await writeFile(path.join(dir, 'guest-info.txt'), info.join('\n') + '\n');
 
   let settings: ConfigSettings;

@@ -16,7 +16,7 @@ export interface RunState {
   /** How QEMU starts the kernel (PVH or bzImage), chosen in setup. */
   bootPath: BootPath | undefined;
   qemu: QemuProcess | undefined;
-  /** The guest kernel's command line (with the run key, masked in the report). */
+  /** The guest kernel's command line (with the run's key words, masked in the report). */
   cmdline: string;
   /** arm64: the ramoops node's properties as booted. */
   nodeProps: Readonly<Record<string, number | true>> | undefined;

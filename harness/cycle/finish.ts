@@ -6,6 +6,7 @@ import { HarnessError } from '../errors.js';
 import { writeConfined } from '../io/artifacts.js';
 import { RunAbortedError } from '../proc/lifetime.js';
 import type { QemuProcess } from '../qemu/process.js';
+import { maskKeyWords } from '../ssh/keys.js';
 import { diffText, overallVerdict, reportJson, type Fault, type Phase, type RunReport } from '../report/run-report.js';
 import { round, type PhaseClock } from './clock.js';
 import type { RunState } from './context.js';
@@ -28,11 +29,11 @@ export function finish(plan: RunPlan, state: RunState, clock: PhaseClock, starte
     startedAt: started.at.toISOString(),
     seconds: round((performance.now() - started.t0) / 1000),
     kernel: { spec: plan.kernelSpec, release: state.kernel?.release, path: state.kernel?.kernelPath },
-    qemu: { accel: plan.accel, memoryBytes: plan.memoryBytes, machine: plan.machine, ...(plan.cpus > 1 ? { cpus: plan.cpus } : {}),
+    qemu: { accel: { chosen: plan.accel, reason: plan.accelReason }, memoryBytes: plan.memoryBytes, machine: plan.machine, ...(plan.cpus > 1 ? { cpus: plan.cpus } : {}),
       ...(state.bootPath === undefined ? {} : { boot: { path: state.bootPath.path, reason: state.bootPath.reason } }),
     },
     ...(plan.arch === 'arm64' ? { arch: plan.arch, ramoopsNode: state.nodeProps } : {}),
-    cmdline: state.cmdline.replace(/rh\.key=\S+/, 'rh.key=<run key>'),
+    cmdline: maskKeyWords(state.cmdline),
     crash: plan.crashCommand,
     scenario: { name: plan.scenario.name, source: plan.scenario.source },
     skipped: state.skipped,

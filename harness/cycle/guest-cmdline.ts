@@ -7,7 +7,7 @@ export function guestCmdline(
   region: Pick<RamoopsConfig, 'memAddress' | 'memSize'>,
   ramoopsCmdline: string,
   extra: readonly string[],
-  keyWord: string,
+  ...keyWords: readonly string[]
 ): string {
   return [
     // quiet loglevel=4: serial output is slow under TCG (the panic is printed at EMERG).
@@ -20,7 +20,7 @@ export function guestCmdline(
     `memmap=0x${region.memSize.toString(16)}$0x${region.memAddress.toString(16)}`,
     ramoopsCmdline.trim(),
     ...extra,
-    keyWord,
+    ...keyWords,
   ]
     .filter((w) => w !== '')
     .join(' ');

@@ -3,7 +3,8 @@
 import type { RamoopsConfig } from '../../src/index.js';
 import type { RamoopsNodeSpec } from '../../src/dt/ramoops-node.js';
 import type { BootPathMode } from '../kernel/boot-path.js';
-import type { Accel, GuestArch } from '../qemu/args.js';
+import type { AccelChoice } from '../qemu/accel.js';
+import type { GuestArch } from '../qemu/args.js';
 import type { Phase } from '../report/run-report.js';
 import type { Scenario } from './scenario.js';
 
@@ -79,7 +80,7 @@ export interface RunOptions {
   readonly cycles?: number;
   /** Artifacts go here (created). */
   readonly outDir: string;
-  readonly accel?: Accel;
+  readonly accel?: AccelChoice;
   readonly memoryBytes?: number;
   /** The whole run's limit (default 15 min + 2 min per cycle). */
   readonly timeoutMs?: number;

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { RamoopsNodeSpec } from '../../src/dt/ramoops-node.js';
 import { prepareOutDir } from '../io/artifacts.js';
+import type { AccelDecision } from '../qemu/accel.js';
 import { machineFor, type Accel, type GuestArch, type MachineType } from '../qemu/args.js';
 import { ARM64_DEFAULT_NODE } from '../qemu/virt-arm64.js';
 import { DEFAULT_TIMEOUTS, SYSRQ_CRASH, type PhaseTimeouts, type RunOptions } from './options.js';
@@ -30,6 +31,8 @@ export interface RunPlan {
   readonly timeouts: PhaseTimeouts;
   readonly memoryBytes: number;
   readonly accel: Accel;
+  /** Why that accelerator (auto's probe, or the option). */
+  readonly accelReason: string;
   readonly arch: GuestArch;
   readonly machine: MachineType;
   /** arm64: the ramoops device tree node. */
@@ -38,7 +41,7 @@ export interface RunPlan {
 }
 
 /** Resolves the options into a plan; throws RangeError on a request that cannot run. */
-export function planRun(options: RunOptions): RunPlan {
+export function planRun(options: RunOptions, accel: AccelDecision): RunPlan {
   const cycles = options.cycles ?? 1;
   if (!Number.isInteger(cycles) || cycles < 1) throw new RangeError(`cycles must be a positive integer, got ${cycles}`);
   const out = prepareOutDir(options.outDir);
@@ -59,7 +62,8 @@ export function planRun(options: RunOptions): RunPlan {
     cpus: Math.max(options.cpus ?? 1, scenario.cpus ?? 1),
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     memoryBytes: options.memoryBytes ?? 512 * MiB,
-    accel: options.accel ?? 'tcg',
+    accel: accel.chosen,
+    accelReason: accel.reason,
     arch,
     machine: machineFor(arch),
     node: arch === 'arm64' ? (options.ramoopsNode ?? ARM64_DEFAULT_NODE) : undefined,

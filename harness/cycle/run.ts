@@ -18,6 +18,8 @@
 
 import { performance } from 'node:perf_hooks';
 import { RunAbortedError, withLifetime, type Lifetime } from '../proc/lifetime.js';
+import { chooseAccel } from '../qemu/accel.js';
+import { machineFor } from '../qemu/args.js';
 import type { CycleReport, Phase, RunReport } from '../report/run-report.js';
 import { PhaseClock } from './clock.js';
 import { emptyRunState, type RunContext } from './context.js';
@@ -36,7 +38,8 @@ import { planRun } from './plan.js';
 /** Boots a guest, crashes it `cycles` times and checks each capture against the guest's /sys/fs/pstore. */
 export async function runCycles(options: RunOptions): Promise<RunReport> {
   const started: Started = { at: new Date(), t0: performance.now() };
-  const plan = planRun(options);
+  // Probed before the run's clock: KVM or not is a fact of the machine, not of the run.
+  const plan = planRun(options, await chooseAccel(options.accel ?? 'auto', machineFor(options.arch ?? 'x86_64')));
   const state = emptyRunState();
   const clock = new PhaseClock(plan.cycles, options.onProgress);
   const timeoutMs = options.timeoutMs ?? (15 + 2 * plan.cycles) * 60_000;

@@ -11,6 +11,7 @@ import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from '
 import path from 'node:path';
 import { HarnessError } from '../errors.js';
 import { DEBIAN_SOURCES, debianSourceDir, parseBuildSpec, type DebianSource } from '../kernel/build.js';
+import { maskKeyWords } from '../ssh/keys.js';
 import type { Check, KselftestAdaptation, KselftestSpec } from './scenario.js';
 
 /** The 9p mount tag of the run's share; guest/init mounts it on /rh-share (kernel word rh.share=). */
@@ -197,8 +198,8 @@ export class KselftestRun {
     const res = path.join(this.dir, '.kselftest');
     const text = (f: string): string | undefined => {
       try {
-        // The scripts print /proc/cmdline; the run's key word is shortened as in report.json.
-        return readFileSync(path.join(res, f), 'utf8').replace(/rh\.key=\S+/g, 'rh.key=<run key>');
+        // The scripts print /proc/cmdline; the run's key words are shortened as in report.json.
+        return maskKeyWords(readFileSync(path.join(res, f), 'utf8'));
       } catch {
         return undefined;
       }

@@ -39,7 +39,7 @@ export interface MatrixOptions {
   /** VMs at once (default: one per core). */
   readonly jobs?: number;
   readonly cpus?: number;
-  readonly accel?: 'tcg' | 'kvm';
+  readonly accel?: 'auto' | 'tcg' | 'kvm';
   readonly memoryBytes?: number;
   readonly cycles?: number;
   readonly signal?: AbortSignal;
@@ -204,7 +204,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
           ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
           cycles: o.cycles ?? 1,
           outDir: cell.outDir,
-          accel: o.accel ?? 'tcg',
+          accel: o.accel ?? 'auto',
           ...(o.memoryBytes === undefined ? {} : { memoryBytes: o.memoryBytes }),
           ...(o.cacheDir === undefined ? {} : { cacheDir: o.cacheDir }),
           onProgress: (p) => o.onEvent?.({ type: 'phase', cell, progress: p }),

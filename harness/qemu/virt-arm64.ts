@@ -132,7 +132,7 @@ export function nodeProperties(node: DtRamoops, spec: RamoopsNodeSpec): Readonly
 }
 
 /** The guest kernel's command line on virt: the PL011 console, no memmap (the DT reserves the region). */
-export function arm64GuestCmdline(pstoreWords: string, extra: readonly string[], keyWord: string): string {
+export function arm64GuestCmdline(pstoreWords: string, extra: readonly string[], ...keyWords: readonly string[]): string {
   return [
     'console=ttyAMA0',
     // As on x86: serial output is slow under TCG; the panic is printed at EMERG anyway.
@@ -142,7 +142,7 @@ export function arm64GuestCmdline(pstoreWords: string, extra: readonly string[],
     'panic=-1',
     pstoreWords.trim(),
     ...extra,
-    keyWord,
+    ...keyWords,
   ]
     .filter((w) => w !== '')
     .join(' ');

@@ -89,7 +89,7 @@ export interface RunReport {
   readonly seconds: number;
   readonly kernel: { readonly spec: string; readonly release: string | undefined; readonly path: string | undefined };
   readonly qemu: {
-    readonly accel: string;
+    readonly accel: { readonly chosen: string; readonly reason: string };
     readonly memoryBytes: number;
     readonly machine: string;
     readonly cpus?: number;

@@ -60,6 +60,43 @@ export function ed25519Pair(comment = 'ramoops-harness', seed?: Uint8Array): Ed2
   };
 }
 
+/** The guest's SSH host key for one run, made on the host so the guest never waits for entropy. */
+export interface GuestHostKey {
+  /** The private key in dropbear's own file format (what `dropbear -r` reads). */
+  readonly dropbearKey: Buffer;
+  /** `ssh-ed25519 AAAA...`: what the host pins before boot. */
+  readonly publicKey: string;
+  /** The SSH wire blob of the public key (what a host key verifier is handed). */
+  readonly publicBlob: Buffer;
+  /** `rh.hostkey=<base64 of dropbearKey>`: a secret; reports mask it. */
+  readonly cmdlineWord: string;
+}
+
+/**
+ * A guest host key: dropbear's format for ed25519 is string "ssh-ed25519" then one string of
+ * the 32-byte seed followed by the 32-byte public key (dropbear signkey.c / ed25519.c).
+ */
+export function generateGuestHostKey(seed?: Uint8Array): GuestHostKey {
+  const d = Buffer.from(seed ?? randomBytes(32));
+  const pair = ed25519Pair('rh-guest', d);
+  const x = pair.publicBlob.subarray(4 + KEY_TYPE.length + 4);
+  const dropbearKey = Buffer.concat([sshString(KEY_TYPE), sshString(Buffer.concat([d, x]))]);
+  return {
+    dropbearKey,
+    publicKey: `${KEY_TYPE} ${pair.publicBlob.toString('base64')}`,
+    publicBlob: pair.publicBlob,
+    cmdlineWord: 'rh.hostkey=' + dropbearKey.toString('base64'),
+  };
+}
+
+/**
+ * `text` (a command line, a script's output) with both key words shortened: the run key's
+ * public half says nothing useful to a reader, the host key word is the guest's private key.
+ */
+export function maskKeyWords(text: string): string {
+  return text.replace(/\brh\.key=(?!<run key>)\S+/g, 'rh.key=<run key>').replace(/\brh\.hostkey=(?!<run host key>)\S+/g, 'rh.hostkey=<run host key>');
+}
+
 /** The kernel command line word the guest's init reads its authorized_keys line from. */
 export function keyCmdlineWord(authorizedKeysLine: string): string {
   // base64 keeps the line's spaces from splitting it into several command line words.

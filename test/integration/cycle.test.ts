@@ -16,14 +16,14 @@ const cycleTest = serialUnless(x86SkipReason({ debianKernel: true }));
 
 const ECC16 = `${defaultRamoopsCmdline()} ramoops.ecc=16`;
 
-async function run(t: ExecutionContext, ramoopsCmdline: string, corrupt?: CorruptSpec): Promise<{ report: RunReport; host: Buffer; guest: Buffer }> {
+async function run(t: ExecutionContext, ramoopsCmdline: string, corrupt?: CorruptSpec): Promise<{ report: RunReport; host: Buffer; guest: Buffer; serial: string }> {
   const out = await dir({ prefix: 'ramoops-cycle-test-', unsafeCleanup: true });
   if (process.env['RAMOOPS_KEEP_ARTIFACTS'] !== '1') t.teardown(() => out.cleanup());
   const report = await runCycles({ ramoopsCmdline, outDir: out.path, ...(corrupt === undefined ? {} : { corrupt }) });
   t.log(verdictText(report));
   const read = (side: string): Promise<Buffer> =>
     readFile(join(out.path, `cycle1-${side}`, 'dmesg-ramoops-0')).catch(() => Buffer.alloc(0));
-  return { report, host: await read('host'), guest: await read('guest') };
+  return { report, host: await read('host'), guest: await read('guest'), serial: await readFile(join(out.path, 'serial.log'), 'utf8') };
 }
 
 /** The assertions every verified cycle must pass: one cycle, every file equal, a sysrq record on both sides. */
@@ -45,8 +45,11 @@ function assertVerified(t: ExecutionContext, report: RunReport, host: Buffer, gu
 }
 
 cycleTest('ECC off: a sysrq panic record parsed from guest RAM equals the guest\'s /sys/fs/pstore', async (t) => {
-  const { report, host, guest } = await run(t, defaultRamoopsCmdline());
+  const { report, host, guest, serial } = await run(t, defaultRamoopsCmdline());
   assertVerified(t, report, host, guest);
+  // The guest took the host key handed to it: it announced none of its own, and the key stays secret.
+  t.regex(report.cmdline, / rh\.key=<run key> rh\.hostkey=<run host key>$/);
+  t.notRegex(serial, /RAMOOPS-HARNESS-HOSTKEY/);
   t.is(report.cycles[0]?.host.files.find((f) => f.name === 'dmesg-ramoops-0')?.eccNotice, undefined);
 });
 

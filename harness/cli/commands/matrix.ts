@@ -185,7 +185,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       .option('jobs', { type: 'number', describe: 'VMs at once (default: one per core)' })
       .option('cpus', { type: 'number', describe: 'guest CPUs per VM (scenarios may ask for more)' })
       .option('cycles', { type: 'number', default: 1, describe: 'crash cycles per cell' })
-      .option('accel', { type: 'string', choices: ['tcg', 'kvm'], default: 'tcg' })
+      .option('accel', { type: 'string', choices: ['auto', 'tcg', 'kvm'], default: 'auto' })
       .option('memory', { type: 'string', default: '512M', describe: 'guest RAM per VM' })
       .option('out', { type: 'string', describe: 'artifacts folder (a cells/ folder per cell, matrix.json, junit.xml); default: a fresh temp folder' })
       .option('json', { type: 'boolean', default: false, describe: 'print matrix.json instead of the table' })
@@ -231,7 +231,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
             jobs,
             ...(a.cpus === undefined ? {} : { cpus: a.cpus }),
             cycles: a.cycles,
-            accel: a.accel === 'kvm' ? 'kvm' : 'tcg',
+            accel: a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto',
             memoryBytes,
             signal: life.signal,
             onEvent: view.onEvent,

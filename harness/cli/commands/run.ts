@@ -204,7 +204,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         .option('out', { type: 'string', describe: 'artifacts folder (serial log, region images, both sides\' files, report.json, diff.txt); default: a fresh temp folder' })
         .option('json', { type: 'boolean', default: false, describe: 'print the JSON report instead of the verdict' })
         .option('junit', { type: 'string', describe: 'also write JUnit XML here' })
-        .option('accel', { type: 'string', choices: ['tcg', 'kvm'], default: 'tcg', describe: 'QEMU accelerator' })
+        .option('accel', { type: 'string', choices: ['auto', 'tcg', 'kvm'], default: 'auto', describe: 'QEMU accelerator; auto: KVM when /dev/kvm opens and a probe QEMU runs with it, else TCG (report.json says which and why)' })
         .option('boot-path', {
           type: 'string',
           choices: ['auto', 'pvh', 'bzimage'],
@@ -251,7 +251,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         ...(cpus === undefined ? {} : { cpus }),
         cycles: a.cycles,
         outDir: out,
-        accel: a.accel === 'kvm' ? 'kvm' : 'tcg',
+        accel: a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto',
         bootPath: a['boot-path'] === 'pvh' || a['boot-path'] === 'bzimage' ? a['boot-path'] : 'auto',
         memoryBytes,
         timeoutMs: a.timeout === undefined ? undefined : a.timeout * 1000,

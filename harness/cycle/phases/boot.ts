@@ -1,5 +1,6 @@
-// boot: QEMU with guest RAM in a file and the ramoops region reserved -> serial READY (+ the
-// guest's host key, pinned) -> SSH login. The same readiness check ends every warm reboot.
+// boot: QEMU with guest RAM in a file and the ramoops region reserved -> serial READY (the
+// guest's host key pinned before boot, or its announced one) -> SSH login. The same readiness
+// check ends every warm reboot.
 
 import { stat } from 'node:fs/promises';
 import { HarnessError } from '../../errors.js';
@@ -8,7 +9,7 @@ import { QemuProcess } from '../../qemu/process.js';
 import type { LineMark } from '../../qemu/serial.js';
 import { RESERVE_FAILED_LINE, reservationFailureText, VIRT_CPU, virtInitrdRange } from '../../qemu/virt-arm64.js';
 import type { EventMark } from '../../qmp/client.js';
-import { HOSTKEY_LINE, SshSession, type HostKeyPin } from '../../ssh/session.js';
+import { HOSTKEY_LINE, SshSession } from '../../ssh/session.js';
 import { sleep } from '../clock.js';
 import type { RunContext } from '../context.js';
 import type { RunPlan } from '../plan.js';
@@ -63,7 +64,7 @@ export class Guest {
     if (fatal.length > 0) throw new HarnessError('boot', `the guest could not set up pstore: ${fatal.join(' / ')}`);
   }
 
-  /** Logs in with the run's key, accepting only the host key this boot announced. */
+  /** Logs in with the run's key, accepting only the pinned host key (handed to the guest, or announced by it). */
   async login(): Promise<SshSession> {
     const port = this.qemu.sshPort;
     if (port === undefined) throw new HarnessError('ssh', 'QEMU has no SSH port forward');
@@ -94,7 +95,7 @@ export class Guest {
             () => new Promise<void>(() => {}),
           );
     try {
-      const r = waitReady(this.qemu, this.prepared.pin, since, qmark, this.plan.timeouts.boot, sig);
+      const r = waitReady(this.qemu, this.prepared, since, qmark, this.plan.timeouts.boot, sig);
       r.catch(() => {});
       await (refusedEarly === undefined ? r : Promise.race([r, refusedEarly]));
       return undefined;
@@ -134,9 +135,11 @@ export async function boot(ctx: RunContext, prepared: Prepared): Promise<{ reado
 
 /**
  * Waits for READY on the serial console after `since`, failing fast when the guest panics or
- * resets instead (a kernel that cannot boot), then pins the host key announced before READY.
+ * resets instead (a kernel that cannot boot). A guest handed its host key is pinned already;
+ * one that announced a key of its own (its init could not take ours, or was not given one) is
+ * pinned to that announcement, which comes before READY on the trusted serial console.
  */
-async function waitReady(qemu: QemuProcess, pin: HostKeyPin, since: LineMark, qmark: EventMark, timeoutMs: number, signal: AbortSignal): Promise<void> {
+async function waitReady(qemu: QemuProcess, prepared: Pick<Prepared, 'pin' | 'hostKeyGiven'>, since: LineMark, qmark: EventMark, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const stop = new AbortController();
   const sig = AbortSignal.any([signal, stop.signal]);
   const died = new Promise<never>((_, reject) => {
@@ -154,9 +157,9 @@ async function waitReady(qemu: QemuProcess, pin: HostKeyPin, since: LineMark, qm
   } finally {
     stop.abort();
   }
-  // The guest prints its host key before READY, so it is among the lines read already.
   const key = await qemu.serial.waitFor(HOSTKEY_LINE, { since, timeout: 1, stage: 'ssh' }).catch(() => undefined);
-  if (key === undefined || !pin.expectFromLine(key.line)) {
+  if (key !== undefined && prepared.pin.expectFromLine(key.line)) return;
+  if (!prepared.hostKeyGiven) {
     throw new HarnessError('ssh', 'the guest announced no SSH host key (RAMOOPS-HARNESS-HOSTKEY) before READY: dropbearkey failed?');
   }
 }

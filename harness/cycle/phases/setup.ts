@@ -1,4 +1,4 @@
-// setup: the kernel and guest image (both cached), the run's SSH keys, the ramoops configuration
+// setup: the kernel and guest image (both cached), the run's SSH keys (ours and the guest's host key), the ramoops configuration
 // the host will parse with and the guest command line (x86: module parameters; arm64: a DTB).
 
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { chooseBootPath, type BootPath } from '../../kernel/boot-path.js';
 import { obtainKernel } from '../../kernel/obtain.js';
 import { physToFileOffset } from '../../qemu/machines.js';
 import { arm64GuestCmdline, dumpVirtDtb, nodeProperties, ramoopsDtb, VIRT_CPU } from '../../qemu/virt-arm64.js';
-import { generateRunKeys, type RunKeys } from '../../ssh/keys.js';
+import { generateGuestHostKey, generateRunKeys, type RunKeys } from '../../ssh/keys.js';
 import { HostKeyPin } from '../../ssh/session.js';
 import type { RunContext } from '../context.js';
 import { guestCmdline } from '../guest-cmdline.js';
@@ -31,7 +31,10 @@ export interface Prepared {
   /** arm64: the DTB the guest boots with. */
   readonly dtb: string | undefined;
   readonly keys: RunKeys;
+  /** Pinned before boot to the host key the command line hands the guest (rh.hostkey=). */
   readonly pin: HostKeyPin;
+  /** The guest was handed its host key: READY does not wait for it on the serial console. */
+  readonly hostKeyGiven: boolean;
   readonly shareDir: string | undefined;
 }
 
@@ -51,13 +54,14 @@ export async function setup(ctx: RunContext): Promise<{ readonly value: Prepared
     state.kselftests = await KselftestRun.prepare(plan.scenario.kselftest, tree, shareDir);
   }
   const keys = generateRunKeys();
-  const configured = plan.node === undefined ? moduleParamConfig(ctx, kernel, keys) : await deviceTreeConfig(ctx, kernel, keys);
+  const hostKey = generateGuestHostKey();
+  const configured = plan.node === undefined ? moduleParamConfig(ctx, kernel, keys, hostKey.cmdlineWord) : await deviceTreeConfig(ctx, kernel, keys, hostKey.cmdlineWord);
   // Per-CPU ftrace zones follow the writing kernel's possible CPUs: the guest's -smp.
   const config = plan.cpus > 1 ? { ...configured.config, cpus: plan.cpus } : configured.config;
   // Fail before booting when the region is not plain RAM of this guest.
   physToFileOffset(plan.machine, plan.memoryBytes, config.memAddress, config.memSize);
   state.cmdline = configured.append;
-  const value: Prepared = { kernel, bootPath, image, config, append: configured.append, dtb: configured.dtb, keys, pin: new HostKeyPin(), shareDir };
+  const value: Prepared = { kernel, bootPath, image, config, append: configured.append, dtb: configured.dtb, keys, pin: new HostKeyPin(hostKey.publicBlob.toString('base64')), hostKeyGiven: true, shareDir };
   return { value, detail: `kernel ${kernel.release}, boot ${bootPath.path}` };
 }
 
@@ -68,14 +72,14 @@ interface Configured {
 }
 
 /** x86: the host parses with exactly the words the guest gets, for the kernel that runs. */
-function moduleParamConfig(ctx: RunContext, kernel: KernelArtifacts, keys: RunKeys): Configured {
+function moduleParamConfig(ctx: RunContext, kernel: KernelArtifacts, keys: RunKeys, hostKeyWord: string): Configured {
   const { ramoopsCmdline, extraCmdline } = ctx.plan;
   const config = configFromCmdline(ramoopsCmdline, kernel.release);
-  return { config, append: guestCmdline(config, ramoopsCmdline, extraCmdline, keys.cmdlineWord), dtb: undefined };
+  return { config, append: guestCmdline(config, ramoopsCmdline, extraCmdline, keys.cmdlineWord, hostKeyWord), dtb: undefined };
 }
 
 /** arm64: the host parses with what the kernel will read from the DTB it boots with. */
-async function deviceTreeConfig(ctx: RunContext, kernel: KernelArtifacts, keys: RunKeys): Promise<Configured> {
+async function deviceTreeConfig(ctx: RunContext, kernel: KernelArtifacts, keys: RunKeys, hostKeyWord: string): Promise<Configured> {
   const { plan, life, state } = ctx;
   const node = plan.node;
   if (node === undefined) throw new HarnessError('boot', 'no ramoops node for a device tree run');
@@ -98,7 +102,7 @@ async function deviceTreeConfig(ctx: RunContext, kernel: KernelArtifacts, keys: 
   writeConfined(plan.out, 'guest.dtb', dt.dtb);
   return {
     config: compress === undefined ? dt.config : { ...dt.config, compress },
-    append: arm64GuestCmdline(plan.ramoopsCmdline, plan.extraCmdline, keys.cmdlineWord),
+    append: arm64GuestCmdline(plan.ramoopsCmdline, plan.extraCmdline, keys.cmdlineWord, hostKeyWord),
     dtb: path.join(plan.out, 'guest.dtb'),
   };
 }

@@ -77,7 +77,7 @@ test('prepare refuses a tree without the collection or without a named test', as
 test('a cycle: exit statuses become checks; the test that was running at the panic passes', async (t) => {
   const { tree, share } = fixture();
   const run = await KselftestRun.prepare(SPEC, tree, share);
-  leave(share, 'pstore_tests', 'Checking /dev/pmsg0 exists ... ok\ncmdline=console=ttyS0 rh.key=c3NoLWVk rh.share=rhshare\n', 0);
+  leave(share, 'pstore_tests', 'Checking /dev/pmsg0 exists ... ok\ncmdline=console=ttyS0 rh.key=c3NoLWVk rh.hostkey=AAAAC3NzaC1lZDI1NTE5 rh.share=rhshare\n', 0);
   leave(share, 'pstore_crash_test', 'Causing kernel crash ...\n');
   leave(share, 'pstore_post_reboot_tests', 'Checking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... FAIL\nChecking console file contains oops end marker ... FAIL\n', 1);
   run.panicked(1);
@@ -101,7 +101,8 @@ test('a cycle: exit statuses become checks; the test that was running at the pan
     ['1..3', 'ok 1 selftests: pstore: pstore_tests', 'ok 2 selftests: pstore: pstore_crash_test', 'not ok 3 selftests: pstore: pstore_post_reboot_tests # exit=1'],
   );
   t.true(r.tap.startsWith('TAP version 13\n1..3\n# selftests: pstore: pstore_tests\n# Checking /dev/pmsg0 exists ... ok\n'));
-  t.true(r.tap.includes('# cmdline=console=ttyS0 rh.key=<run key> rh.share=rhshare\n'), 'the run key is shortened as in report.json');
+  t.true(r.tap.includes('# cmdline=console=ttyS0 rh.key=<run key> rh.hostkey=<run host key> rh.share=rhshare\n'), 'both key words are shortened as in report.json');
+  t.false(r.tap.includes('AAAAC3NzaC1lZDI1NTE5'), 'the guest host key (a private key) is nowhere in the TAP');
   t.true(r.tap.includes('# \tdmesg-ramoops-0 ... FAIL\n'));
 });
 

@@ -33,7 +33,7 @@ function report(cycles: readonly CycleReport[], fault?: RunReport['fault']): Run
     startedAt: '2024-01-01T00:00:00.000Z',
     seconds: 12.5,
     kernel: { spec: 'debian', release: '6.1.0-56-amd64', path: '/k' },
-    qemu: { accel: 'tcg', memoryBytes: 512 << 20, machine: 'q35' },
+    qemu: { accel: { chosen: 'tcg', reason: '--accel tcg' }, memoryBytes: 512 << 20, machine: 'q35' },
     cmdline: 'console=ttyS0',
     crash: 'echo c > /proc/sysrq-trigger',
     scenario: { name: 'crash', source: '--crash' },

@@ -4,13 +4,15 @@
 // with a seed whose public key starts with 0x00, check the container against ssh2's parser and
 // OpenSSH's ssh-keygen, and keep ssh2's generator out of the code base.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import ssh2 from 'ssh2';
-import { ed25519Pair, generateRunKeys } from '../../../harness/ssh/keys.js';
+import { ed25519Pair, generateGuestHostKey, generateRunKeys, maskKeyWords } from '../../../harness/ssh/keys.js';
+import { HostKeyPin } from '../../../harness/ssh/session.js';
 
 /** The first seed (counting up from 0) whose public key starts with byte `first`. */
 function seedWithPublicStarting(first: number): Buffer {
@@ -107,4 +109,75 @@ test('no code outside harness/ssh/keys.ts makes keys with ssh2 generateKeyPairSy
   }
   // keys.ts uses node:crypto's generateKeyPairSync('ed25519'), not ssh2's; this file names it in text.
   t.deepEqual(offenders.filter((f) => !f.endsWith('harness/ssh/keys.ts') && !f.endsWith('test/harness/ssh/keys.test.ts')), []);
+});
+
+test('generateGuestHostKey writes byte for byte what dropbearconvert makes of the same key', (t) => {
+  const seed = seedWithPublicStarting(0);
+  const pair = ed25519Pair('rh-guest', seed);
+  const host = generateGuestHostKey(seed);
+  const dir = path.join(tmpdir(), `rh-hostkey-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    writeFileSync(path.join(dir, 'openssh'), pair.privateKey, { mode: 0o600 });
+    execFileSync('dropbearconvert', ['openssh', 'dropbear', path.join(dir, 'openssh'), path.join(dir, 'dropbear')], { stdio: 'pipe' });
+    t.deepEqual(host.dropbearKey, readFileSync(path.join(dir, 'dropbear')));
+    t.deepEqual(host.publicBlob, pair.publicBlob);
+    t.is(host.cmdlineWord, 'rh.hostkey=' + host.dropbearKey.toString('base64'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('maskKeyWords shortens both key words, every occurrence, and leaves masked text as it is', (t) => {
+  const host = generateGuestHostKey();
+  const run = generateRunKeys();
+  const line = `console=ttyS0 ${run.cmdlineWord} ${host.cmdlineWord} rh.share=rhshare`;
+  const masked = maskKeyWords(`${line}\n${line}\n`);
+  t.is(masked, 'console=ttyS0 rh.key=<run key> rh.hostkey=<run host key> rh.share=rhshare\n'.repeat(2));
+  t.false(masked.includes(host.dropbearKey.toString('base64')));
+  t.is(maskKeyWords(masked), masked);
+  t.is(maskKeyWords('xrh.key=1 rh.keys=2'), 'xrh.key=1 rh.keys=2');
+});
+
+test("dropbear started with generateGuestHostKey's key (-r) presents the blob the run pins before boot", async (t) => {
+  const host = generateGuestHostKey();
+  const dir = mkdtempSync(path.join(tmpdir(), 'rh-dropbear-'));
+  const keyFile = path.join(dir, 'host_key');
+  writeFileSync(keyFile, host.dropbearKey, { mode: 0o600 });
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  // -F -E: foreground, log to stderr; -s: no passwords; only the host key matters here.
+  const server = spawn('dropbear', ['-F', '-E', '-s', '-r', keyFile, '-p', `127.0.0.1:${port}`, '-P', path.join(dir, 'pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    const offered = async (pin: HostKeyPin): Promise<boolean> => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const seen = await new Promise<boolean | undefined>((resolve) => {
+          const c = new ssh2.Client();
+          let result: boolean | undefined;
+          c.on('error', () => resolve(result));
+          c.on('ready', () => resolve(result));
+          c.on('close', () => resolve(result));
+          c.connect({ host: '127.0.0.1', port, username: 'nobody', readyTimeout: 10_000, hostVerifier: (key: Buffer) => (result = pin.verify(key)) });
+          c.on('handshake', () => c.end());
+        });
+        if (seen !== undefined) return seen;
+        if (Date.now() > deadline) throw new Error('dropbear did not answer');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const pin = new HostKeyPin(host.publicBlob.toString('base64'));
+    t.true(await offered(pin));
+    t.is(pin.lastRefused, undefined);
+    const other = new HostKeyPin(generateGuestHostKey().publicBlob.toString('base64'));
+    t.false(await offered(other));
+    t.is(other.lastRefused, host.publicBlob.toString('base64'));
+  } finally {
+    server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
