@@ -1,4 +1,12 @@
-import type { MatrixReport } from '../../matrix/run.js';
+/** What the page needs of a matrix report (structural, so report/ does not import matrix/). */
+export interface MatrixPageInput {
+  readonly summary: Readonly<Record<string, number>> & { readonly cells: number };
+  readonly exitCode: number;
+  readonly cells: readonly {
+    readonly kernelLabel: string; readonly config: string; readonly scenario: string;
+    readonly verdict: string; readonly seconds: number; readonly why: string | undefined;
+  }[];
+}
 
 /** Escapes text for HTML bodies and attributes: guest bytes are untrusted. */
 export function escapeHtml(s: string): string {
@@ -6,8 +14,8 @@ export function escapeHtml(s: string): string {
 }
 
 /** The line a CI page can quote. */
-export function summaryLine(report: MatrixReport): string {
-  const s = report.summary as Readonly<Record<string, number>>;
+export function summaryLine(report: MatrixPageInput): string {
+  const s = report.summary;
   const parts = Object.keys(s).filter((k) => k !== 'cells').map((k) => `${k} ${s[k]}`);
   return `${report.summary.cells} cells: ${parts.join(', ')} (exit ${report.exitCode})`;
 }
@@ -20,7 +28,7 @@ const JS = 'function f(){var o=document.getElementById("failed").checked;'
   + 'document.querySelectorAll("tr.cell").forEach(function(r){r.hidden=o&&r.dataset.verdict==="pass"});}';
 
 /** One self-contained page (inline CSS/JS, no network) for a matrix: every cell and its verdict. */
-export function renderMatrixHtml(report: MatrixReport): string {
+export function renderMatrixHtml(report: MatrixPageInput): string {
   const rows = report.cells.map((c) => `<tr class="cell ${escapeHtml(c.verdict)}" data-verdict="${escapeHtml(c.verdict)}">`
     + `<td>${escapeHtml(c.kernelLabel)}</td><td>${escapeHtml(c.config)}</td><td>${escapeHtml(c.scenario)}</td>`
     + `<td>${escapeHtml(c.verdict)}</td><td>${c.seconds.toFixed(1)}</td><td>${escapeHtml(c.why ?? '')}</td></tr>`);
