@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { dir } from 'tmp-promise';
 import { cellDetailsHtml, firstDifference } from '../../../harness/report/html/cell-details.js';
 import type { CycleReport, RunReport } from '../../../harness/report/run-report.js';
+import { renderRunHtml } from '../../../harness/report/html/run-page.js';
 import { repoRoot } from '../../helpers/paths.js';
 
 // A real capture of Debian's 6.1 (ECC 16): the guest's dmesg-ramoops-0 and region, laid out as
@@ -31,7 +32,7 @@ async function artifacts(): Promise<{ path: string; report: RunReport; cleanup: 
     checks: [{ name: 'expect /^dmesg-ramoops-0$/', ok: true, detail: '' }], timings: { crash: 1.5, capture: 0.25 },
   } as unknown as CycleReport;
   const report = { verdict: 'mismatch', exitCode: 1, seconds: 12.5, cmdline, kernel: { spec: 'debian', release, path: undefined },
-    timings: { boot: 3 }, cycles: [cycle], fault: undefined, skipped: undefined, outDir: d.path } as unknown as RunReport;
+    scenario: { name: 'panic-sysrq', source: 'built-in' }, timings: { boot: 3 }, cycles: [cycle], fault: undefined, skipped: undefined, outDir: d.path } as unknown as RunReport;
   return { path: d.path, report, cleanup: d.cleanup };
 }
 
@@ -58,4 +59,14 @@ test('details of a real capture: host beside guest around the first difference, 
   t.false(html.includes('line 59 '));
   t.true(html.includes('line 99 &lt;/pre&gt;&lt;script&gt;'));
   t.false(html.includes('<script>'));
+});
+
+test('the page of one run: one row, its details already open, the run\'s verdict in the summary', async (t) => {
+  const a = await artifacts();
+  t.teardown(() => a.cleanup());
+  const html = renderRunHtml(a.report);
+  t.true(html.includes('<p id="summary">1 cells: pass 0, mismatch 1, fault 0, skipped 0 (exit 1)</p>'));
+  t.is(html.split('<tr class="cell ').length, 2);
+  t.true(html.includes('<details open><summary>details of cell 1</summary>'));
+  t.true(html.includes('first difference at byte 5000'));
 });
