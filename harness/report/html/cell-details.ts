@@ -30,11 +30,16 @@ export function firstDifference(a: Uint8Array, b: Uint8Array): number | undefine
   return a.length === b.length ? undefined : n;
 }
 
+/** The run's SSH key on the guest's command line, as report.json hides it (pages get shared). */
+function redact(s: string): string {
+  return s.replace(/rh\.key=\S+/g, 'rh.key=<run key>');
+}
+
 /** Printable text of bytes (other bytes as \xNN), escaped. */
 function text(b: Uint8Array): string {
   let s = '';
   for (const c of b) s += c === 10 || c === 9 || (c >= 32 && c < 127) ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
-  return escapeHtml(s);
+  return escapeHtml(redact(s));
 }
 
 /** One side's window: the bytes before the difference, the differing byte marked, the rest. */
@@ -100,7 +105,7 @@ function serialHtml(dir: string): string {
   if (tail.length > SERIAL_BYTES) tail = tail.slice(-SERIAL_BYTES);
   const kept = tail.split('\n').length;
   const note = all.length > kept ? ` (last ${kept} of ${all.length} lines; the whole log is ${path.join(dir, name)})` : '';
-  return `<h4>serial log ${escapeHtml(name)}${escapeHtml(note)}</h4><pre class="serial">${escapeHtml(tail)}</pre>`;
+  return `<h4>serial log ${escapeHtml(name)}${escapeHtml(note)}</h4><pre class="serial">${escapeHtml(redact(tail))}</pre>`;
 }
 
 /** The details of one run (a matrix cell or `ramoops run`) from its report and artifacts folder. */

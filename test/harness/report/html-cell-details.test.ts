@@ -22,7 +22,7 @@ async function artifacts(): Promise<{ path: string; report: RunReport; cleanup: 
     writeFileSync(join(d.path, `cycle1-${side}`, 'dmesg-ramoops-0'), bytes);
   }
   writeFileSync(join(d.path, 'cycle1-region.bin'), readFileSync(join(FIX, 'region.bin')));
-  writeFileSync(join(d.path, 'serial.log'), Array.from({ length: 100 }, (_, i) => `line ${i} </pre><script>x()</script>`).join('\n'));
+  writeFileSync(join(d.path, 'serial.log'), [...Array.from({ length: 99 }, (_, i) => `line ${i} </pre><script>x()</script>`), 'Command line: console=ttyS0 rh.key=SECRETKEY quiet'].join('\n'));
   const [release, cmdline] = readFileSync(join(FIX, 'guest-info.txt'), 'utf8').split('\n');
   const file = { name: 'dmesg-ramoops-0', size: guest.length, length: guest.length, mtime: undefined, eccNotice: 'ECC: 3 Corrected bytes, 0 unrecoverable blocks' };
   const cycle = {
@@ -57,7 +57,8 @@ test('details of a real capture: host beside guest around the first difference, 
   t.true(html.includes('timings: crash 1.50 s, capture 0.25 s'));
   t.true(html.includes('(last 40 of 100 lines;'));
   t.false(html.includes('line 59 '));
-  t.true(html.includes('line 99 &lt;/pre&gt;&lt;script&gt;'));
+  t.true(html.includes('line 98 &lt;/pre&gt;&lt;script&gt;'));
+  t.true(html.includes('rh.key=&lt;run key&gt; quiet') && !html.includes('SECRETKEY'), 'the run key is hidden as in report.json');
   t.false(html.includes('<script>'));
 });
 
