@@ -25,6 +25,8 @@ command -v dpkg-deb >/dev/null || need+=(dpkg)
 command -v dtc >/dev/null || need+=(device-tree-compiler)
 command -v makedumpfile >/dev/null || need+=(makedumpfile)
 command -v rsvg-convert >/dev/null || need+=(librsvg2-bin)
+# The HTML report test loads the page in a headless browser.
+command -v chromium >/dev/null || need+=(chromium)
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 # arm64 guests: the harness downloads Debian's arm64 kernel, busybox and dropbear (never
 # installs them); apt must know the architecture for that.

@@ -15,6 +15,8 @@ import { obtainArm64Kernel } from '../kernel/arm64.js';
 import { obtainKernel } from '../kernel/obtain.js';
 import type { KernelArtifacts } from '../kernel/artifacts.js';
 import { diffText, xmlEscape, type RunReport } from '../report/run-report.js';
+import { renderMatrixHtml } from '../report/html/matrix-page.js';
+import { cellDetailsHtml } from '../report/html/cell-details.js';
 import type { Scenario } from '../cycle/scenario.js';
 import type { GuestArch } from '../qemu/args.js';
 
@@ -246,6 +248,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
   };
   writeConfined(out, 'matrix.json', new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
   writeConfined(out, 'junit.xml', new TextEncoder().encode(matrixJunit(report, done)));
+  writeConfined(out, 'report.html', new TextEncoder().encode(renderMatrixHtml(report, done.map((r) => cellDetailsHtml(r.outDir, r.report)))));
   return report;
 }
 

@@ -15,6 +15,7 @@ import {
 import type { RamoopsNodeSpec } from '../../../src/dt/ramoops-node.js';
 import { ARM64_DEFAULT_NODE } from '../../qemu/virt-arm64.js';
 import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
+import { renderRunHtml } from '../../report/html/run-page.js';
 import { runCycles } from '../../cycle/run.js';
 import { DEFAULT_REGION, type Progress } from '../../cycle/options.js';
 import { RunAbortedError } from '../../proc/lifetime.js';
@@ -269,6 +270,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       throw e;
     }
     progress.done();
+    writeConfined(prepareOutDir(out), 'report.html', new TextEncoder().encode(renderRunHtml(report)));
     if (a.junit !== undefined) {
       const file = path.resolve(a.junit);
       writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), new TextEncoder().encode(junitXml(report)));
