@@ -14,7 +14,9 @@ async function main(): Promise<void> {
     .scriptName('ramoops')
     .usage('$0 <command> [options]\n\nRead Linux pstore/ramoops from RAM, prove crash capture in QEMU guests.')
     .strict()
-    .demandCommand(1, 'name a command (see --help)')
+    .demandCommand(1, 'name a command')
+    // `ramoops completion >> ~/.bashrc` (or ~/.zshrc): yargs prints the script.
+    .completion('completion', 'print a bash/zsh completion script for ramoops')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .help()
     // Usage errors are errors of input: exit 2 like every other refusal, with a pointer to --help.
