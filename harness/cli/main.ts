@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Thin CLI: parse flags, call src/ or harness/, print. Exit codes: see --help of each command.
 import { commandsFor, fastCommand } from './commands/index.js';
+import { InputError, reportError } from './input.js';
 
 async function main(): Promise<void> {
   // What hideBin (yargs/helpers) gives under Node: the arguments after the script.
@@ -22,15 +23,13 @@ async function main(): Promise<void> {
     // Usage errors are errors of input: exit 2 like every other refusal, with a pointer to --help.
     .fail((msg: string | undefined, err: Error | undefined) => {
       if (err) throw err;
-      process.stderr.write(`ramoops: ${msg ?? 'invalid usage'} (see ramoops --help)\n`);
-      process.exit(2);
+      process.exit(reportError(new InputError('', `${msg ?? 'invalid usage'} (see ramoops --help)`), args));
     });
   for (const c of await commandsFor(args)) y = y.command(c);
   await y.parseAsync();
 }
 
 main().catch((e: unknown) => {
-  const msg = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`ramoops: ${msg}\n`);
-  process.exit(process.exitCode && process.exitCode !== 0 ? process.exitCode : 2);
+  const code = reportError(e, process.argv.slice(2));
+  process.exit(process.exitCode && process.exitCode !== 0 ? process.exitCode : code);
 });

@@ -12,6 +12,7 @@ import { HarnessError } from '../../errors.js';
 import { harvestLocal, harvestSession } from '../../harvest/harvest.js';
 import { RunAbortedError, withLifetime } from '../../proc/lifetime.js';
 import { HostKeyPin, SshSession } from '../../ssh/session.js';
+import { checkOutDir } from '../input.js';
 
 interface HarvestArgs {
   ssh?: string;
@@ -124,6 +125,7 @@ export const harvestCommand: CommandModule<object, HarvestArgs> = {
         'Exit codes: 0 harvested (also when pstore is empty);\n1 harvested, but --erase left files or some names were refused;\n2 not harvested: machine down, key or host key refused, no pstore, archive not writable.',
       ) as unknown as Argv<HarvestArgs>,
   handler: async (a) => {
+    if (a.out !== undefined) checkOutDir('--out', a.out);
     const t0 = performance.now();
     const target = a.local === true ? 'local' : (a.ssh ?? '');
     let report: HarvestReport;
