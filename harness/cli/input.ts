@@ -71,6 +71,16 @@ export function checkInputFile(flag: string, path: string): number {
   return size;
 }
 
+/** An input folder (a pstore copy) exists and can be listed. */
+export function checkInputFolder(flag: string, path: string): void {
+  try {
+    if (!statSync(path).isDirectory()) throw new InputError(flag, `${path} is a file; give the folder that holds the pstore files`);
+    accessSync(path, constants.R_OK | constants.X_OK);
+  } catch (e) {
+    throw explainSystemError(e, flag, path);
+  }
+}
+
 /**
  * An output folder that can be created, or exists and is empty, or (with `force`) exists and
  * may be cleared. Only checks: call it before the work, prepareEmptyOutDir after.

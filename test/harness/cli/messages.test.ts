@@ -66,6 +66,8 @@ const cases: readonly Case[] = [
   { name: 'scan-missing-dump', args: () => ['scan', 'missing.bin'] },
   { name: 'scan-dump-is-folder', args: () => ['scan', 'folder'] },
   { name: 'scan-missing-dump-json', args: () => ['scan', 'missing.bin', '--json'] },
+  { name: 'harvest-local-missing', args: () => ['harvest', '--local', 'nope', '--out', 'o'] },
+  { name: 'harvest-no-machine', args: () => ['harvest', '--out', 'o'] },
   { name: 'layout-no-size', args: () => ['layout', '--mem-address', '0x8000000'] },
 ];
 
