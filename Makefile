@@ -52,7 +52,7 @@ demo-extract: setup
 	node dist/harness/cli/main.js extract test/fixtures/c61-full-deflate/region.bin \
 	  --base 0x8000000 --cmdline "$$(sed -n 2p test/fixtures/c61-full-deflate/guest-info.txt)" \
 	  --kernel-version 6.1.192 --system-map test/fixtures/c61-full-deflate/System.map \
-	  --out out/demo-extract
+	  --out out/demo-extract --force
 
 clean:
 	rm -rf dist out

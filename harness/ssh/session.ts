@@ -72,6 +72,11 @@ export interface SshConnectOptions {
   readonly readyTimeout?: number;
   /** Pause between attempts (default 250 ms). */
   readonly retryMs?: number;
+  /**
+   * Retry failed connections until `timeout` (default true: a booting guest refuses until its
+   * sshd is up). false: one attempt, so a refused port is said at once (harvest without --wait).
+   */
+  readonly retry?: boolean;
   readonly signal?: AbortSignal;
   /** Registers close() so the run's end closes the connection. */
   readonly lifetime?: Lifetime;
@@ -157,12 +162,14 @@ export class SshSession {
           // dropbear answered and refused our key: retrying will not change that.
           throw new HarnessError('ssh', `guest refused the run's SSH key (is rh.key= on the kernel command line?)`, { cause: e });
         }
-        if (Date.now() + retryMs >= deadline) break;
+        if (options.retry === false || Date.now() + retryMs >= deadline) break;
         await sleep(retryMs, options.signal);
       }
     }
     const why = lastError instanceof Error ? lastError.message : String(lastError);
-    throw new HarnessError('ssh', `no SSH login to 127.0.0.1:${options.port} within ${timeout} ms (${attempts} attempts; last: ${why})`, {
+    const where = `${options.host ?? '127.0.0.1'}:${options.port}`;
+    const tried = options.retry === false ? `(one attempt: ${why})` : `within ${timeout} ms (${attempts} attempts; last: ${why})`;
+    throw new HarnessError('ssh', `no SSH login to ${where} ${tried}`, {
       cause: lastError,
     });
   }

@@ -182,10 +182,22 @@ test('CLI: a closed port ends with exit 2 and a clear message within the timeout
   const r = await cli(['--ssh', `root@127.0.0.1:${port}`, '--key', keyFile, '--accept-new-host-key', '--out', join(out.path, 'a'), '--timeout', '3', '--junit', join(out.path, 'j.xml')]);
   t.log(`closed port: exit ${r.code} after ${r.seconds.toFixed(1)} s`);
   t.is(r.code, 2);
-  t.regex(r.stderr, new RegExp(`no SSH login to root@127\\.0\\.0\\.1:${port} within 3 s \\(last error: .*ECONNREFUSED`));
+  // Without --wait a refused connection is the answer: one attempt, said at once.
+  t.regex(r.stderr, new RegExp(`no SSH login to root@127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*--wait SECONDS`));
   t.true(r.seconds < 10);
   t.regex(readFileSync(join(out.path, 'j.xml'), 'utf8'), /<error message="no SSH login/);
   t.false(existsSync(join(out.path, 'a')), 'no archive for a harvest that never started');
+});
+
+test('CLI: --wait keeps trying a closed port, then says how long it waited', async (t) => {
+  const out = await dir({ unsafeCleanup: true });
+  t.teardown(() => out.cleanup());
+  const keyFile = join(out.path, 'key');
+  writeFileSync(keyFile, generateRunKeys().privateKey, { mode: 0o600 });
+  const port = await freePort();
+  const r = await cli(['--ssh', `root@127.0.0.1:${port}`, '--key', keyFile, '--accept-new-host-key', '--out', join(out.path, 'a'), '--wait', '2']);
+  t.is(r.code, 2);
+  t.regex(r.stderr, new RegExp(`no SSH login to root@127\\.0\\.0\\.1:${port} within --wait 2 s \\(last error: .*ECONNREFUSED`));
 });
 
 // ---------------------------------------------------------------------------------------------

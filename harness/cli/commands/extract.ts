@@ -17,7 +17,9 @@ import { scan } from '../../../src/scan/infer.js';
 import { configAsCmdline } from '../../../src/scan/render.js';
 import { withDumpOptions, openDumpFromArgs, type DumpArgs } from '../dump-options.js';
 import { hexAddr, table } from '../../../src/report/table.js';
-import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
+import { writeConfined } from '../../io/artifacts.js';
+import { checkEmptyOutDir, checkInputFile, InputError, prepareEmptyOutDir } from '../input.js';
+import { collapseWarnings } from '../warnings.js';
 import { resolveConfig, withConfigOptions, type ConfigArgs } from '../config-options.js';
 
 interface ExtractArgs extends ConfigArgs, DumpArgs {
@@ -25,6 +27,8 @@ interface ExtractArgs extends ConfigArgs, DumpArgs {
   kallsyms?: string;
   'kaslr-offset'?: string;
   out: string;
+  force: boolean;
+  verbose: boolean;
   json: boolean;
   auto: boolean;
   region: number;
@@ -75,6 +79,28 @@ export function symbolOptions(a: { 'system-map'?: string; kallsyms?: string; 'ka
   return { ...(symbols === undefined ? {} : { symbols }), ...(kaslrOffset === undefined ? {} : { kaslrOffset }) };
 }
 
+const span = (start: number, end: number): string => `${hexAddr(start)}-${hexAddr(end)}`;
+
+/**
+ * An extraction that found nothing because it looked in the wrong place is an input error
+ * (exit 2), said once: the region is not in the dump at all, or no zone in it has a ramoops
+ * signature. Both usually mean --base or mem_address is wrong.
+ */
+function refuseUseless(x: Extraction, config: RamoopsConfig, covered: readonly { start: number; end: number }[]): void {
+  if (x.files.length || !x.zones.length) return;
+  const start = config.memAddress;
+  const end = config.memAddress + config.memSize;
+  const ranges = covered.filter((r) => r.end > r.start);
+  const dumpSpan = ranges.length ? ranges.map((r) => span(r.start, r.end)).join(', ') : 'nothing (the file is empty)';
+  if (x.zones.every((z) => z.status === 'not-captured')) {
+    throw new InputError('', `the region ${span(start, end)} is not in a dump that covers ${dumpSpan}: is --base / mem_address right?`);
+  }
+  const captured = x.zones.filter((z) => z.status !== 'not-captured');
+  if (captured.every((z) => z.status === 'bad-signature')) {
+    throw new InputError('', `no zone of the region ${span(start, end)} carries a ramoops signature (${captured.length} zone(s) in the dump checked): is --base / mem_address right, or try --auto`);
+  }
+}
+
 export const extractCommand: CommandModule<object, ExtractArgs> = {
   command: 'extract <dump>',
   describe: 'write the files the kernel would show in /sys/fs/pstore, from a RAM dump',
@@ -84,19 +110,27 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
         .option('system-map', { type: 'string', describe: 'System.map of the kernel, to symbolize ftrace records as the kernel does; shifted by the KASLR offset of the panic\'s "Kernel Offset:" line when a dmesg record has one' })
         .option('kallsyms', { type: 'string', describe: 'a copy of /proc/kallsyms instead of --system-map: that boot\'s addresses, no offset applied' })
         .option('kaslr-offset', { type: 'string', describe: 'name ftrace records as a kernel with this KASLR offset (hex) would: added to --system-map\'s addresses; wins over the dump\'s "Kernel Offset:" line' })
-        .option('out', { type: 'string', demandOption: true, describe: 'output folder (created); nothing is written outside it' })
+        .option('out', { type: 'string', demandOption: true, describe: 'output folder (created); must be empty, so that it shows only this dump; nothing is written outside it' })
+        .option('force', { type: 'boolean', default: false, describe: 'clear a non-empty --out folder first' })
+        .option('verbose', { type: 'boolean', default: false, describe: 'print every warning, not one line per kind' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON report instead of the table' })
         .option('auto', { type: 'boolean', default: false, describe: 'find the ramoops region and its configuration in the dump (as `ramoops scan` does) instead of being told; explicit --kernel-version, --cpus and --compress still apply' })
         .option('region', { type: 'number', default: 0, describe: 'with --auto: which of the regions found to extract (0 = the first)' })
         .epilog('Exit codes: 0 extracted (ECC errors and undecodable records are reproduced as the kernel shows them);\n1 partial: some zones are not in the dump;\n2 error: bad configuration or input, nothing extracted.'),
     ) as unknown as Argv<ExtractArgs>,
   handler: (a) => {
+    // Before any work: a run that ends on a bad --out has wasted the extraction.
+    checkInputFile('dump', a.dump);
+    checkEmptyOutDir('--out', a.out, a.force);
+    if (a['system-map'] !== undefined) checkInputFile('--system-map', a['system-map']);
+    if (a.kallsyms !== undefined) checkInputFile('--kallsyms', a.kallsyms);
     const dump = openDumpFromArgs(a);
+    const covered = dump.memory.ranges();
     let x: Extraction;
     let cfgWarnings: readonly Warning[];
     const decisions: string[] = [];
+    let config: RamoopsConfig;
     try {
-      let config: RamoopsConfig;
       if (a.auto) {
         const found = scan(dump.memory).regions;
         const g = found[a.region];
@@ -120,7 +154,8 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
     } finally {
       dump.close();
     }
-    const dir = prepareOutDir(a.out);
+    refuseUseless(x, config, covered);
+    const dir = prepareEmptyOutDir('--out', a.out, a.force);
     for (const f of x.files) writeConfined(dir, f.name, f.bytes, f.mtime);
     const warnings = [...cfgWarnings, ...x.warnings];
     if (a.json) {
@@ -130,7 +165,7 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
       process.stdout.write(table(['file', 'size', 'zone', 'address', 'ecc', 'notes'], rows) + '\n');
       process.stdout.write(`${x.files.length} file(s) written to ${dir}\n`);
       for (const d of x.decisions) process.stdout.write(`note: ${d}\n`);
-      for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`);
+      for (const w of a.verbose ? warnings.map((w) => w.message) : collapseWarnings(warnings)) process.stderr.write(`warning: ${w}\n`);
     }
     process.exitCode = x.zones.some((z) => z.status === 'not-captured') ? EXIT.partial : EXIT.ok;
   },

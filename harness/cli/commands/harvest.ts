@@ -12,10 +12,11 @@ import { HarnessError } from '../../errors.js';
 import { harvestLocal, harvestSession } from '../../harvest/harvest.js';
 import { RunAbortedError, withLifetime } from '../../proc/lifetime.js';
 import { HostKeyPin, SshSession } from '../../ssh/session.js';
+import { checkInputFolder, checkOutDir } from '../input.js';
 
 interface HarvestArgs {
   ssh?: string;
-  local?: boolean;
+  local?: string;
   key?: string;
   'known-host-key'?: string;
   'accept-new-host-key'?: boolean;
@@ -24,6 +25,7 @@ interface HarvestArgs {
   json: boolean;
   junit?: string;
   timeout: number;
+  wait: number;
 }
 
 /** Exit codes, also in --help. */
@@ -79,7 +81,7 @@ function loadKey(file: string): string {
 }
 
 /** Turns a failed login into one sentence saying what to do. */
-function loginError(e: unknown, t: SshTarget, keyFile: string, timeoutS: number, pin: HostKeyPin, pinGiven: boolean): HarnessError {
+function loginError(e: unknown, t: SshTarget, keyFile: string, waitS: number, pin: HostKeyPin, pinGiven: boolean): HarnessError {
   if (pin.lastRefused !== undefined) {
     return new HarnessError(
       'ssh',
@@ -94,7 +96,8 @@ function loginError(e: unknown, t: SshTarget, keyFile: string, timeoutS: number,
     return new HarnessError('ssh', `${t.label} refused the key ${keyFile} for user ${t.user}`, { cause: e });
   }
   const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : msg;
-  return new HarnessError('ssh', `no SSH login to ${t.label} within ${timeoutS} s (last error: ${cause}): machine down, port closed or unreachable?`, { cause: e });
+  if (waitS <= 0) return new HarnessError('ssh', `no SSH login to ${t.label} (${cause}): machine down, port closed or unreachable? (--wait SECONDS keeps trying while it reboots)`, { cause: e });
+  return new HarnessError('ssh', `no SSH login to ${t.label} within --wait ${waitS} s (last error: ${cause}): machine down, port closed or unreachable?`, { cause: e });
 }
 
 /** The `harvest` command for yargs. */
@@ -104,7 +107,7 @@ export const harvestCommand: CommandModule<object, HarvestArgs> = {
   builder: (y: Argv) =>
     y
       .option('ssh', { type: 'string', describe: 'USER@HOST[:PORT] to harvest over SSH (user default root)' })
-      .option('local', { type: 'boolean', describe: 'harvest this machine (root needed to mount pstore and to erase)' })
+      .option('local', { type: 'string', describe: 'harvest this machine (root needed to mount pstore and to erase); --local DIR reads a pstore folder instead of /sys/fs/pstore (a copy, or another mount)' })
       .option('key', { type: 'string', describe: 'private key file (default ~/.ssh/id_ed25519, id_ecdsa or id_rsa)' })
       .option('known-host-key', { type: 'string', describe: "the machine's SSH host key (base64, or an OpenSSH key line): anything else is refused" })
       .option('accept-new-host-key', { type: 'boolean', describe: 'accept whatever host key the machine presents (trust on first use)' })
@@ -112,24 +115,28 @@ export const harvestCommand: CommandModule<object, HarvestArgs> = {
       .option('erase', { type: 'boolean', default: false, describe: 'unlink the records once their archived copies are on disk and verified' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON report' })
       .option('junit', { type: 'string', describe: 'also write JUnit XML here (one testcase per crash)' })
-      .option('timeout', { type: 'number', default: 20, describe: 'seconds to get an SSH login, and for each command' })
+      .option('timeout', { type: 'number', default: 20, describe: 'seconds for the SSH handshake, and for each command' })
+      .option('wait', { type: 'number', default: 0, describe: 'keep trying to connect for this many seconds (a machine that is rebooting); without it a refused or unreachable port is reported at once' })
       .conflicts('ssh', 'local')
       .conflicts('known-host-key', 'accept-new-host-key')
       .check((a) => {
-        if (a.ssh === undefined && a.local !== true) throw new Error('name the machine: --ssh USER@HOST[:PORT] or --local');
+        if (a.ssh === undefined && a.local === undefined) throw new Error('name the machine: --ssh USER@HOST[:PORT] or --local');
         if (typeof a.timeout !== 'number' || !Number.isFinite(a.timeout) || a.timeout <= 0) throw new Error(`--timeout wants seconds > 0, got ${String(a.timeout)}`);
+        if (typeof a.wait !== 'number' || !Number.isFinite(a.wait) || a.wait < 0) throw new Error(`--wait wants seconds >= 0, got ${String(a.wait)}`);
         return true;
       })
       .epilog(
         'Exit codes: 0 harvested (also when pstore is empty);\n1 harvested, but --erase left files or some names were refused;\n2 not harvested: machine down, key or host key refused, no pstore, archive not writable.',
       ) as unknown as Argv<HarvestArgs>,
   handler: async (a) => {
+    if (a.out !== undefined) checkOutDir('--out', a.out);
+    if (a.local !== undefined && a.local !== '') checkInputFolder('--local', a.local);
     const t0 = performance.now();
-    const target = a.local === true ? 'local' : (a.ssh ?? '');
+    const target = a.local !== undefined ? (a.local === '' ? 'local' : `local ${a.local}`) : (a.ssh ?? '');
     let report: HarvestReport;
     try {
-      report = await withLifetime({ handleSignals: true, timeoutMs: (a.timeout + 600) * 1000 }, async (life) => {
-        if (a.local === true) return (await harvestLocal({ outDir: a.out, erase: a.erase, signal: life.signal })).report;
+      report = await withLifetime({ handleSignals: true, timeoutMs: (a.timeout + a.wait + 600) * 1000 }, async (life) => {
+        if (a.local !== undefined) return (await harvestLocal({ outDir: a.out, erase: a.erase, signal: life.signal, ...(a.local === '' ? {} : { pstoreDir: a.local }) })).report;
         const t = parseSshTarget(a.ssh ?? '');
         const keyFile = a.key ?? defaultKey();
         const privateKey = loadKey(keyFile);
@@ -144,14 +151,15 @@ export const harvestCommand: CommandModule<object, HarvestArgs> = {
             username: t.user,
             privateKey,
             hostKey: pin,
-            timeout: a.timeout * 1000,
+            timeout: Math.max(a.wait, a.timeout) * 1000,
             readyTimeout: a.timeout * 1000,
+            retry: a.wait > 0,
             signal: life.signal,
             lifetime: life,
           });
         } catch (e) {
           if (e instanceof RunAbortedError) throw e;
-          throw loginError(e, t, keyFile, a.timeout, pin, pinGiven);
+          throw loginError(e, t, keyFile, a.wait, pin, pinGiven);
         }
         try {
           const h = await harvestSession(ssh, { outDir: a.out, erase: a.erase, host: t.label, commandTimeoutMs: Math.max(a.timeout * 1000, 10_000), signal: life.signal });

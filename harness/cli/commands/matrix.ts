@@ -12,6 +12,7 @@ import { withLifetime, RunAbortedError } from '../../proc/lifetime.js';
 import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
 import type { ConfigArgs } from '../config-options.js';
 import { kernelSpecOf, runCmdline, runDtNode } from './run.js';
+import { checkOutDir } from '../input.js';
 
 interface MatrixArgs {
   arch: string;
@@ -196,6 +197,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
           'Exit codes: 0 every cell passed or was skipped; 1 a mismatch; 2 a fault or bad options; 130/143 interrupted.',
       ) as unknown as Argv<MatrixArgs>,
   handler: async (a) => {
+    if (a.out !== undefined) checkOutDir('--out', a.out);
     const kernels = [...a.kernels.filter((k) => !(a.source !== undefined && k === 'debian' && a.kernels.length === 1)), ...(a.source ?? []).map((s) => kernelSpecOf({ kernel: 'debian', source: s, ...(a['kernel-config'] === undefined ? {} : { 'kernel-config': a['kernel-config'] }) }))];
     if (a.source === undefined && a['kernel-config'] !== undefined) throw new Error('--kernel-config needs --source');
     const configs = a.configs.map((c) => matrixConfig(c, a.arch));

@@ -22,6 +22,7 @@ import { RunAbortedError } from '../../proc/lifetime.js';
 import { junitXml, reportJson, verdictText, type RunReport } from '../../report/run-report.js';
 import { resolveSettings, withConfigOptions, type ConfigArgs } from '../config-options.js';
 import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
+import { checkOutDir } from '../input.js';
 
 interface RunArgs extends ConfigArgs {
   arch: string;
@@ -222,6 +223,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         ),
     ) as unknown as Argv<RunArgs>,
   handler: async (a) => {
+    if (a.out !== undefined) checkOutDir('--out', a.out);
     const dt = a.arch === 'arm64' ? runDtNode(a) : undefined;
     const { ramoops, extra, notes } = dt === undefined ? runCmdline(a) : { ramoops: dt.pstore, extra: dt.extra, notes: dt.notes };
     if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);

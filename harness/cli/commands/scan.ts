@@ -9,6 +9,7 @@ import { dumpKind, dumpOptions, openRawFromArgs, withDumpOptions, type DumpArgs 
 import { openFileSource } from '../../io/file-source.js';
 import { parallelFindAll } from '../../io/parallel-search.js';
 import { progressBar } from '../progress.js';
+import { checkInputFile } from '../input.js';
 
 const DBGC = Uint8Array.of(0x44, 0x42, 0x47, 0x43);
 const MAX_SIGNATURES = 1 << 20;
@@ -99,6 +100,7 @@ async function runScan(a: ScanArgs): Promise<void> {
   // A raw file's only pass over all of it is the signature search: start it now, on every
   // core, and load the readers and the inference code while it runs. Errors come in the order
   // opening the dump gives them: the file, then the flags.
+  checkInputFile('dump', a.dump);
   const head = openFileSource(a.dump);
   let kind: ReturnType<typeof dumpKind>;
   try {

@@ -70,9 +70,11 @@ test('--machine without --format qemu-ram, and --format elf on a kdump file: exi
   t.regex(b.stderr, /not an ELF file/);
 });
 
-test('a region the kdump does not hold: exit 1 (partial), the zones reported not captured', (t) => {
+test('a region the kdump does not hold at all: exit 2, one JSON error naming both ranges', (t) => {
+  // Nothing of the region is in the dump: an input error (issue 16), not a partial extraction.
   const r = run([join(fixtures, 'qemu-zlib.kdump'), ...configArgs().slice(0, 4), '--mem-address', '0x4000000', '--json']);
-  t.is(r.status, 1, r.stderr);
-  const json = JSON.parse(r.stdout) as { zones: { status: string }[] };
-  t.true(json.zones.every((z) => z.status === 'not-captured'));
+  t.is(r.status, 2, r.stderr);
+  const json = JSON.parse(r.stdout) as { error: { message: string; exitCode: number } };
+  t.is(json.error.exitCode, 2);
+  t.regex(json.error.message, /^the region 0x4000000-0x[0-9a-f]+ is not in a dump that covers 0x[0-9a-f]+-0x[0-9a-f]+.*: is --base \/ mem_address right\?$/);
 });
