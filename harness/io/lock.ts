@@ -3,7 +3,7 @@
 // exits and the kernel drops the lock: a killed process never leaves a stale lock behind, and
 // there is no pid-liveness guess (pid reuse, two waiters removing each other's fresh lock).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { HarnessError, type HarnessStage } from '../errors.js';
 
 /** Who is waiting (for messages), and when to give up. */
@@ -11,6 +11,20 @@ export interface LockOptions {
   readonly stage: HarnessStage;
   readonly signal?: AbortSignal | undefined;
   readonly log?: ((line: string) => void) | undefined;
+}
+
+/** The lock file withLock leaves beside a cache entry: `<entry>.lock`. */
+export function isLockFile(name: string): boolean {
+  return name.endsWith('.lock');
+}
+
+/**
+ * The entries of a cache folder: the lock files left beside them (never removed, see withLock)
+ * and dot-named work folders are not entries. Empty when the folder does not exist yet.
+ */
+export async function cacheEntryNames(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch((): string[] => []);
+  return names.filter((n) => !n.startsWith('.') && !isLockFile(n));
 }
 
 /** Exit code our flock child uses for "held by someone else". */

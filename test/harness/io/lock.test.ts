@@ -2,11 +2,11 @@
 // lets go, and one SIGKILLed while holding it leaves no stale lock behind.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withLock } from '../../../harness/io/lock.js';
+import { cacheEntryNames, withLock } from '../../../harness/io/lock.js';
 
 const lockModule = fileURLToPath(new URL('../../../harness/io/lock.js', import.meta.url));
 
@@ -55,5 +55,18 @@ test('a holder killed with SIGKILL leaves no stale lock', async (t) => {
   await exited;
   const got = await withLock(lockPath, { stage: 'kernel' }, async () => 'entered', { maxWaitMinutes: 0.5 });
   t.is(got, 'entered');
+  await rm(dir, { recursive: true });
+});
+
+test('cacheEntryNames lists entries, not the lock files or dot-named work folders beside them', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rh-lock-'));
+  t.deepEqual(await cacheEntryNames(path.join(dir, 'absent')), []);
+  await mkdir(path.join(dir, 'pkg_1.0'));
+  await mkdir(path.join(dir, '.tmp-pkg_2.0-abc'));
+  await withLock(path.join(dir, 'pkg_1.0.lock'), { stage: 'kernel' }, async () => undefined);
+  await withLock(path.join(dir, 'pkg_2.0.lock'), { stage: 'kernel' }, async () => {
+    t.deepEqual(await cacheEntryNames(dir), ['pkg_1.0']);
+  });
+  t.deepEqual((await readdir(dir)).sort(), ['.tmp-pkg_2.0-abc', 'pkg_1.0', 'pkg_1.0.lock', 'pkg_2.0.lock']);
   await rm(dir, { recursive: true });
 });
