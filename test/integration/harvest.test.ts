@@ -183,7 +183,8 @@ test('CLI: a closed port ends with exit 2 and a clear message within the timeout
   t.log(`closed port: exit ${r.code} after ${r.seconds.toFixed(1)} s`);
   t.is(r.code, 2);
   t.regex(r.stderr, new RegExp(`no SSH login to root@127\\.0\\.0\\.1:${port} within 3 s \\(last error: .*ECONNREFUSED`));
-  // Only that the 3 s deadline, not a default one, ended it: CLI start-up alone took 10 s at load 36.
+  // The message above proves the 3 s deadline ended it; this only catches a hang (a 10 s bound
+  // failed at load 36: 13.0 s, mostly CLI start-up).
   t.true(r.seconds < 60, `took ${r.seconds.toFixed(1)} s`);
   t.regex(readFileSync(join(out.path, 'j.xml'), 'utf8'), /<error message="no SSH login/);
   t.false(existsSync(join(out.path, 'a')), 'no archive for a harvest that never started');
