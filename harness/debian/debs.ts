@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from '
 import { join } from 'node:path';
 import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';
 import { HarnessError } from '../errors.js';
+import { cacheEntryNames } from '../io/lock.js';
 
 /** One unpacked package. */
 export interface DebTree {
@@ -123,8 +124,7 @@ async function readMeta(dir: string): Promise<DebMeta | undefined> {
 /** The newest cached version of a package: the offline answer when apt knows nothing. */
 async function newestCached(archDir: string, pkg: string): Promise<DebTree | undefined> {
   let best: { tree: DebTree; mtime: number } | undefined;
-  for (const name of await readdir(archDir).catch(() => [] as string[])) {
-    if (name.startsWith('.')) continue;
+  for (const name of await cacheEntryNames(archDir)) {
     const dir = join(archDir, name);
     const m = await readMeta(dir);
     if (m?.pkg !== pkg) continue;

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';
 import { projectDir } from '../io/project-dir.js';
 import { HarnessError, stderrExcerpt } from '../errors.js';
-import { withLock } from '../io/lock.js';
+import { cacheEntryNames, withLock } from '../io/lock.js';
 import type { KernelArtifacts } from './artifacts.js';
 
 /** The Debian source packages `--source` can name. */
@@ -461,7 +461,7 @@ export async function findCachedBuild(opts: Pick<BuildKernelOptions, 'source' | 
   const key = buildKey(`${DEBIAN_SOURCES[source]}=${version}`, await readFragments(configs));
   const buildsDir = join(opts.cacheDir ?? defaultCacheDir(), 'kernel-builds');
   // Entries are <kernel version>-<key>; the key alone names the build.
-  const names = await readdir(buildsDir).catch((): string[] => []);
+  const names = await cacheEntryNames(buildsDir);
   for (const name of names.filter((n) => n.endsWith(`-${key}`))) {
     const meta = await readMeta(join(buildsDir, name));
     if (meta !== undefined) return toBuilt(join(buildsDir, name), { ...meta, spec: buildSpec(source, configs) }, true);

@@ -11,17 +11,17 @@ import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';
 import { HarnessError } from '../errors.js';
 import { buildKernel, parseBuildSpec } from './build.js';
 import type { KernelArtifacts, ObtainKernelOptions } from './artifacts.js';
-import { withLock } from '../io/lock.js';
+import { cacheEntryNames, withLock } from '../io/lock.js';
 import { isDir, isFile } from '../io/paths.js';
 
 
 
 /** The kernel specs that name a Debian package rather than a file. */
 export const DEBIAN_SPECS = ['debian', 'debian-6.12'] as const;
-type DebianSpec = (typeof DEBIAN_SPECS)[number];
+export type DebianSpec = (typeof DEBIAN_SPECS)[number];
 
 /** What a cache entry records about itself, so a later run needs neither apt nor a re-scan. */
-interface CacheMeta {
+export interface CacheMeta {
   readonly spec: DebianSpec;
   readonly package: string;
   readonly version: string;
@@ -218,16 +218,9 @@ function toArtifacts(entryDir: string, meta: CacheMeta): KernelArtifacts {
 }
 
 /** The most recently unpacked cache entry for a spec: the offline answer when apt knows nothing. */
-async function newestCached(kernelsDir: string, spec: DebianSpec): Promise<{ dir: string; meta: CacheMeta } | undefined> {
-  let names: string[];
-  try {
-    names = await readdir(kernelsDir);
-  } catch {
-    return undefined;
-  }
+export async function newestCached(kernelsDir: string, spec: DebianSpec): Promise<{ dir: string; meta: CacheMeta } | undefined> {
   let best: { dir: string; meta: CacheMeta; mtime: number } | undefined;
-  for (const name of names) {
-    if (name.startsWith('.')) continue;
+  for (const name of await cacheEntryNames(kernelsDir)) {
     const dir = join(kernelsDir, name);
     const meta = await readMeta(dir);
     if (meta?.spec !== spec) continue;

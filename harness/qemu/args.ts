@@ -90,8 +90,9 @@ export function formatSize(bytes: number): string {
 }
 
 function checkPort(port: number): void {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(`SSH forward port must be an integer in 1..65535, got ${port}`);
+  // 0: QEMU picks a free port at bind time (read back with `info usernet`).
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`SSH forward port must be an integer in 0..65535, got ${port}`);
   }
 }
 

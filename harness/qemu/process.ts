@@ -18,6 +18,7 @@ import type { QmpEvent } from '../qmp/protocol.js';
 import { buildQemuArgs, type Accel, type MachineType, type QemuSpec, type SharedFolder } from './args.js';
 import { physToFileOffset } from './machines.js';
 import { SerialLog, type SerialMatch, type SerialWaitOptions } from './serial.js';
+import { requireHostForwardPort } from './usernet.js';
 
 /** What to boot and how; the paths QEMU needs inside its temp folder are filled in by start(). */
 export interface QemuStartOptions {
@@ -31,9 +32,9 @@ export interface QemuStartOptions {
   readonly firmware?: string | undefined;
   readonly initrd?: string;
   readonly append?: string;
-  /** Forward a free 127.0.0.1 port to the guest's SSH (default true); see sshPort. */
+  /** Forward a 127.0.0.1 port QEMU picks to the guest's SSH (default true); see sshPort. */
   readonly forwardSsh?: boolean;
-  /** Use this host port instead of picking a free one. */
+  /** Use this host port instead of letting QEMU pick a free one. */
   readonly sshPort?: number;
   readonly pvpanic?: boolean;
   /** `-dtb`: the device tree the kernel boots with (arm64 virt). */
@@ -98,8 +99,7 @@ export class QemuProcess {
     private readonly removeTemp: () => Promise<void>,
     readonly ramFile: string,
     readonly qmpSocket: string,
-    /** Host port forwarded to the guest's port 22, if any. */
-    readonly sshPort: number | undefined,
+    private forwardPort: number | undefined,
     /** The guest's serial console. */
     readonly serial: SerialLog,
   ) {
@@ -129,18 +129,9 @@ export class QemuProcess {
   /** Creates the temp folder and RAM file, starts QEMU and connects QMP. Cleans up if any step fails. */
   static async start(options: QemuStartOptions): Promise<QemuProcess> {
     const forward = options.forwardSsh ?? true;
-    // A free port can be taken between our probe and QEMU's bind; then QEMU fails with
-    // "Could not set up host forwarding rule" and we try another port.
-    const attempts = forward && options.sshPort === undefined ? 3 : 1;
-    for (let attempt = 1; ; attempt++) {
-      const sshPort = forward ? (options.sshPort ?? (await freePort())) : undefined;
-      try {
-        return await QemuProcess.startOnce(options, sshPort);
-      } catch (e) {
-        const portClash = e instanceof HarnessError && /host forwarding rule/i.test(e.message);
-        if (!portClash || attempt >= attempts) throw e;
-      }
-    }
+    // Port 0: QEMU binds a free port itself and startOnce reads it back, so no other process can
+    // take it between a probe of ours and QEMU's bind.
+    return QemuProcess.startOnce(options, forward ? (options.sshPort ?? 0) : undefined);
   }
 
   private static async startOnce(options: QemuStartOptions, sshPort: number | undefined): Promise<QemuProcess> {
@@ -226,6 +217,7 @@ export class QemuProcess {
         QmpClient.connect(qmpSocket, { timeout: options.startTimeoutMs ?? 15_000, signal }),
         'the QMP socket',
       );
+      if (sshPort === 0) q.forwardPort = await q.guard(q.boundSshPort(), "the SSH forward's port");
       return q;
     } catch (e) {
       if (qemu !== undefined) {
@@ -240,6 +232,17 @@ export class QemuProcess {
   }
 
 
+
+  /** Host port forwarded to the guest's port 22, if any (the one QEMU bound when asked for 0). */
+  get sshPort(): number | undefined {
+    return this.forwardPort;
+  }
+
+  /** The host port QEMU bound for the forward to the guest's port 22. */
+  private async boundSshPort(): Promise<number> {
+    const text = await this.qmp.executeRaw('human-monitor-command', { 'command-line': 'info usernet' });
+    return requireHostForwardPort(typeof text === 'string' ? text : JSON.stringify(text), 22);
+  }
 
   /** The QMP session (capabilities negotiated). */
   get qmp(): QmpClient {

@@ -6,13 +6,14 @@ import { execa, type ResultPromise } from 'execa';
 import { gunzipSync } from 'fflate';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { ed25519Pair } from '../../../harness/ssh/keys.js';
 import { dir } from 'tmp-promise';
 import { buildGuestImage, imageEntries, moduleClosure, parseLdd, parseModulesDep } from '../../../harness/guest/image.js';
 import { obtainKernel } from '../../../harness/kernel/obtain.js';
+import { QmpClient } from '../../../harness/qmp/client.js';
+import { requireHostForwardPort } from '../../../harness/qemu/usernet.js';
 import type { KernelArtifacts } from '../../../harness/kernel/artifacts.js';
 
 /** Synchronous, because ava wants every test declared before the first await. */
@@ -103,15 +104,15 @@ test('imageEntries puts every directory before what it holds', (t) => {
   }
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
+/** The host port QEMU bound for hostfwd port 0, asked over its QMP socket: no probe-then-bind race. */
+async function forwardedPort(qmpSocket: string): Promise<number> {
+  const qmp = await QmpClient.connect(qmpSocket, { timeout: 15_000 });
+  try {
+    const text = await qmp.executeRaw('human-monitor-command', { 'command-line': 'info usernet' });
+    return requireHostForwardPort(typeof text === 'string' ? text : '', 22);
+  } finally {
+    await qmp.close();
+  }
 }
 
 /** Runs one command in the guest over SSH and returns its stdout. */
@@ -155,7 +156,9 @@ async function bootSmoke(t: ExecutionContext, spec: 'debian' | 'debian-6.12'): P
   const image = await buildGuestImage(kernel, { log: (l) => t.log(l) });
   t.log(`image: ${((await stat(image)).size / 1048576).toFixed(2)} MiB`);
   const keys = ed25519Pair('ramoops-harness-test');
-  const port = await freePort();
+  const qmpDir = await dir({ unsafeCleanup: true, prefix: 'ramoops-image-it-' });
+  t.teardown(() => qmpDir.cleanup());
+  const qmpSocket = join(qmpDir.path, 'qmp.sock');
   const append = [
     'console=ttyS0 quiet loglevel=4 panic=-1',
     'memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000',
@@ -172,14 +175,16 @@ async function bootSmoke(t: ExecutionContext, spec: 'debian' | 'debian-6.12'): P
       [
         '-accel', 'tcg', '-machine', 'q35', '-m', '512', '-nographic', '-no-reboot',
         '-kernel', kernel.kernelPath, '-initrd', image, '-append', append,
-        '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-pci,netdev=n0',
+        '-netdev', 'user,id=n0,hostfwd=tcp:127.0.0.1:0-:22', '-device', 'virtio-net-pci,netdev=n0',
+        '-qmp', `unix:${qmpSocket},server=on,wait=off`,
         '-device', 'pvpanic', '-serial', 'stdio', '-display', 'none', '-monitor', 'none',
       ],
       { stdin: 'ignore', reject: false, timeout: 5 * 60_000, forceKillAfterDelay: 2000, encoding: 'utf8' },
     );
     const proc = qemu;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${READY} within 60 s; serial:\n${serial.slice(-2000)}`)), 60_000);
+      // Bounded by QEMU's own 5 min timeout and the test's; 60 s was too short on a loaded machine (128 s seen).
+      const timer = setTimeout(() => reject(new Error(`no ${READY} within 4 min; serial:\n${serial.slice(-2000)}`)), 4 * 60_000);
       proc.stdout?.on('data', (d: Buffer) => {
         serial += d.toString('utf8');
         if (serial.includes(READY)) {
@@ -201,6 +206,7 @@ async function bootSmoke(t: ExecutionContext, spec: 'debian' | 'debian-6.12'): P
     t.truthy(hostKeyLine, 'guest announces its SSH host key');
     const hostKey = Buffer.from(hostKeyLine?.[2] ?? '', 'base64');
 
+    const port = await forwardedPort(qmpSocket);
     const loginStart = Date.now();
     const out = await sshExec(port, keys.privateKey, hostKey, 'cat /sys/module/ramoops/parameters/record_size; ls -a /sys/fs/pstore; uname -r');
     t.log(`${spec}: ssh login + command in ${((Date.now() - loginStart) / 1000).toFixed(1)} s`);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { dir } from 'tmp-promise';
 import { cacheDir } from '../../../harness/io/cache-dir.js';
 import { HarnessError } from '../../../harness/errors.js';
-import { bzImageRelease, obtainKernel } from '../../../harness/kernel/obtain.js';
+import { bzImageRelease, newestCached, obtainKernel } from '../../../harness/kernel/obtain.js';
+import { withLock } from '../../../harness/io/lock.js';
 
 /** A file with just enough of an x86 boot header for the release lookup. */
 function fakeBzImage(version: string, at = 0x3c0): Uint8Array {
@@ -31,6 +32,38 @@ test('bzImageRelease refuses what is not a bzImage', (t) => {
   const noPtr = fakeBzImage('6.1.0');
   new DataView(noPtr.buffer).setUint16(0x20e, 0, true);
   t.throws(() => bzImageRelease(noPtr), { instanceOf: HarnessError, message: /kernel_version/ });
+});
+
+/** A complete kernel cache entry as fetchAndUnpack leaves it. */
+async function cacheEntry(kernelsDir: string, name: string, spec: string): Promise<string> {
+  const entry = join(kernelsDir, name);
+  await mkdir(join(entry, 'boot'), { recursive: true });
+  await writeFile(join(entry, 'boot/vmlinuz'), fakeBzImage('6.1.0-56-amd64'));
+  const meta = { spec, package: 'linux-image-6.1.0-56-amd64', version: '6.1.158-1', release: '6.1.0-56-amd64', kernel: 'boot/vmlinuz', modulesRoot: '.', systemMap: undefined, config: undefined };
+  await writeFile(join(entry, 'meta.json'), JSON.stringify(meta));
+  return entry;
+}
+
+test('the offline cache lookup skips the lock files left beside entries, held or not', async (t) => {
+  const tmp = await dir({ unsafeCleanup: true });
+  t.teardown(() => tmp.cleanup());
+  const kernelsDir = join(tmp.path, 'kernels');
+  await mkdir(kernelsDir);
+  t.is(await newestCached(kernelsDir, 'debian'), undefined);
+  const entry = await cacheEntry(kernelsDir, 'linux-image-6.1.0-56-amd64_6.1.158-1', 'debian');
+  // A lock file written after the entry (newer mtime), one without an entry, and one held now.
+  await writeFile(`${entry}.lock`, '12345');
+  await writeFile(join(kernelsDir, 'linux-image-6.1.0-99-amd64_6.1.999-1.lock'), '');
+  const got = await withLock(join(kernelsDir, 'linux-image-6.1.0-57-amd64_6.1.160-1.lock'), { stage: 'kernel' }, () => newestCached(kernelsDir, 'debian'));
+  t.is(got?.dir, entry);
+  t.is(got?.meta.release, '6.1.0-56-amd64');
+  t.is(await newestCached(kernelsDir, 'debian-6.12'), undefined);
+  t.deepEqual((await readdir(kernelsDir)).sort(), [
+    'linux-image-6.1.0-56-amd64_6.1.158-1',
+    'linux-image-6.1.0-56-amd64_6.1.158-1.lock',
+    'linux-image-6.1.0-57-amd64_6.1.160-1.lock',
+    'linux-image-6.1.0-99-amd64_6.1.999-1.lock',
+  ]);
 });
 
 test('a spec that is neither Debian nor a file is a kernel-stage error', async (t) => {

@@ -105,6 +105,9 @@ test('SSH is forwarded from 127.0.0.1 only', (t) => {
   const args = buildQemuArgs({ ...base, sshPort: 5555 });
   t.true(args.includes('user,id=n0,hostfwd=tcp:127.0.0.1:5555-:22'));
   t.throws(() => buildQemuArgs({ ...base, sshPort: 70000 }), { instanceOf: RangeError });
+  t.throws(() => buildQemuArgs({ ...base, sshPort: -1 }), { instanceOf: RangeError });
+  // 0: QEMU binds a free port itself; QemuProcess reads it back.
+  t.true(buildQemuArgs({ ...base, sshPort: 0 }).includes('user,id=n0,hostfwd=tcp:127.0.0.1:0-:22'));
 });
 
 test('sizes use the largest exact unit', (t) => {

@@ -5,6 +5,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { HarnessError } from '../../../harness/errors.js';
@@ -126,6 +127,25 @@ itest('a missing binary is a qemu-stage error', async (t) => {
   );
   t.is(e?.stage, 'qemu');
   t.regex(e?.message ?? '', /could not be started/);
+});
+
+itest('the SSH forward is on the port QEMU bound, read back over QMP, and accepts connections', async (t) => {
+  const qemu = await QemuProcess.start({ memoryBytes: 64 * MiB, paused: true });
+  try {
+    const port = qemu.sshPort ?? 0;
+    t.true(port > 0 && port <= 65535, `sshPort ${port}`);
+    t.true(qemu.args.includes('user,id=n0,hostfwd=tcp:127.0.0.1:0-:22'));
+    // slirp accepts on the host side whether or not the guest ever answers on port 22.
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => {
+        sock.destroy();
+        resolve();
+      });
+      sock.once('error', reject);
+    });
+  } finally {
+    await qemu.dispose();
+  }
 });
 
 itest('waits fail fast when QEMU dies, with the exit status', async (t) => {

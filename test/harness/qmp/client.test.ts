@@ -24,7 +24,8 @@ itest('connect (socket created late), query-status, events, errors, quit', async
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rh-qmp-'));
   const sock = path.join(dir, 'qmp.sock');
   // connect() is called before QEMU exists: it must retry until the socket appears.
-  const connecting = QmpClient.connect(sock, { timeout: 15_000 });
+  // Generous: QEMU's start is slow on a loaded machine, and only a failure waits this long.
+  const connecting = QmpClient.connect(sock, { timeout: 60_000 });
   await new Promise((r) => setTimeout(r, 300));
   const qemu = execa(
     'qemu-system-x86_64',

@@ -17,6 +17,8 @@ interface FakeGuest {
   readonly port: number;
   readonly hostKeyBase64: string;
   close(): Promise<void>;
+  /** Serves a connection accepted elsewhere as if it had come to this guest's port. */
+  readonly inject: (sock: net.Socket) => void;
 }
 
 /** An SSH server on 127.0.0.1 that accepts `authorized` for root and runs commands with sh. */
@@ -61,6 +63,7 @@ async function fakeGuest(authorized: string, port = 0): Promise<FakeGuest> {
     port: addr.port,
     hostKeyBase64: pub.getPublicSSH().toString('base64'),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    inject: (sock) => server.injectSocket(sock),
   };
 }
 
@@ -103,17 +106,22 @@ test('host key pin: first key pinned, announcement line parsed (even after escap
 
 test('connect retries until the server appears; exec is binary safe and reports exit codes', async (t) => {
   const keys = generateRunKeys();
-  // Reserve a port, free it, start the server there only after the client began trying.
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
+  // One listener holds the port for the whole test (no free-then-rebind race): it drops the
+  // client's first attempts, then hands later connections to the SSH server. Waiting on the
+  // attempt count, not on a sleep, proves the retry whatever the machine's load.
+  let dropped = 0;
+  let guest: FakeGuest | undefined;
+  const front = net.createServer((sock) => {
+    if (guest !== undefined) return guest.inject(sock);
+    dropped++;
+    sock.resetAndDestroy();
   });
+  t.teardown(() => new Promise<void>((resolve) => front.close(() => resolve())));
+  const port = await new Promise<number>((resolve) => front.listen(0, '127.0.0.1', () => resolve((front.address() as net.AddressInfo).port)));
   const pin = new HostKeyPin();
-  const connecting = SshSession.connect({ port, privateKey: keys.privateKey, hostKey: pin, timeout: 15_000, retryMs: 100 });
-  await new Promise((r) => setTimeout(r, 500));
-  const guest = await fakeGuest(keys.publicKey, port);
+  const connecting = SshSession.connect({ port, privateKey: keys.privateKey, hostKey: pin, timeout: 60_000, retryMs: 100 });
+  while (dropped < 2) await new Promise((r) => setTimeout(r, 20));
+  guest = await fakeGuest(keys.publicKey);
   const session = await connecting;
   try {
     t.is(pin.pinned, guest.hostKeyBase64);
