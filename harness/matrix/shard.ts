@@ -1,0 +1,62 @@
+// Splitting a matrix's cells into N shards: the same split on every runner (no clock, no
+// randomness, only the cell list), balanced by expected cost. A kernel's cells stay in one
+// shard so each runner builds or fetches that kernel once.
+import type { MatrixCell } from './run.js';
+
+export class ShardSpecError extends Error {
+  override readonly name = 'ShardSpecError';
+}
+
+export interface ShardSpec {
+  /** 1-based. */
+  readonly index: number;
+  readonly count: number;
+}
+
+/** Parses `i/N` (1 <= i <= N). */
+export function parseShard(text: string): ShardSpec {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) {
+    throw new ShardSpecError(`--shard ${text}: expected i/N with 1 <= i <= N, e.g. --shard 2/3`);
+  }
+  return { index, count };
+}
+
+/** Expected cost of one cell in arbitrary units; a kernel's build is charged once per group. */
+export type CellCost = (cell: MatrixCell) => number;
+
+export const defaultCellCost: CellCost = () => 1;
+
+/**
+ * Every shard's cells, index 0 = shard 1. Kernel groups go, heaviest first (ties by kernel
+ * spec), to the lightest shard (ties by lowest index): greedy LPT, deterministic.
+ */
+export function splitCells(
+  cells: readonly MatrixCell[],
+  count: number,
+  cost: CellCost = defaultCellCost,
+  kernelCost: (kernel: string) => number = () => 0,
+): readonly (readonly MatrixCell[])[] {
+  const groups = new Map<string, MatrixCell[]>();
+  for (const c of cells) {
+    const g = groups.get(c.kernel) ?? [];
+    g.push(c);
+    groups.set(c.kernel, g);
+  }
+  const weighed = [...groups].map(([kernel, g]) => ({
+    kernel,
+    cells: g,
+    weight: kernelCost(kernel) + g.reduce((s, c) => s + cost(c), 0),
+  }));
+  weighed.sort((a, b) => b.weight - a.weight || (a.kernel < b.kernel ? -1 : a.kernel > b.kernel ? 1 : 0));
+  const shards = Array.from({ length: count }, () => ({ load: 0, cells: [] as MatrixCell[] }));
+  for (const g of weighed) {
+    let best = 0;
+    for (let i = 1; i < count; i++) if (shards[i]!.load < shards[best]!.load) best = i;
+    shards[best]!.load += g.weight;
+    shards[best]!.cells.push(...g.cells);
+  }
+  return shards.map((s) => [...s.cells].sort((a, b) => a.index - b.index));
+}

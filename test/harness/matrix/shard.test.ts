@@ -1,0 +1,35 @@
+// The shard split: deterministic, complete, kernel groups kept together, balanced.
+import test from 'ava';
+import { parseShard, ShardSpecError, splitCells } from '../../../harness/matrix/shard.js';
+import type { MatrixCell } from '../../../harness/matrix/run.js';
+
+function cells(kernels: readonly string[], perKernel: number): MatrixCell[] {
+  const out: MatrixCell[] = [];
+  for (const k of kernels) {
+    for (let j = 0; j < perKernel; j++) {
+      const index = out.length;
+      out.push({ index, kernel: k, kernelLabel: k, config: 'default', scenario: `s${j}`, label: `${k} / default / s${j}`, outDir: `o/${index}` });
+    }
+  }
+  return out;
+}
+
+test('parseShard accepts i/N and rejects the rest with a ShardSpecError', (t) => {
+  t.deepEqual(parseShard('2/3'), { index: 2, count: 3 });
+  for (const bad of ['0/3', '4/3', '1/0', 'x', '1-3']) t.throws(() => parseShard(bad), { instanceOf: ShardSpecError });
+});
+
+test('split: every cell once, same result for the same list, kernels stay together', (t) => {
+  const all = cells(['a', 'b', 'c', 'd', 'e', 'f'], 2);
+  const s1 = splitCells(all, 3);
+  t.deepEqual(s1, splitCells([...all].reverse(), 3));
+  t.deepEqual(s1.flat().map((c) => c.index).sort((x, y) => x - y), all.map((c) => c.index));
+  for (const shard of s1) t.is(shard.length, 4);
+  for (const k of ['a', 'b', 'c']) t.is(s1.filter((s) => s.some((c) => c.kernel === k)).length, 1);
+});
+
+test('split: more shards than kernels leaves empty shards, heavy kernels spread', (t) => {
+  const s = splitCells(cells(['a', 'b'], 3), 3, () => 1, (k) => (k === 'a' ? 10 : 0));
+  t.is(s.filter((x) => x.length === 0).length, 1);
+  t.is(s[0]!.every((c) => c.kernel === 'a'), true);
+});
