@@ -1,6 +1,7 @@
 // Splitting a matrix's cells into N shards: the same split on every runner (no clock, no
 // randomness, only the cell list), balanced by expected cost. A kernel's cells stay in one
 // shard so each runner builds or fetches that kernel once.
+import { createHash } from 'node:crypto';
 import type { MatrixCell } from './run.js';
 
 export class ShardSpecError extends Error {
@@ -59,4 +60,18 @@ export function splitCells(
     shards[best]!.cells.push(...g.cells);
   }
   return shards.map((s) => [...s.cells].sort((a, b) => a.index - b.index));
+}
+
+/**
+ * The matrix's identity: a hash of its options and cell list (not timings, not paths), so that
+ * a merge can tell shards of one matrix from shards of another. Keys are sorted so the same
+ * options give the same id whatever order they were written in.
+ */
+export function matrixId(options: Readonly<Record<string, unknown>>, cells: readonly MatrixCell[]): string {
+  const canon = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]))
+      : Array.isArray(v) ? v.map(canon) : v;
+  const list = cells.map((c) => [c.index, c.kernel, c.config, c.scenario]);
+  return createHash('sha256').update(JSON.stringify(canon({ options, list }))).digest('hex').slice(0, 16);
 }

@@ -1,6 +1,6 @@
 // The shard split: deterministic, complete, kernel groups kept together, balanced.
 import test from 'ava';
-import { parseShard, ShardSpecError, splitCells } from '../../../harness/matrix/shard.js';
+import { matrixId, parseShard, ShardSpecError, splitCells } from '../../../harness/matrix/shard.js';
 import type { MatrixCell } from '../../../harness/matrix/run.js';
 
 function cells(kernels: readonly string[], perKernel: number): MatrixCell[] {
@@ -32,4 +32,13 @@ test('split: more shards than kernels leaves empty shards, heavy kernels spread'
   const s = splitCells(cells(['a', 'b'], 3), 3, () => 1, (k) => (k === 'a' ? 10 : 0));
   t.is(s.filter((x) => x.length === 0).length, 1);
   t.is(s[0]!.every((c) => c.kernel === 'a'), true);
+});
+
+test('matrixId: same options in any key order give one id; another cell list another', (t) => {
+  const all = cells(['a', 'b'], 2);
+  const id = matrixId({ jobs: 2, cycles: 1 }, all);
+  t.is(matrixId({ cycles: 1, jobs: 2 }, all), id);
+  t.not(matrixId({ cycles: 2, jobs: 2 }, all), id);
+  t.not(matrixId({ jobs: 2, cycles: 1 }, all.slice(1)), id);
+  t.regex(id, /^[0-9a-f]{16}$/);
 });
