@@ -1,6 +1,7 @@
 // Splitting a matrix's cells into N shards: the same split on every runner (no clock, no
-// randomness, only the cell list), balanced by expected cost. A kernel's cells stay in one
-// shard so each runner builds or fetches that kernel once.
+// randomness, only the cell list), balanced by expected cost. A kernel that must be built keeps
+// its cells in one shard so only one runner builds it; a stock kernel's cells spread freely
+// (fetching it is cheap and cached, and one kernel must not mean one busy runner).
 import { createHash } from 'node:crypto';
 import type { MatrixCell } from './run.js';
 
@@ -31,8 +32,9 @@ export type CellCost = (cell: MatrixCell) => number;
 export const defaultCellCost: CellCost = () => 1;
 
 /**
- * Every shard's cells, index 0 = shard 1. Kernel groups go, heaviest first (ties by kernel
- * spec), to the lightest shard (ties by lowest index): greedy LPT, deterministic.
+ * Every shard's cells, index 0 = shard 1. Groups (a built kernel's cells, or one cell of a
+ * kernel that costs nothing to obtain) go, heaviest first (ties by kernel spec, then cell index),
+ * to the lightest shard (ties by lowest index): greedy LPT, deterministic.
  */
 export function splitCells(
   cells: readonly MatrixCell[],
@@ -41,17 +43,18 @@ export function splitCells(
   kernelCost: (kernel: string) => number = () => 0,
 ): readonly (readonly MatrixCell[])[] {
   const groups = new Map<string, MatrixCell[]>();
-  for (const c of cells) {
-    const g = groups.get(c.kernel) ?? [];
+  for (const c of [...cells].sort((a, b) => a.index - b.index)) {
+    const key = kernelCost(c.kernel) > 0 ? `k\0${c.kernel}` : `c\0${c.kernel}\0${String(c.index).padStart(9, '0')}`;
+    const g = groups.get(key) ?? [];
     g.push(c);
-    groups.set(c.kernel, g);
+    groups.set(key, g);
   }
-  const weighed = [...groups].map(([kernel, g]) => ({
-    kernel,
+  const weighed = [...groups].map(([key, g]) => ({
+    key,
     cells: g,
-    weight: kernelCost(kernel) + g.reduce((s, c) => s + cost(c), 0),
+    weight: kernelCost(g[0]!.kernel) + g.reduce((s, c) => s + cost(c), 0),
   }));
-  weighed.sort((a, b) => b.weight - a.weight || (a.kernel < b.kernel ? -1 : a.kernel > b.kernel ? 1 : 0));
+  weighed.sort((a, b) => b.weight - a.weight || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const shards = Array.from({ length: count }, () => ({ load: 0, cells: [] as MatrixCell[] }));
   for (const g of weighed) {
     let best = 0;
@@ -74,4 +77,29 @@ export function matrixId(options: Readonly<Record<string, unknown>>, cells: read
       : Array.isArray(v) ? v.map(canon) : v;
   const list = cells.map((c) => [c.index, c.kernel, c.config, c.scenario]);
   return createHash('sha256').update(JSON.stringify(canon({ options, list }))).digest('hex').slice(0, 16);
+}
+
+/** What a kernel spec costs to obtain: a `build:` spec is compiled (minutes), the rest is fetched or cached. */
+export function kernelBuildCost(spec: string): number {
+  return spec.startsWith('build:') ? 40 : 0;
+}
+
+/** What a scenario needs to know to be weighed. */
+export interface WeighedScenario {
+  readonly name: string;
+  readonly crash: readonly unknown[];
+  readonly kselftest?: unknown;
+}
+
+/**
+ * A cell's expected cost: one boot and crash per cycle; selftests run for minutes; each further
+ * crash step is one more reboot. Units: roughly one TCG boot-crash-reboot.
+ */
+export function scenarioCost(scenarios: readonly WeighedScenario[], cycles: number): CellCost {
+  const byName = new Map(scenarios.map((s) => [s.name, s]));
+  return (cell) => {
+    const s = byName.get(cell.scenario);
+    const perCycle = 1 + (s === undefined ? 0 : Math.max(0, s.crash.length - 1) * 0.5 + (s.kselftest === undefined ? 0 : 4));
+    return perCycle * Math.max(1, cycles);
+  };
 }
