@@ -285,7 +285,8 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       const file = path.resolve(a.junit);
       writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), readFileSync(path.join(out, 'junit.xml')));
     }
-    process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
+    // An empty shard already said so in one line; --json still prints its (empty) matrix.json.
+    if (a.json || report.cells.length > 0) process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
     process.exitCode = report.exitCode;
   },
 };
