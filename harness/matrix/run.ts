@@ -48,6 +48,10 @@ export interface MatrixOptions {
   readonly onEvent?: (e: MatrixEvent) => void;
   readonly log?: (line: string) => void;
   readonly cacheDir?: string;
+  /** Run only these cells (indexes into the whole matrix's cell list); only their kernels are obtained. */
+  readonly only?: ReadonlySet<number>;
+  /** More fields for matrix.json (the shard's identity); existing fields are never replaced. */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 export interface MatrixCell {
@@ -164,9 +168,13 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a positive integer, got ${jobs}`);
   if (o.kernels.length === 0 || o.configs.length === 0 || o.scenarios.length === 0) throw new RangeError('the matrix needs at least one kernel, one configuration and one scenario');
 
+  // A subset (a shard, --only) obtains only its own kernels; indexes stay the whole matrix's.
+  const chosen = (c: { readonly index: number }): boolean => o.only === undefined || o.only.has(c.index);
+  const wanted = new Set(matrixCells(o.kernels, o.configs, o.scenarios, out).filter(chosen).map((c) => c.kernel));
   // Kernels (and their guest images) once each, in order, before any VM starts.
   const kernels: { spec: string; release: string; seconds: number }[] = [];
   for (const spec of new Set(o.kernels)) {
+    if (!wanted.has(spec)) continue;
     o.signal?.throwIfAborted();
     const tk = performance.now();
     o.onEvent?.({ type: 'kernel', spec, state: 'start' });
@@ -178,7 +186,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
     o.onEvent?.({ type: 'kernel', spec, state: 'ready', release: k.release, seconds });
   }
 
-  const cells = matrixCells(o.kernels, o.configs, o.scenarios, out, kernelLabels(kernels));
+  const cells = matrixCells(o.kernels, o.configs, o.scenarios, out, kernelLabels(kernels)).filter(chosen);
   // Every running cell (and the tools it starts) listens on the one signal; not a leak.
   if (o.signal !== undefined) setMaxListeners(Math.max(10, 16 * jobs), o.signal);
   const results: CellResult[] = new Array<CellResult>(cells.length);
@@ -236,6 +244,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
   const count = (v: CellVerdict): number => done.filter((r) => r.verdict === v).length;
   const summary = { cells: cells.length, pass: count('pass'), mismatch: count('mismatch'), fault: count('fault'), skipped: count('skipped') };
   const report: MatrixReport = {
+    ...o.extra,
     tool: 'ramoops-harness matrix',
     startedAt,
     seconds: Math.round((performance.now() - t0) / 10) / 100,

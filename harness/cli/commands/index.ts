@@ -13,6 +13,7 @@ const loaders: Readonly<Record<string, () => Promise<AnyCommand>>> = {
   kernel: async () => as((await import('./kernel.js')).kernelCommand),
   layout: async () => as((await import('./layout.js')).layoutCommand),
   matrix: async () => as((await import('./matrix.js')).matrixCommand),
+  report: async () => as((await import('./report.js')).reportCommand),
   run: async () => as((await import('./run.js')).runCommand),
   scan: async () => as((await import('./scan.js')).scanCommand),
   validate: async () => as((await import('./validate.js')).validateCommand),

@@ -7,7 +7,10 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { parseSize } from '../../../src/index.js';
 import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
-import { runMatrix, type CellResult, type MatrixConfig, type MatrixEvent, type MatrixReport } from '../../matrix/run.js';
+import { matrixCells, runMatrix, type CellResult, type MatrixConfig, type MatrixEvent, type MatrixReport } from '../../matrix/run.js';
+import { shardCell, toolVersions, writeShardManifest } from '../../matrix/manifest.js';
+import { failedCells, onlyCells, rerunLine, type MatrixCommandOptions } from '../../matrix/select.js';
+import { kernelBuildCost, matrixId, parseShard, scenarioCost, splitCells } from '../../matrix/shard.js';
 import { withLifetime, RunAbortedError } from '../../proc/lifetime.js';
 import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
 import type { ConfigArgs } from '../config-options.js';
@@ -30,6 +33,9 @@ interface MatrixArgs {
   json: boolean;
   junit?: string;
   timeout?: number;
+  shard?: string;
+  only?: string[];
+  'rerun-failed'?: string;
 }
 
 /**
@@ -192,6 +198,9 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print matrix.json instead of the table' })
       .option('junit', { type: 'string', describe: 'also copy the JUnit XML here' })
       .option('timeout', { type: 'number', describe: 'give up after this many seconds in all (default: 20 min per cell / jobs + 60 min for kernel builds)' })
+      .option('shard', { type: 'string', describe: "run only shard i of N (e.g. 2/3): the same split on every runner; merge the folders with 'ramoops report merge'" })
+      .option('only', { type: 'string', array: true, describe: "run only these cells: a cell's number (as in its folder cells/NNN-...) or 'KERNEL / CONFIG / SCENARIO'; each cell's rerun.txt has the line" })
+      .option('rerun-failed', { type: 'string', describe: 'run only the cells that mismatched or faulted in this earlier --out folder (its matrix.json)' })
       .epilog(
         'Kernels are obtained (and built) once each before any VM starts. A cell is skipped (not failed) when the guest lacks what its scenario requires (e.g. LKDTM on a stock kernel).\n' +
           'Exit codes: 0 every cell passed or was skipped; 1 a mismatch; 2 a fault or bad options; 130/143 interrupted.',
@@ -214,10 +223,27 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
     if (a.cpus !== undefined && !(Number.isInteger(a.cpus) && a.cpus >= 1 && a.cpus <= 64)) throw new Error(`--cpus must be an integer 1..64, got ${a.cpus}`);
     if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
     const memoryBytes = parseSize('--memory', a.memory);
-    const out = a.out ?? mkdtempSync(path.join(os.tmpdir(), 'ramoops-matrix-'));
-    process.stderr.write(`ramoops matrix: ${kernels.length} kernel(s) x ${configs.length} configuration(s) x ${scenarios.length} scenario(s) = ${kernels.length * configs.length * scenarios.length} cell(s); artifacts in ${prepareOutDir(out)}\n`);
+    const shard = a.shard === undefined ? { index: 1, count: 1 } : parseShard(a.shard);
+    const out = prepareOutDir(a.out ?? mkdtempSync(path.join(os.tmpdir(), 'ramoops-matrix-')));
+    // What decides the results (not --jobs, --out, --timeout): the matrix's identity for merge and reruns.
+    const options: MatrixCommandOptions = { kernels, configs: a.configs, scenarios: a.scenarios, arch: a.arch, cycles: a.cycles, accel: a.accel, memory: a.memory, ...(a.cpus === undefined ? {} : { cpus: a.cpus }) };
+    const all = matrixCells(kernels, configs, scenarios, out);
+    const id = matrixId({ ...options }, all);
+    const split = splitCells(all, shard.count, scenarioCost(scenarios, a.cycles), kernelBuildCost);
+    let mine = new Set((split[shard.index - 1] ?? []).map((c) => c.index));
+    const keep = (s: ReadonlySet<number>): void => void (mine = new Set([...mine].filter((i) => s.has(i))));
+    if (a.only !== undefined) keep(onlyCells(all, a.only));
+    if (a['rerun-failed'] !== undefined) keep(failedCells(a['rerun-failed'], all));
+    const versions = await toolVersions(a.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64');
+    writeShardManifest(out, { tool: 'ramoops-harness matrix shard', matrixId: id, shard, options: { ...options }, matrixCells: all.length, cells: all.filter((c) => mine.has(c.index)).map(shardCell), versions, argv: process.argv.slice(2) });
+    const what = shard.count > 1 ? `shard ${shard.index}/${shard.count}: ` : '';
+    if (mine.size > 0 && versions.qemu === undefined) {
+      throw new Error(`${what}${a.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} does not run on this runner, so no cell can run; install QEMU (apt-get install ${a.arch === 'arm64' ? 'qemu-system-arm' : 'qemu-system-x86'}) or run this shard elsewhere`);
+    }
+    if (mine.size === 0) process.stderr.write(`ramoops matrix: ${what}no cells to run (of the matrix's ${all.length}${a['rerun-failed'] === undefined ? '' : `; nothing failed in ${a['rerun-failed']}`}); wrote shard.json and an empty matrix.json in ${out}\n`);
+    else process.stderr.write(`ramoops matrix: ${what}${kernels.length} kernel(s) x ${configs.length} configuration(s) x ${scenarios.length} scenario(s) = ${all.length} cell(s)${mine.size === all.length ? '' : `, running ${mine.size}`}; matrix ${id}; artifacts in ${out}\n`);
     const jobs = a.jobs ?? os.availableParallelism();
-    const cells = kernels.length * configs.length * scenarios.length;
+    const cells = mine.size;
     const view = progressView(cells, jobs, process.stderr.isTTY === true);
     let report: MatrixReport;
     try {
@@ -238,6 +264,8 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
             signal: life.signal,
             onEvent: view.onEvent,
             log: view.log,
+            only: mine,
+            extra: { matrixId: id, shard, versions },
           });
           // On Ctrl-C the process exits after this lifetime closes: let every cell stop its VM first.
           life.defer('matrix cells', () => run.then(() => undefined, () => undefined));
@@ -254,11 +282,13 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       throw e;
     }
     view.stop();
+    for (const c of report.cells) writeConfined(prepareOutDir(c.outDir), 'rerun.txt', new TextEncoder().encode(rerunLine(options, c) + '\n'));
     if (a.junit !== undefined) {
       const file = path.resolve(a.junit);
       writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), readFileSync(path.join(out, 'junit.xml')));
     }
-    process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
+    // An empty shard already said so in one line; --json still prints its (empty) matrix.json.
+    if (a.json || report.cells.length > 0) process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
     process.exitCode = report.exitCode;
   },
 };
