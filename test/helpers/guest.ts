@@ -65,7 +65,7 @@ export async function bootGuest(options: BootGuestOptions): Promise<TestGuest> {
     const pin = new HostKeyPin();
     const append = [
       // quiet loglevel=4: serial output is slow under TCG. panic=-1: reboot at once after the panic.
-      'console=ttyS0 quiet loglevel=4 panic=-1',
+      'console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check',
       // Without the reservation the kernel may hand the region out before ramoops probes.
       `memmap=0x${GUEST_REGION.size.toString(16)}$0x${GUEST_REGION.address.toString(16)}`,
       GUEST_RAMOOPS_CMDLINE,
