@@ -61,6 +61,6 @@ export function openDump(source: ByteSource, opts: OpenDumpOptions = {}): Physic
     case 'raw':
       return openRawDump(source, opts);
     default:
-      throw new DumpFormatError('dump', 0, `unexpected format ${kind}`);
+      throw new DumpFormatError('dump', 0, `unexpected format ${String(kind)}`);
   }
 }

@@ -22,11 +22,11 @@ interface BitmapChunk {
 }
 
 export interface KdumpBitmaps {
-  bit(which: 1 | 2, pfn: number): boolean;
+  readonly bit: (which: 1 | 2, pfn: number) => boolean;
   /** Set bits of the 2nd bitmap before `pfn`. */
-  rank(pfn: number): number;
+  readonly rank: (pfn: number) => number;
   /** The dumped physical ranges, from the 2nd bitmap (within a split file's pfns). */
-  ranges(): readonly PhysRange[];
+  readonly ranges: () => readonly PhysRange[];
 }
 
 export function kdumpBitmaps(g: KdumpGeometry): KdumpBitmaps {

@@ -8,7 +8,7 @@
 // We read the headers, pass once over the 2nd bitmap to build a coarse rank index (one number
 // per 32768 pfns), and then read descriptors, bitmap blocks and pages on demand through small
 // bounded caches: memory does not grow with the dump, beyond that index.
-import { AddressNotCapturedError, DecompressError, DumpFormatError, TruncatedError, hex, isRamoopsError } from '../errors.js';
+import { AddressNotCapturedError, DumpFormatError, TruncatedError, hex } from '../errors.js';
 import { ByteReader } from '../bytes/reader.js';
 import type { ByteSource, PhysicalMemory, PhysRange } from './memory.js';
 import { parseNotes, type ElfNote } from './elf.js';

@@ -3,7 +3,7 @@
 // reset, page aligned, out of the x86 BIOS area.
 import { hex } from '../errors.js';
 import { memmapWord } from './cmdline.js';
-import { rangeText, sizeText, human } from './format.js';
+import { rangeText, human } from './format.js';
 import { ARM64_VIRT_RAM_BASE, ASSUMED_INITRD_SIZE, bootWindows, overlaps, qemuRamMap, uncovered, type PhysRange } from './machine.js';
 import type { Arch, Problem, ValidateInput } from './types.js';
 

@@ -113,7 +113,7 @@ export function inflateZlib(input: Uint8Array, limit: number): Uint8Array {
 export function unzstd(input: Uint8Array, limit: number): Uint8Array {
   return collect('zstd', limit, (ondata) => {
     const s = new ZstdStream((c: Uint8Array) => ondata(c));
-    return { push: (c: Uint8Array, final: boolean) => s.push(c, final) };
+    return { push: (c: Uint8Array, final: boolean): void => void s.push(c, final) };
   }, input);
 }
 

@@ -69,7 +69,7 @@ function scan(buf: Uint8Array, fmt: readonly Tok[]): { values: (bigint | number)
   return { values, n };
 }
 
-const lit = (s: string): Tok[] => [...s].map((ch) => ({ t: 'lit', c: ch.charCodeAt(0) }) as Tok);
+const lit = (s: string): Tok[] => [...s].map((ch) => ({ t: 'lit', c: ch.charCodeAt(0) }));
 
 /**
  * Parse the header at the start of a dmesg zone's old log; undefined when neither pattern

@@ -66,7 +66,7 @@ function generator(e: number): Uint8Array {
     const root = GF_EXP[i]!;
     // times (x - root), which is (x + root) in characteristic 2
     for (let k = i + 1; k > 0; k--) g[k] = g[k - 1]! ^ GF_MUL[(g[k]! << 8) | root]!;
-    g[0] = GF_MUL[(g[0]! << 8) | root]!;
+    g[0] = GF_MUL[(g[0] << 8) | root]!;
   }
   return g;
 }
