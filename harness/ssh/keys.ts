@@ -9,7 +9,7 @@
 // parser rejects them ("Malformed OpenSSH private key"). That was the CI flake. We take the raw
 // key from node:crypto and write the OpenSSH container ourselves (PROTOCOL.key in OpenSSH).
 
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { HarnessError } from '../errors.js';
 
 /** An ed25519 pair in the formats ssh2 and OpenSSH tools read. */
@@ -30,6 +30,8 @@ export interface RunKeys extends Ed25519Pair {
 
 /** DER prefix of a PKCS#8 ed25519 private key (RFC 8410): the 32-byte seed follows. */
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+/** DER prefix of an SPKI ed25519 public key (RFC 8410): the 32-byte key follows. */
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const KEY_TYPE = 'ssh-ed25519';
 
 /** Makes the run's ed25519 key pair (well under a millisecond). */
@@ -44,14 +46,7 @@ export function generateRunKeys(comment = 'ramoops-harness'): RunKeys {
  */
 export function ed25519Pair(comment = 'ramoops-harness', seed?: Uint8Array): Ed25519Pair {
   if (/\s/.test(comment)) throw new HarnessError('ssh', `key comment must not contain whitespace: ${JSON.stringify(comment)}`);
-  let key: KeyObject;
-  if (seed === undefined) key = generateKeyPairSync('ed25519').privateKey;
-  else {
-    if (seed.length !== 32) throw new HarnessError('ssh', `an ed25519 seed is 32 bytes, got ${seed.length}`);
-    key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-  }
-  const d = Buffer.from(jwkField(key, 'd'), 'base64url');
-  const x = Buffer.from(jwkField(createPublicKey(key), 'x'), 'base64url');
+  const { d, x } = seed === undefined ? randomRaw() : rawFromSeed(seed);
   const publicBlob = Buffer.concat([sshString(KEY_TYPE), sshString(x)]);
   return {
     privateKey: openSshPrivateKey(d, x, publicBlob, comment),
@@ -103,10 +98,36 @@ export function keyCmdlineWord(authorizedKeysLine: string): string {
   return 'rh.key=' + Buffer.from(authorizedKeysLine.trim() + '\n', 'utf8').toString('base64');
 }
 
-function jwkField(key: KeyObject, field: 'd' | 'x'): string {
-  const v = (key.export({ format: 'jwk' }) as Record<string, unknown>)[field];
-  if (typeof v !== 'string') throw new HarnessError('ssh', `node:crypto exported an ed25519 key without its ${field}`);
-  return v;
+/**
+ * The raw seed and public key of a fresh pair, taken from DER, never through a KeyObject's
+ * JWK export: Node 20's ExportJWKEdKey allocates JS strings while it holds the key's mutex, and
+ * when that allocation collects the KeyGenJob that made the same key, the job's destructor
+ * takes the mutex again and the process deadlocks (seen in CI: a test worker frozen in
+ * KeyGenJob::~KeyGenJob under KeyObjectHandle::ExportJWK after thousands of keys). With
+ * encodings given, the job hands back bytes and no KeyObject shares its mutex.
+ */
+function randomRaw(): { readonly d: Buffer; readonly x: Buffer } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+  });
+  return { d: afterPrefix(privateKey, PKCS8_ED25519_PREFIX), x: afterPrefix(publicKey, SPKI_ED25519_PREFIX) };
+}
+
+/** A pinned seed's pair: the public half derived by node:crypto, exported as DER. */
+function rawFromSeed(seed: Uint8Array): { readonly d: Buffer; readonly x: Buffer } {
+  if (seed.length !== 32) throw new HarnessError('ssh', `an ed25519 seed is 32 bytes, got ${seed.length}`);
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  return { d: Buffer.from(seed), x: afterPrefix(spki, SPKI_ED25519_PREFIX) };
+}
+
+/** The 32 key bytes after a fixed RFC 8410 DER prefix. */
+function afterPrefix(der: Buffer, prefix: Buffer): Buffer {
+  if (der.length !== prefix.length + 32 || !der.subarray(0, prefix.length).equals(prefix)) {
+    throw new HarnessError('ssh', `node:crypto gave an ed25519 key in an unexpected DER form (${der.length} bytes)`);
+  }
+  return Buffer.from(der.subarray(prefix.length));
 }
 
 /** openssh-key-v1, cipher and KDF "none": the layout of OpenSSH's PROTOCOL.key. */

@@ -181,3 +181,19 @@ test("dropbear started with generateGuestHostKey's key (-r) presents the blob th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('harness code never exports a key as JWK (Node 20 can deadlock there after many keys)', (t) => {
+  // ExportJWKEdKey holds the key's mutex while it allocates; a GC that frees the KeyGenJob of
+  // the same key then locks it again (a CI worker froze so, in this file's 3000-key test).
+  const root = path.resolve(new URL('../../../../', import.meta.url).pathname);
+  const offenders: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts') && /format:\s*'jwk'/.test(readFileSync(p, 'utf8'))) offenders.push(path.relative(root, p));
+    }
+  };
+  for (const top of ['harness', 'src', 'tools']) walk(path.join(root, top));
+  t.deepEqual(offenders, []);
+});
