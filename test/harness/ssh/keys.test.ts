@@ -6,7 +6,7 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
@@ -90,23 +90,23 @@ test('the command line word is one word holding the authorized_keys line', (t) =
   t.throws(() => ed25519Pair('x', Buffer.alloc(31)));
 });
 
-test('no code outside harness/ssh/keys.ts makes keys with ssh2 generateKeyPairSync', (t) => {
+/** The .ts files under the given top folders of the project whose text matches. */
+function sourcesMatching(tops: readonly string[], match: (text: string) => boolean): string[] {
   const root = path.resolve(new URL('../../../../', import.meta.url).pathname);
-  const offenders: string[] = [];
+  const found: string[] = [];
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir)) {
       const p = path.join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith('.ts') && readFileSync(p, 'utf8').includes('generateKeyPairSync(')) offenders.push(path.relative(root, p));
+      else if (p.endsWith('.ts') && match(readFileSync(p, 'utf8'))) found.push(path.relative(root, p));
     }
   };
-  for (const top of ['harness', 'test', 'src', 'scripts']) {
-    try {
-      walk(path.join(root, top));
-    } catch {
-      /* folder absent */
-    }
-  }
+  for (const top of tops) if (existsSync(path.join(root, top))) walk(path.join(root, top));
+  return found;
+}
+
+test('no code outside harness/ssh/keys.ts makes keys with ssh2 generateKeyPairSync', (t) => {
+  const offenders = sourcesMatching(['harness', 'test', 'src', 'scripts'], (text) => text.includes('generateKeyPairSync('));
   // keys.ts uses node:crypto's generateKeyPairSync('ed25519'), not ssh2's; this file names it in text.
   t.deepEqual(offenders.filter((f) => !f.endsWith('harness/ssh/keys.ts') && !f.endsWith('test/harness/ssh/keys.test.ts')), []);
 });
@@ -185,15 +185,5 @@ test("dropbear started with generateGuestHostKey's key (-r) presents the blob th
 test('harness code never exports a key as JWK (Node 20 can deadlock there after many keys)', (t) => {
   // ExportJWKEdKey holds the key's mutex while it allocates; a GC that frees the KeyGenJob of
   // the same key then locks it again (a CI worker froze so, in this file's 3000-key test).
-  const root = path.resolve(new URL('../../../../', import.meta.url).pathname);
-  const offenders: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const p = path.join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith('.ts') && /format:\s*'jwk'/.test(readFileSync(p, 'utf8'))) offenders.push(path.relative(root, p));
-    }
-  };
-  for (const top of ['harness', 'src', 'tools']) walk(path.join(root, top));
-  t.deepEqual(offenders, []);
+  t.deepEqual(sourcesMatching(['harness', 'src', 'tools'], (text) => /format:\s*'jwk'/.test(text)), []);
 });
