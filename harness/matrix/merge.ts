@@ -4,10 +4,10 @@
 // every shard must be there: a merge that silently drops or doubles a cell is worse than none.
 import { cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { prepareOutDir, writeConfined } from '../io/artifacts.js';
+import { prepareOutDir } from '../io/artifacts.js';
 import type { RunReport } from '../report/run-report.js';
 import { readShardManifest, ShardFolderError, type ShardManifest } from './manifest.js';
-import { matrixJunit, type CellResult, type CellVerdict, type MatrixReport } from './run.js';
+import { matrixExitCode, writeMatrixResults, type CellResult, type CellVerdict, type MatrixReport } from './run.js';
 
 interface Shard {
   readonly dir: string;
@@ -65,7 +65,7 @@ function readReport(dir: string): RunReport | undefined {
   }
 }
 
-/** Merges shard folders into `outDir`; returns the merged report (also written as matrix.json and junit.xml). */
+/** Merges shard folders into `outDir`; returns the merged report (also written as matrix.json, junit.xml and report.html). */
 export function mergeShards(dirs: readonly string[], outDir: string): MatrixReport {
   const shards = dirs.map((d) => readShard(path.resolve(d))).sort((a, b) => a.manifest.shard.index - b.manifest.shard.index);
   checkShards(shards);
@@ -97,11 +97,10 @@ export function mergeShards(dirs: readonly string[], outDir: string): MatrixRepo
     jobs: f.report.jobs,
     kernels,
     summary,
-    exitCode: summary.fault > 0 ? 2 : summary.mismatch > 0 ? 1 : 0,
+    exitCode: matrixExitCode(summary),
     cells: results.map(({ report: _r, ...rest }) => rest),
     outDir: out,
   };
-  writeConfined(out, 'matrix.json', new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
-  writeConfined(out, 'junit.xml', new TextEncoder().encode(matrixJunit(report, results)));
+  writeMatrixResults(out, report, results);
   return report;
 }

@@ -251,14 +251,25 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
     jobs,
     kernels,
     summary,
-    exitCode: summary.fault > 0 ? 2 : summary.mismatch > 0 ? 1 : 0,
+    exitCode: matrixExitCode(summary),
     cells: done.map(({ report: _r, ...rest }) => rest),
     outDir: out,
   };
-  writeConfined(out, 'matrix.json', new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
-  writeConfined(out, 'junit.xml', new TextEncoder().encode(matrixJunit(report, done)));
-  writeConfined(out, 'report.html', new TextEncoder().encode(renderMatrixHtml(report, done.map((r) => cellDetailsHtml(r.outDir, r.report)))));
+  writeMatrixResults(out, report, done);
   return report;
+}
+
+/** matrix.json, junit.xml and report.html of a matrix: the same three files for a run and a merge. */
+export function writeMatrixResults(out: string, report: MatrixReport, results: readonly CellResult[]): void {
+  const enc = new TextEncoder();
+  writeConfined(out, 'matrix.json', enc.encode(JSON.stringify(report, null, 2) + '\n'));
+  writeConfined(out, 'junit.xml', enc.encode(matrixJunit(report, results)));
+  writeConfined(out, 'report.html', enc.encode(renderMatrixHtml(report, results.map((r) => cellDetailsHtml(r.outDir, r.report)))));
+}
+
+/** The matrix's exit code: a fault outranks a mismatch. */
+export function matrixExitCode(summary: { readonly fault: number; readonly mismatch: number }): 0 | 1 | 2 {
+  return summary.fault > 0 ? 2 : summary.mismatch > 0 ? 1 : 0;
 }
 
 /** JUnit XML: a testsuite per kernel, a testcase per cell with the diff and log folder on failure. */

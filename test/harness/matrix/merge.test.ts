@@ -67,6 +67,9 @@ test('merge: 3 shards in any order give the unsharded matrix cell for cell, diff
   const junit = readFileSync(path.join(root, 'm1', 'junit.xml'), 'utf8');
   t.is((junit.match(/<testcase /g) ?? []).length, 6);
   t.is((junit.match(/<failure /g) ?? []).length, 1);
+  // The merged folder has the same HTML page a single run writes, with the summary matrix.json gives.
+  const html = readFileSync(path.join(root, 'm1', 'report.html'), 'utf8');
+  t.true(html.includes('6 cells: pass 3, mismatch 1, fault 0, skipped 2'));
   t.is(readFileSync(path.join(root, 'm1', 'junit.xml'), 'utf8').replace(/time="[^"]*"|timestamp="[^"]*"|m1/g, ''), readFileSync(path.join(root, 'm2', 'junit.xml'), 'utf8').replace(/time="[^"]*"|timestamp="[^"]*"|m2/g, ''));
 });
 
