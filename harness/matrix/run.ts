@@ -171,20 +171,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
   // A subset (a shard, --only) obtains only its own kernels; indexes stay the whole matrix's.
   const chosen = (c: { readonly index: number }): boolean => o.only === undefined || o.only.has(c.index);
   const wanted = new Set(matrixCells(o.kernels, o.configs, o.scenarios, out).filter(chosen).map((c) => c.kernel));
-  // Kernels (and their guest images) once each, in order, before any VM starts.
-  const kernels: { spec: string; release: string; seconds: number }[] = [];
-  for (const spec of new Set(o.kernels)) {
-    if (!wanted.has(spec)) continue;
-    o.signal?.throwIfAborted();
-    const tk = performance.now();
-    o.onEvent?.({ type: 'kernel', spec, state: 'start' });
-    const opts = { signal: o.signal, log: o.log, cacheDir: o.cacheDir };
-    const k: KernelArtifacts = arch === 'arm64' ? await obtainArm64Kernel(spec, opts) : await obtainKernel(spec, opts);
-    await buildGuestImage(k, { log: o.log, cacheDir: o.cacheDir, arch, signal: o.signal });
-    const seconds = (performance.now() - tk) / 1000;
-    kernels.push({ spec, release: k.release, seconds: Math.round(seconds * 100) / 100 });
-    o.onEvent?.({ type: 'kernel', spec, state: 'ready', release: k.release, seconds });
-  }
+  const kernels = await obtainKernels(o, arch, wanted);
 
   const cells = matrixCells(o.kernels, o.configs, o.scenarios, out, kernelLabels(kernels)).filter(chosen);
   // Every running cell (and the tools it starts) listens on the one signal; not a leak.
@@ -197,42 +184,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
       const i = next++;
       const cell = cells[i];
       if (cell === undefined) return;
-      const config = o.configs.find((c) => c.label === cell.config);
-      const scenario = o.scenarios.find((s) => s.name === cell.scenario);
-      if (config === undefined || scenario === undefined) throw new Error(`matrix cell ${cell.label} lost its configuration`);
-      o.onEvent?.({ type: 'start', cell });
-      const tc = performance.now();
-      let report: RunReport | undefined;
-      let why: string | undefined;
-      try {
-        report = await runCycles({
-          kernel: cell.kernel,
-          ramoopsCmdline: config.ramoopsCmdline,
-          extraCmdline: config.extraCmdline,
-          ...(arch === 'arm64' ? { arch, ...(config.ramoopsNode === undefined ? {} : { ramoopsNode: config.ramoopsNode }) } : {}),
-          scenario,
-          ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
-          cycles: o.cycles ?? 1,
-          outDir: cell.outDir,
-          accel: o.accel ?? 'auto',
-          ...(o.memoryBytes === undefined ? {} : { memoryBytes: o.memoryBytes }),
-          ...(o.cacheDir === undefined ? {} : { cacheDir: o.cacheDir }),
-          onProgress: (p) => o.onEvent?.({ type: 'phase', cell, progress: p }),
-          ...(o.signal === undefined ? {} : { signal: o.signal }),
-        });
-        why = whyNot(report);
-      } catch (e) {
-        // Bad options for this cell (a configuration the kernel would refuse): a fault of the cell.
-        why = `fault: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
-        if (o.signal?.aborted) throw e;
-      }
-      const result: CellResult = {
-        ...cell,
-        verdict: report?.verdict ?? 'fault',
-        seconds: Math.round(((performance.now() - tc) / 1000) * 100) / 100,
-        why,
-        report,
-      };
+      const result = await runCell(o, arch, cell);
       results[i] = result;
       o.onEvent?.({ type: 'end', result });
     }
@@ -257,6 +209,65 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
   };
   writeMatrixResults(out, report, done);
   return report;
+}
+
+/** Kernels (and their guest images) once each, in order, before any VM starts. */
+async function obtainKernels(o: MatrixOptions, arch: GuestArch, wanted: ReadonlySet<string>): Promise<{ spec: string; release: string; seconds: number }[]> {
+  const kernels: { spec: string; release: string; seconds: number }[] = [];
+  for (const spec of new Set(o.kernels)) {
+    if (!wanted.has(spec)) continue;
+    o.signal?.throwIfAborted();
+    const tk = performance.now();
+    o.onEvent?.({ type: 'kernel', spec, state: 'start' });
+    const opts = { signal: o.signal, log: o.log, cacheDir: o.cacheDir };
+    const k: KernelArtifacts = arch === 'arm64' ? await obtainArm64Kernel(spec, opts) : await obtainKernel(spec, opts);
+    await buildGuestImage(k, { log: o.log, cacheDir: o.cacheDir, arch, signal: o.signal });
+    const seconds = (performance.now() - tk) / 1000;
+    kernels.push({ spec, release: k.release, seconds: Math.round(seconds * 100) / 100 });
+    o.onEvent?.({ type: 'kernel', spec, state: 'ready', release: k.release, seconds });
+  }
+  return kernels;
+}
+
+/** One cell: a verified run with its configuration and scenario; its failure is its verdict. */
+async function runCell(o: MatrixOptions, arch: GuestArch, cell: MatrixCell): Promise<CellResult> {
+  const config = o.configs.find((c) => c.label === cell.config);
+  const scenario = o.scenarios.find((s) => s.name === cell.scenario);
+  if (config === undefined || scenario === undefined) throw new Error(`matrix cell ${cell.label} lost its configuration`);
+  o.onEvent?.({ type: 'start', cell });
+  const tc = performance.now();
+  let report: RunReport | undefined;
+  let why: string | undefined;
+  try {
+    report = await runCycles({
+      kernel: cell.kernel,
+      ramoopsCmdline: config.ramoopsCmdline,
+      extraCmdline: config.extraCmdline,
+      ...(arch === 'arm64' ? { arch, ...(config.ramoopsNode === undefined ? {} : { ramoopsNode: config.ramoopsNode }) } : {}),
+      scenario,
+      ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
+      cycles: o.cycles ?? 1,
+      outDir: cell.outDir,
+      accel: o.accel ?? 'auto',
+      ...(o.memoryBytes === undefined ? {} : { memoryBytes: o.memoryBytes }),
+      ...(o.cacheDir === undefined ? {} : { cacheDir: o.cacheDir }),
+      onProgress: (p) => o.onEvent?.({ type: 'phase', cell, progress: p }),
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+    });
+    why = whyNot(report);
+  } catch (e) {
+    // Bad options for this cell (a configuration the kernel would refuse): a fault of the cell.
+    why = `fault: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+    if (o.signal?.aborted) throw e;
+  }
+  const result: CellResult = {
+    ...cell,
+    verdict: report?.verdict ?? 'fault',
+    seconds: Math.round(((performance.now() - tc) / 1000) * 100) / 100,
+    why,
+    report,
+  };
+  return result;
 }
 
 /** matrix.json, junit.xml and report.html of a matrix: the same three files for a run and a merge. */

@@ -169,7 +169,7 @@ export function matrixText(m: MatrixReport): string {
     }
     out.push(`   logs: ${path.join(c.outDir, 'serial.log')}, report: ${path.join(c.outDir, 'report.json')}`);
   }
-  out.push(`  matrix.json and junit.xml in ${m.outDir}`);
+  out.push(`  matrix.json, junit.xml and report.html in ${m.outDir}`);
   return out.join('\n') + '\n';
 }
 
