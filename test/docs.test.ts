@@ -38,7 +38,12 @@ function relativeFileTarget(target: string): string | undefined {
 }
 
 const root = repoRoot();
-const linkedDocs = [join(root, 'README.md'), ...readdirSync(join(root, 'docs')).filter((n) => n.endsWith('.md')).map((n) => join(root, 'docs', n))];
+const linkedDocs = [
+  join(root, 'README.md'),
+  ...readdirSync(join(root, 'docs'))
+    .filter((n) => n.endsWith('.md'))
+    .map((n) => join(root, 'docs', n)),
+];
 
 test('the link reader finds inline and reference links and ignores code', (t) => {
   const sample = [
@@ -83,7 +88,11 @@ test('no markdown in the repository refers to the shared folder (../shared)', (t
   const files = markdownFiles(root);
   t.true(files.length >= linkedDocs.length);
   const offenders = files
-    .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((line, i) => ({ f, line, i })))
+    .flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .map((line, i) => ({ f, line, i })),
+    )
     .filter(({ line }) => line.includes('../shared') || line.includes('/work/shared'))
     .map(({ f, i }) => `${relative(root, f)}:${i + 1}`);
   t.deepEqual(offenders, []);

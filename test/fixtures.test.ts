@@ -61,7 +61,20 @@ test('CLI: ramoops extract reproduces every capture on disk, with dmesg mtimes',
   for (const fx of fixtures) {
     const out = mkdtempSync(join(tmpdir(), 'rh-fx-'));
     try {
-      const args = [cli, 'extract', join(fx.dir, 'region.bin'), '--base', fx.memAddress, ...fixtureConfigArgs(fx), '--kernel-version', fx.release, '--out', out, '--json', ...fixtureSymbolArgs(fx)];
+      const args = [
+        cli,
+        'extract',
+        join(fx.dir, 'region.bin'),
+        '--base',
+        fx.memAddress,
+        ...fixtureConfigArgs(fx),
+        '--kernel-version',
+        fx.release,
+        '--out',
+        out,
+        '--json',
+        ...fixtureSymbolArgs(fx),
+      ];
       const json = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' })) as { files: { name: string }[] };
       t.is(json.files.length, fx.expected.length, fx.name);
       t.deepEqual(readdirSync(out).sort(), fx.expected.map((e) => e.name).sort(), fx.name);
@@ -86,7 +99,11 @@ test('CLI: a region outside the dump is a clear error naming the address, exit 1
     let code = 0;
     let stderr = '';
     try {
-      execFileSync(process.execPath, [cli, 'extract', join(dir, 'half.bin'), '--base', fx.memAddress, '--cmdline', fx.cmdline, '--kernel-version', fx.release, '--out', join(dir, 'out')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync(
+        process.execPath,
+        [cli, 'extract', join(dir, 'half.bin'), '--base', fx.memAddress, '--cmdline', fx.cmdline, '--kernel-version', fx.release, '--out', join(dir, 'out')],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
     } catch (e) {
       const err = e as { status: number; stderr: string };
       code = err.status;

@@ -55,7 +55,10 @@ const graph = importGraph(root, ['src', 'harness', 'tools']);
 
 test('no import cycles in src/, harness/ or tools/', (t) => {
   t.true(graph.size > 100);
-  t.deepEqual(cycles(graph).map((c) => c.join(' -> ')), []);
+  t.deepEqual(
+    cycles(graph).map((c) => c.join(' -> ')),
+    [],
+  );
 });
 
 test('the cycle finder finds a planted cycle', (t) => {

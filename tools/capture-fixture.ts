@@ -114,7 +114,10 @@ async function main(): Promise<void> {
     const info = await ssh.exec(INFO_SCRIPT, { timeout: 30_000 });
     const infoLines = info.stdout.toString('utf8').trimEnd().split('\n');
     // The SSH key words are the run's, not the configuration's.
-    infoLines[1] = (infoLines[1] ?? '').split(' ').filter((w) => !w.startsWith('rh.key=') && !w.startsWith('rh.hostkey=')).join(' ');
+    infoLines[1] = (infoLines[1] ?? '')
+      .split(' ')
+      .filter((w) => !w.startsWith('rh.key=') && !w.startsWith('rh.hostkey='))
+      .join(' ');
     await writeFile(path.join(dir, 'guest-info.txt'), infoLines.join('\n') + '\n');
     log(`guest: ${infoLines[0] ?? '?'}; ${infoLines[1] ?? ''}`);
 
@@ -184,7 +187,10 @@ async function main(): Promise<void> {
     const map = hasFtrace && kernel.systemMapPath !== undefined ? parseSystemMap(await readFile(kernel.systemMapPath, 'utf8')) : undefined;
     const kaslrOffset: KaslrOffset | undefined = map !== undefined && readingText !== undefined ? offsetFromRunning(readingText, map) : undefined;
     if (kaslrOffset !== undefined) log(`reading boot's KASLR offset 0x${kaslrOffset.value.toString(16)} (${kaslrOffset.source})`);
-    const x = extractRegion(new Uint8Array(region), config, { ...(map === undefined ? {} : { symbols: map }), ...(kaslrOffset === undefined ? {} : { kaslrOffset }) });
+    const x = extractRegion(new Uint8Array(region), config, {
+      ...(map === undefined ? {} : { symbols: map }),
+      ...(kaslrOffset === undefined ? {} : { kaslrOffset }),
+    });
     for (const d of x.decisions) log(`  host: ${d}`);
     for (const w of x.warnings) log(`  host warning: ${w.message}`);
     let ok = true;
@@ -192,7 +198,9 @@ async function main(): Promise<void> {
       const h = x.files.find((hf) => hf.name === f.name);
       const same = h !== undefined && Buffer.from(h.bytes).equals(f.bytes);
       ok &&= same;
-      log(`  host ${same ? 'matches' : 'DIFFERS'}: ${f.name}${h?.compression === undefined ? '' : ` (${h.compression.algorithm}${h.compression.ok ? '' : `: ${h.compression.error ?? ''}`})`}`);
+      log(
+        `  host ${same ? 'matches' : 'DIFFERS'}: ${f.name}${h?.compression === undefined ? '' : ` (${h.compression.algorithm}${h.compression.ok ? '' : `: ${h.compression.error ?? ''}`})`}`,
+      );
     }
     for (const h of x.files) {
       if (files.some((f) => f.name === h.name)) continue;

@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   let settings: ConfigSettings;
   const dtbPath = path.join(run, 'guest.dtb');
   const dtb = new Uint8Array(await readFile(dtbPath).catch(() => Buffer.alloc(0)));
-  if (dtb.length === 0) throw new Error(`${run} has no guest.dtb: only arm64 runs (ramoops from the device tree) are taken; x86 captures come from capture-fixture.ts`);
+  if (dtb.length === 0)
+    throw new Error(`${run} has no guest.dtb: only arm64 runs (ramoops from the device tree) are taken; x86 captures come from capture-fixture.ts`);
   await writeFile(path.join(dir, 'guest.dtb'), dtb);
   settings = ramoopsNodeFromDt(readFdt(dtb), parseKernelVersion(release)).settings;
   await writeFile(path.join(dir, 'config.json'), JSON.stringify(settingsJson(settings), null, 2) + '\n');

@@ -33,15 +33,36 @@ export function withConfigOptions<T>(y: Argv<T>): Argv<T & ConfigArgs> {
   return y
     .option('mem-address', { type: 'string', group: 'Configuration:', describe: 'ramoops.mem_address: physical start of the region (decimal, 0x-hex, K/M/G)' })
     .option('mem-size', { type: 'string', group: 'Configuration:', describe: 'ramoops.mem_size: region size' })
-    .option('record-size', { type: 'string', group: 'Configuration:', describe: 'ramoops.record_size: dmesg record size (kernel default 4096; rounded down to a power of two)' })
+    .option('record-size', {
+      type: 'string',
+      group: 'Configuration:',
+      describe: 'ramoops.record_size: dmesg record size (kernel default 4096; rounded down to a power of two)',
+    })
     .option('console-size', { type: 'string', group: 'Configuration:', describe: 'ramoops.console_size (default 4096)' })
     .option('ftrace-size', { type: 'string', group: 'Configuration:', describe: 'ramoops.ftrace_size (default 4096)' })
     .option('pmsg-size', { type: 'string', group: 'Configuration:', describe: 'ramoops.pmsg_size (default 4096)' })
     .option('ecc', { type: 'string', group: 'Configuration:', describe: 'ramoops.ecc: parity bytes per 128-byte block, 0 = off, 1 means 16' })
-    .option('kernel-version', { type: 'string', group: 'Configuration:', describe: 'the kernel that wrote/reads the region, as `uname -r` prints it (6.1.0-56-amd64, 6.12.117+deb12-amd64, 6.1.192); the format depends on it. Without it the layout is inferred from the zone signatures' })
-    .option('cmdline', { type: 'string', group: 'Configuration:', describe: 'a kernel command line: its ramoops.* and pstore.* words are used, kernel defaults for the rest' })
-    .option('config', { type: 'string', group: 'Configuration:', describe: 'a JSON file with settings (mem_address, mem_size, record_size, ..., kernelVersion, cpus)' })
-    .option('cpus', { type: 'number', group: 'Configuration:', describe: 'possible-CPU count of the writing kernel (per-CPU ftrace zones); inferred when not given' })
+    .option('kernel-version', {
+      type: 'string',
+      group: 'Configuration:',
+      describe:
+        'the kernel that wrote/reads the region, as `uname -r` prints it (6.1.0-56-amd64, 6.12.117+deb12-amd64, 6.1.192); the format depends on it. Without it the layout is inferred from the zone signatures',
+    })
+    .option('cmdline', {
+      type: 'string',
+      group: 'Configuration:',
+      describe: 'a kernel command line: its ramoops.* and pstore.* words are used, kernel defaults for the rest',
+    })
+    .option('config', {
+      type: 'string',
+      group: 'Configuration:',
+      describe: 'a JSON file with settings (mem_address, mem_size, record_size, ..., kernelVersion, cpus)',
+    })
+    .option('cpus', {
+      type: 'number',
+      group: 'Configuration:',
+      describe: 'possible-CPU count of the writing kernel (per-CPU ftrace zones); inferred when not given',
+    })
     .option('compress', { type: 'string', group: 'Configuration:', describe: 'pstore.compress of the kernel (deflate, zstd, ...), when not in --cmdline' });
 }
 

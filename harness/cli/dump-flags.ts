@@ -30,8 +30,11 @@ export function withDumpOptions<T>(y: Argv<T>): Argv<T & DumpArgs> {
       describe: 'dump format; auto knows ELF and kdump (plain or flattened) by their magic, anything else is raw',
     })
     .option('base', { type: 'string', default: '0', describe: "raw dumps: physical address of the dump's first byte" })
-    .option('machine', { choices: ['q35', 'pc', 'virt'] as const, describe: 'qemu-ram: the QEMU machine type (default q35), which decides the RAM map above 4 GiB; virt (arm64) has RAM from 0x40000000' })
-    .option('ram-size', { type: 'string', describe: 'qemu-ram: the guest RAM size (-m), e.g. 4608M (default: the file size)' }) as unknown as Argv<T & DumpArgs>;
+    .option('machine', {
+      choices: ['q35', 'pc', 'virt'] as const,
+      describe: 'qemu-ram: the QEMU machine type (default q35), which decides the RAM map above 4 GiB; virt (arm64) has RAM from 0x40000000',
+    })
+    .option('ram-size', { type: 'string', describe: 'qemu-ram: the guest RAM size (-m), e.g. 4608M (default: the file size)' });
 }
 
 /** The reader options the flags ask for; machine and RAM size only make sense for qemu-ram. */

@@ -93,7 +93,8 @@ export function checkEmptyOutDir(flag: string, path: string, force: boolean): vo
     if (!st) return checkCreatable(flag, path);
     accessSync(abs, constants.W_OK);
     const old = readdirSync(abs).length;
-    if (old && !force) throw new InputError(flag, `${path} is not empty (${old} entr${old === 1 ? 'y' : 'ies'}); choose an empty or new folder, or add --force to clear it`);
+    if (old && !force)
+      throw new InputError(flag, `${path} is not empty (${old} entr${old === 1 ? 'y' : 'ies'}); choose an empty or new folder, or add --force to clear it`);
   } catch (e) {
     throw explainSystemError(e, flag, path);
   }

@@ -36,5 +36,16 @@ export interface RunContext {
 }
 
 export function emptyRunState(): RunState {
-  return { kernel: undefined, bootPath: undefined, qemu: undefined, cmdline: '', nodeProps: undefined, skipped: undefined, kselftests: undefined, guestErrors: [], cycles: [], runTimes: {} };
+  return {
+    kernel: undefined,
+    bootPath: undefined,
+    qemu: undefined,
+    cmdline: '',
+    nodeProps: undefined,
+    skipped: undefined,
+    kselftests: undefined,
+    guestErrors: [],
+    cycles: [],
+    runTimes: {},
+  };
 }

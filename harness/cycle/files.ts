@@ -6,7 +6,10 @@ import type { FileSummary } from '../report/run-report.js';
 import type { PstoreFile as GuestFile } from '../ssh/session.js';
 
 /** Writes one side's files into a folder of the artifacts; a name pstore would never make is skipped, not followed. */
-export function writeFiles(dir: string, files: readonly { name: string; bytes: Uint8Array; mtime: { seconds: number; nanoseconds: number } | undefined }[]): void {
+export function writeFiles(
+  dir: string,
+  files: readonly { name: string; bytes: Uint8Array; mtime: { seconds: number; nanoseconds: number } | undefined }[],
+): void {
   const real = prepareOutDir(dir);
   for (const f of files) {
     try {

@@ -29,7 +29,11 @@ export function finish(plan: RunPlan, state: RunState, clock: PhaseClock, starte
     startedAt: started.at.toISOString(),
     seconds: round((performance.now() - started.t0) / 1000),
     kernel: { spec: plan.kernelSpec, release: state.kernel?.release, path: state.kernel?.kernelPath },
-    qemu: { accel: { chosen: plan.accel, reason: plan.accelReason }, memoryBytes: plan.memoryBytes, machine: plan.machine, ...(plan.cpus > 1 ? { cpus: plan.cpus } : {}),
+    qemu: {
+      accel: { chosen: plan.accel, reason: plan.accelReason },
+      memoryBytes: plan.memoryBytes,
+      machine: plan.machine,
+      ...(plan.cpus > 1 ? { cpus: plan.cpus } : {}),
       ...(state.bootPath === undefined ? {} : { boot: { path: state.bootPath.path, reason: state.bootPath.reason } }),
     },
     ...(plan.arch === 'arm64' ? { arch: plan.arch, ramoopsNode: state.nodeProps } : {}),

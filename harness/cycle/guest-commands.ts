@@ -24,7 +24,15 @@ export async function missingRequirements(ssh: SshSession, scenario: Scenario, t
 }
 
 /** Runs a command that must exit 0; its output goes to the artifacts. */
-export async function guestCommandCheck(ssh: SshSession, label: string, command: string, out: string, log: string, timeoutMs: number, signal: AbortSignal): Promise<Check> {
+export async function guestCommandCheck(
+  ssh: SshSession,
+  label: string,
+  command: string,
+  out: string,
+  log: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Check> {
   const t = performance.now();
   const res = await ssh.exec(command, { timeout: timeoutMs, signal, maxBytes: 16 << 20 });
   writeConfined(out, log, Buffer.concat([res.stdout, res.stderr]));
@@ -67,6 +75,8 @@ export async function nonFatalStep(ssh: SshSession, step: CrashStep, out: string
   return {
     name: `${step.expect} \`${step.run}\``,
     ok,
-    detail: ok ? `the kernel logged ${after - before} report(s) in ${s} s` : `no oops/WARN report ("---[ end trace") in the kernel log within ${timeouts.panic / 1000} s`,
+    detail: ok
+      ? `the kernel logged ${after - before} report(s) in ${s} s`
+      : `no oops/WARN report ("---[ end trace") in the kernel log within ${timeouts.panic / 1000} s`,
   };
 }

@@ -45,7 +45,11 @@ export function offsetFromRunning(running: bigint, systemMap: SymbolTable, name 
   const linked = symbolAddress(systemMap, name);
   if (linked === undefined) throw new HarnessError('guest', `System.map has no ${name} symbol: cannot compute the running kernel's KASLR offset`);
   const value = running - linked;
-  if (value < 0n) throw new HarnessError('guest', `running ${name} 0x${running.toString(16)} is below System.map's 0x${linked.toString(16)}: this System.map is not the running kernel's`);
+  if (value < 0n)
+    throw new HarnessError(
+      'guest',
+      `running ${name} 0x${running.toString(16)} is below System.map's 0x${linked.toString(16)}: this System.map is not the running kernel's`,
+    );
   return { value, source: `the reading boot's /proc/kallsyms ${name} 0x${running.toString(16)} - System.map ${name} 0x${linked.toString(16)}` };
 }
 
@@ -55,7 +59,10 @@ export async function runningAnchor(ssh: ExecSession, options: ExecOptions = {})
   const out = r.stdout.toString('utf8');
   const addr = kallsymsAddress(out);
   if (addr === undefined) {
-    const why = out.trim() === '' ? `no ${ANCHOR} line in /proc/kallsyms (exit ${r.code ?? r.signal ?? '?'}: ${r.stderr.toString('utf8').trim() || 'no output'}; is CONFIG_KALLSYMS set?)` : `the ${ANCHOR} address is hidden: ${JSON.stringify(out.trim())} (kptr_restrict could not be lowered)`;
+    const why =
+      out.trim() === ''
+        ? `no ${ANCHOR} line in /proc/kallsyms (exit ${r.code ?? r.signal ?? '?'}: ${r.stderr.toString('utf8').trim() || 'no output'}; is CONFIG_KALLSYMS set?)`
+        : `the ${ANCHOR} address is hidden: ${JSON.stringify(out.trim())} (kptr_restrict could not be lowered)`;
     throw new HarnessError('guest', `cannot read the running kernel's KASLR offset: ${why}`);
   }
   return addr;

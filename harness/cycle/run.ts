@@ -88,7 +88,12 @@ async function cycle(ctx: RunContext, guest: Guest, prepared: Prepared, n: numbe
 }
 
 /** Runs one phase between the clock's begin and end; its detail goes to the progress display. */
-async function phase<T>(ctx: RunContext, name: Phase, into: Partial<Record<Phase, number>>, run: () => Promise<{ readonly value: T; readonly detail?: string }>): Promise<T> {
+async function phase<T>(
+  ctx: RunContext,
+  name: Phase,
+  into: Partial<Record<Phase, number>>,
+  run: () => Promise<{ readonly value: T; readonly detail?: string }>,
+): Promise<T> {
   ctx.clock.begin(name);
   const r = await run();
   ctx.clock.end(into, r.detail);

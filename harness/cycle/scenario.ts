@@ -212,7 +212,8 @@ export function parseScenario(data: unknown, source: string): Scenario {
   let kselftest: KselftestSpec | undefined;
   if (ks !== undefined) {
     if (!isObj(ks)) return bad('kselftest', 'must be {"collection": NAME, "tests": [NAME, ...]}');
-    for (const k of Object.keys(ks)) if (!['collection', 'tests', 'adapt'].includes(k)) bad(`kselftest.${k}`, 'unknown field (known: collection, tests, adapt)');
+    for (const k of Object.keys(ks))
+      if (!['collection', 'tests', 'adapt'].includes(k)) bad(`kselftest.${k}`, 'unknown field (known: collection, tests, adapt)');
     const plain = (field: string, v: unknown): string => {
       const s = str(field, v);
       return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s) ? s : bad(field, 'a plain file name (letters, digits, _ . -)');
@@ -263,7 +264,8 @@ export function judgeExpectations(expect: readonly FileExpectation[], files: rea
     const problems: string[] = [];
     if (hits.length < e.min) problems.push(`${hits.length} file(s) match, want at least ${e.min}`);
     if (e.max !== undefined && hits.length > e.max) problems.push(`${hits.length} file(s) match, want at most ${e.max}`);
-    if (e.contains !== undefined && !hits.some((f) => dec.decode(f.bytes).includes(e.contains ?? ''))) problems.push(`no matching file contains ${JSON.stringify(e.contains)}`);
+    if (e.contains !== undefined && !hits.some((f) => dec.decode(f.bytes).includes(e.contains ?? '')))
+      problems.push(`no matching file contains ${JSON.stringify(e.contains)}`);
     const name = `expect /${e.file}/${e.contains === undefined ? '' : ` contains ${JSON.stringify(e.contains)}`}`;
     const seen = hits.map((f) => f.name).join(', ') || 'none';
     return { name, ok: problems.length === 0, detail: problems.length === 0 ? `matched: ${seen}` : `${problems.join('; ')} (matched: ${seen})` };

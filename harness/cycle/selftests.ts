@@ -61,7 +61,11 @@ export interface KselftestReport {
  * Debian source package it was built from), else Debian's linux-source of the release's
  * major.minor (6.1 for 6.1.0-NN-amd64, 6.12 for 6.12.NN+deb12-amd64).
  */
-export async function selftestSourceTree(kernelSpec: string, release: string, opts: { cacheDir?: string | undefined; signal?: AbortSignal; log?: ((line: string) => void) | undefined } = {}): Promise<string> {
+export async function selftestSourceTree(
+  kernelSpec: string,
+  release: string,
+  opts: { cacheDir?: string | undefined; signal?: AbortSignal; log?: ((line: string) => void) | undefined } = {},
+): Promise<string> {
   const build = parseBuildSpec(kernelSpec);
   const debian = (src: DebianSource): Promise<string> => debianSourceDir(src, { cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
   if (build !== undefined) return Object.hasOwn(DEBIAN_SOURCES, build.source) ? debian(build.source as DebianSource) : path.resolve(build.source);

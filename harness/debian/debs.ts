@@ -93,12 +93,18 @@ export async function aptShow(
 }
 
 /** Makes apt know `arch` (dpkg --add-architecture + apt-get update) when it does not yet; root only. */
-export async function ensureForeignArch(arch: string, opts: { readonly signal?: AbortSignal | undefined; readonly log?: (line: string) => void }): Promise<void> {
+export async function ensureForeignArch(
+  arch: string,
+  opts: { readonly signal?: AbortSignal | undefined; readonly log?: (line: string) => void },
+): Promise<void> {
   const native = (await aptTool('dpkg', ['--print-architecture'], opts)).trim();
   const foreign = (await aptTool('dpkg', ['--print-foreign-architectures'], opts)).split('\n').map((l) => l.trim());
   if (arch !== native && !foreign.includes(arch)) {
     if (process.getuid?.() !== 0) {
-      throw new HarnessError('kernel', `apt does not know architecture ${arch}: run \`dpkg --add-architecture ${arch} && apt-get update\` as root (scripts/install-system-deps.sh does)`);
+      throw new HarnessError(
+        'kernel',
+        `apt does not know architecture ${arch}: run \`dpkg --add-architecture ${arch} && apt-get update\` as root (scripts/install-system-deps.sh does)`,
+      );
     }
     opts.log?.(`debs: dpkg --add-architecture ${arch}`);
     await aptTool('dpkg', ['--add-architecture', arch], opts);

@@ -47,7 +47,8 @@ export function elfDynamicInfo(bytes: Uint8Array, what = 'ELF file'): ElfDynamic
   const le = data === 1;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const inFile = (off: number, len: number, name: string): void => {
-    if (!Number.isSafeInteger(off) || off < 0 || len < 0 || off + len > bytes.length) throw fail(what, `${name} (${len} bytes at ${off}) is outside the file's ${bytes.length} bytes`);
+    if (!Number.isSafeInteger(off) || off < 0 || len < 0 || off + len > bytes.length)
+      throw fail(what, `${name} (${len} bytes at ${off}) is outside the file's ${bytes.length} bytes`);
   };
   const u16 = (off: number): number => dv.getUint16(off, le);
   const u32 = (off: number): number => dv.getUint32(off, le);

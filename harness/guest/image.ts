@@ -38,7 +38,14 @@ export interface GuestImageOptions {
  * package that provides a library dropbear loads (its DT_NEEDED closure, loader included).
  */
 export const ARM64_USERLAND_PACKAGES: readonly string[] = [
-  'busybox-static', 'dropbear-bin', 'libc6', 'libcrypt1', 'libtomcrypt1', 'libtommath1', 'libgmp10', 'zlib1g',
+  'busybox-static',
+  'dropbear-bin',
+  'libc6',
+  'libcrypt1',
+  'libtomcrypt1',
+  'libtommath1',
+  'libgmp10',
+  'zlib1g',
 ];
 
 /** Host files the image copies; the Debian packages that provide them are named in errors. */
@@ -57,11 +64,41 @@ export const GUEST_MODULES: readonly string[] = ['ramoops', 'virtio_pci', 'virti
 
 /** Applets init and the harness's SSH commands use; a busybox without one of them is refused. */
 const REQUIRED_APPLETS: readonly string[] = [
-  'sh', 'mount', 'modprobe', 'insmod', 'ip', 'ifconfig', 'cat', 'ls', 'stat', 'sync', 'sleep', 'mkdir', 'echo',
-  'dmesg', 'find', 'rm', 'sha256sum', 'poweroff', 'reboot', 'base64', 'grep', 'tail', 'tr', 'hostname', 'uname',
+  'sh',
+  'mount',
+  'modprobe',
+  'insmod',
+  'ip',
+  'ifconfig',
+  'cat',
+  'ls',
+  'stat',
+  'sync',
+  'sleep',
+  'mkdir',
+  'echo',
+  'dmesg',
+  'find',
+  'rm',
+  'sha256sum',
+  'poweroff',
+  'reboot',
+  'base64',
+  'grep',
+  'tail',
+  'tr',
+  'hostname',
+  'uname',
   'chmod',
   // The kernel's pstore selftests (the selftests scenario): /bin/echo, tee, date, cut, head, ...
-  'tee', 'date', 'cut', 'head', 'basename', 'dirname', 'mv', 'touch',
+  'tee',
+  'date',
+  'cut',
+  'head',
+  'basename',
+  'dirname',
+  'mv',
+  'touch',
 ];
 
 // Bumped when the image layout changes in a way the input hash cannot see.
@@ -289,8 +326,16 @@ function etcGuestFiles(): readonly GuestFile[] {
 
 /** Directories with modes that matter: sshd checks /root and /root/.ssh are private. */
 const FIXED_DIRS: readonly (readonly [string, number])[] = [
-  ['/dev', 0o755], ['/proc', 0o555], ['/sys', 0o555], ['/tmp', 0o1777], ['/root', 0o700], ['/root/.ssh', 0o700],
-  ['/etc/dropbear', 0o700], ['/var/log', 0o755], ['/var/run', 0o755], ['/mnt', 0o755],
+  ['/dev', 0o755],
+  ['/proc', 0o555],
+  ['/sys', 0o555],
+  ['/tmp', 0o1777],
+  ['/root', 0o700],
+  ['/root/.ssh', 0o700],
+  ['/etc/dropbear', 0o700],
+  ['/var/log', 0o755],
+  ['/var/run', 0o755],
+  ['/mnt', 0o755],
 ];
 
 /** Every directory an archive needs, parents first: the kernel's unpacker creates none by itself. */
@@ -356,7 +401,8 @@ export function busyboxAppletNames(binary: Uint8Array): readonly string[] {
     const end = buf.indexOf(0, at);
     if (end < 0 || end === at) break;
     const name = buf.toString('latin1', at, end);
-    if (!/^[\w.\-[\]]+$/.test(name) || names.length > 2000) throw guestError(`busybox applet table holds ${JSON.stringify(name.slice(0, 40))}: not an applet name`);
+    if (!/^[\w.\-[\]]+$/.test(name) || names.length > 2000)
+      throw guestError(`busybox applet table holds ${JSON.stringify(name.slice(0, 40))}: not an applet name`);
     names.push(name);
     at = end + 1;
   }
@@ -370,7 +416,7 @@ export function busyboxAppletNames(binary: Uint8Array): readonly string[] {
 async function resolveInTree(root: string, rel: string): Promise<string | undefined> {
   let parts = rel.split('/').filter((p) => p !== '' && p !== '.');
   const done: string[] = [];
-  for (let hops = 0; parts.length > 0; ) {
+  for (let hops = 0; parts.length > 0;) {
     const part = parts.shift() ?? '';
     if (part === '..') {
       done.pop();
@@ -452,7 +498,8 @@ async function arm64Userland(opts: GuestImageOptions): Promise<Userland> {
           break;
         }
       }
-      if (data === undefined) throw guestError(`${item.what} needs the loader ${info.interpreter}, which no fetched arm64 package has (${ARM64_USERLAND_PACKAGES.join(', ')})`);
+      if (data === undefined)
+        throw guestError(`${item.what} needs the loader ${info.interpreter}, which no fetched arm64 package has (${ARM64_USERLAND_PACKAGES.join(', ')})`);
       queue.push({ dest: info.interpreter, data, what: info.interpreter });
     }
     for (const soname of info.needed) {
@@ -462,7 +509,9 @@ async function arm64Userland(opts: GuestImageOptions): Promise<Userland> {
       if (files.has(dest) || queue.some((q) => q.dest === dest)) continue;
       const data = await findLib(soname);
       if (data === undefined) {
-        throw guestError(`${item.what} needs ${soname}, which none of the fetched arm64 packages has (${ARM64_USERLAND_PACKAGES.join(', ')}): add its package to ARM64_USERLAND_PACKAGES`);
+        throw guestError(
+          `${item.what} needs ${soname}, which none of the fetched arm64 packages has (${ARM64_USERLAND_PACKAGES.join(', ')}): add its package to ARM64_USERLAND_PACKAGES`,
+        );
       }
       queue.push({ dest, data, what: `${soname} (arm64)` });
     }
@@ -481,11 +530,7 @@ export async function buildGuestImage(kernel: KernelArtifacts, opts: GuestImageO
   const log = opts.log ?? (() => undefined);
   const imagesDir = join(opts.cacheDir ?? defaultCacheDir(), 'images');
 
-  const [scripts, userland, mods] = await Promise.all([
-    guestScripts(),
-    opts.arch === 'arm64' ? arm64Userland(opts) : hostUserland(),
-    moduleGuestFiles(kernel),
-  ]);
+  const [scripts, userland, mods] = await Promise.all([guestScripts(), opts.arch === 'arm64' ? arm64Userland(opts) : hostUserland(), moduleGuestFiles(kernel)]);
   const applets = userland.applets;
   const modules = mods.inputs;
   const copied = [...scripts, ...userland.files, ...etcGuestFiles()];

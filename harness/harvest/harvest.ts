@@ -13,19 +13,7 @@
 // any command or path (src/harvest/names.ts); the guest is not trusted to name things.
 
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fsyncSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-} from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -162,7 +150,7 @@ async function harvestFrom(access: PstoreAccess, host: string, options: HarvestO
 
   // ---- archive
   const root = prepareOutDir(options.outDir);
-  const analysis = analyze(files as readonly HarvestedFile[], sha256Hex);
+  const analysis = analyze(files, sha256Hex);
   refused.push(...analysis.refused);
   for (const f of files) {
     // ftrace's stat size is its binary length, not the text read (docs/format.md §9).

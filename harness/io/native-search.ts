@@ -38,7 +38,9 @@ function load(): NativeSearch | undefined {
     const mod: unknown = createRequire(import.meta.url)(NATIVE_ADDON);
     if (typeof mod !== 'object' || mod === null) return undefined;
     const { findAll, useImpl } = mod as { findAll?: unknown; useImpl?: unknown };
-    return typeof findAll === 'function' && typeof useImpl === 'function' ? { findAll: findAll as NativeFindAll, useImpl: useImpl as (name?: string) => string } : undefined;
+    return typeof findAll === 'function' && typeof useImpl === 'function'
+      ? { findAll: findAll as NativeFindAll, useImpl: useImpl as (name?: string) => string }
+      : undefined;
   } catch {
     // Built for another Node ABI or machine: the JS path does the same work.
     return undefined;

@@ -25,7 +25,13 @@ export interface SearchOptions {
 }
 
 /** Offsets of `needle` in the file, ascending, at most `max`. */
-export async function parallelFindAll(path: string, needle: Uint8Array, max: number, onProgress?: (done: number, total: number) => void, opts: SearchOptions = {}): Promise<number[]> {
+export async function parallelFindAll(
+  path: string,
+  needle: Uint8Array,
+  max: number,
+  onProgress?: (done: number, total: number) => void,
+  opts: SearchOptions = {},
+): Promise<number[]> {
   const size = statSync(path).size;
   const engine = opts.engine ?? searchEngine();
   const threads = opts.threads ?? threadsFor(size);
@@ -45,7 +51,14 @@ export async function parallelFindAll(path: string, needle: Uint8Array, max: num
   return workerFindAll(path, size, needle, max, threads, onProgress);
 }
 
-async function workerFindAll(path: string, size: number, needle: Uint8Array, max: number, n: number, onProgress?: (done: number, total: number) => void): Promise<number[]> {
+async function workerFindAll(
+  path: string,
+  size: number,
+  needle: Uint8Array,
+  max: number,
+  n: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<number[]> {
   // Loaded only here: with the addon, nothing else needs it.
   const { Worker } = await import('node:worker_threads');
   const slice = Math.ceil(size / n);

@@ -55,7 +55,10 @@ export async function obtainArm64Kernel(spec: string, opts: ObtainKernelOptions 
   const build = parseBuildSpec(spec);
   if (build !== undefined) return buildKernel({ ...build, arch: 'arm64', cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
   if (spec.startsWith('debian')) {
-    throw new HarnessError('kernel', `kernel '${spec}' has no arm64 counterpart here: --arch arm64 takes 'debian' (Debian 12's stock arm64 kernel) or an arm64 Image path`);
+    throw new HarnessError(
+      'kernel',
+      `kernel '${spec}' has no arm64 counterpart here: --arch arm64 takes 'debian' (Debian 12's stock arm64 kernel) or an arm64 Image path`,
+    );
   }
   return fromImage(spec, opts);
 }
@@ -84,7 +87,9 @@ async function fromImage(spec: string, opts: ObtainKernelOptions): Promise<Kerne
   // A built kernel's folder (ramoops kernel build --arch arm64) keeps its System.map beside the Image.
   const systemMap = join(dirname(kernelPath), 'System.map');
   const systemMapPath = (await isFile(systemMap)) ? systemMap : undefined;
-  opts.log?.(`kernel: ${kernelPath} (arm64, release ${release}${modulesRoot === undefined ? ', no modules tree' : `, modules in ${modulesRoot}`}${systemMapPath === undefined ? '' : ', System.map beside it'})`);
+  opts.log?.(
+    `kernel: ${kernelPath} (arm64, release ${release}${modulesRoot === undefined ? ', no modules tree' : `, modules in ${modulesRoot}`}${systemMapPath === undefined ? '' : ', System.map beside it'})`,
+  );
   return { kernelPath, modulesRoot, release, source: kernelPath, systemMapPath };
 }
 
@@ -111,7 +116,8 @@ async function obtainDebianArm64(opts: ObtainKernelOptions): Promise<KernelArtif
     await ensureForeignArch('arm64', opts);
     meta = (await aptShow(APT_QUESTION, 'arm64', opts)).get(ARM64_KERNEL_METAPACKAGE);
     pkg = meta === undefined ? undefined : kernelPackageFromDepends(meta.depends);
-    if (pkg === undefined) throw new HarnessError('kernel', `apt knows no ${ARM64_KERNEL_METAPACKAGE}:arm64 even after apt-get update (is a Debian 12 source configured?)`);
+    if (pkg === undefined)
+      throw new HarnessError('kernel', `apt knows no ${ARM64_KERNEL_METAPACKAGE}:arm64 even after apt-get update (is a Debian 12 source configured?)`);
   }
   const [tree] = await fetchDebs([pkg.pkg], 'arm64', {
     ...(pkg.version === undefined ? {} : { versions: new Map([[pkg.pkg, pkg.version]]) }),

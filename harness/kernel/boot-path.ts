@@ -26,7 +26,11 @@ export interface BootPathOptions extends VmlinuxOptions {
   readonly extract?: ((kernelPath: string, opts: VmlinuxOptions) => Promise<string>) | undefined;
 }
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Picks the boot path of `kernelPath`; `mode: 'pvh'` on a kernel that cannot do it is an error. */
 export async function chooseBootPath(kernelPath: string, arch: GuestArch, opts: BootPathOptions = {}): Promise<BootPath> {

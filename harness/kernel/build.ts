@@ -167,7 +167,10 @@ function exec(cmd: string, args: readonly string[], opts: BuildKernelOptions, cw
 /** Installs Debian packages with apt-get (root only), updating the package lists once if apt knows none of them. */
 async function aptInstall(pkgs: readonly string[], why: string, opts: BuildKernelOptions): Promise<void> {
   if (!isRoot()) {
-    throw new HarnessError('kernel', `${why} needs the Debian packages ${pkgs.join(' ')}: run as root, or install them with: sudo apt-get install ${pkgs.join(' ')}`);
+    throw new HarnessError(
+      'kernel',
+      `${why} needs the Debian packages ${pkgs.join(' ')}: run as root, or install them with: sudo apt-get install ${pkgs.join(' ')}`,
+    );
   }
   opts.log?.(`kernel build: apt-get install ${pkgs.join(' ')} (${why})`);
   const args = ['install', '-y', '-qq', '--no-install-recommends', ...pkgs];
@@ -189,7 +192,9 @@ const CROSS_TOOLS: Readonly<Record<BuildArch, readonly { readonly pkg: string; r
 
 /** Makes sure the compiler and the kernel's host tools are present, installing the missing ones when root. */
 export async function ensureBuildTools(opts: BuildKernelOptions = {}): Promise<void> {
-  const missing = [...BUILD_TOOLS, ...CROSS_TOOLS[opts.arch ?? 'x86_64']].filter((t) => (t.command !== undefined ? !hasCommand(t.command) : !existsSync(t.file ?? ''))).map((t) => t.pkg);
+  const missing = [...BUILD_TOOLS, ...CROSS_TOOLS[opts.arch ?? 'x86_64']]
+    .filter((t) => (t.command !== undefined ? !hasCommand(t.command) : !existsSync(t.file ?? '')))
+    .map((t) => t.pkg);
   if (missing.length > 0) await aptInstall(missing, 'building a kernel', opts);
 }
 
@@ -213,14 +218,18 @@ export async function readFragments(names: readonly string[]): Promise<readonly 
   const out: Fragment[] = [];
   for (const n of names) {
     const isPath = n.includes('/');
-    if (!isPath && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(n)) throw new HarnessError('kernel', `config fragment name ${JSON.stringify(n)} is neither a name in kernel-configs/ nor a path`);
+    if (!isPath && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(n))
+      throw new HarnessError('kernel', `config fragment name ${JSON.stringify(n)} is neither a name in kernel-configs/ nor a path`);
     const file = isPath ? resolve(n) : join(kernelConfigsDir(), n);
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch {
       const known = isPath ? [] : (await readdir(kernelConfigsDir())).filter((f) => !f.startsWith('.')).sort();
-      throw new HarnessError('kernel', `config fragment ${JSON.stringify(n)} not found (${file})${known.length > 0 ? `; kernel-configs/ has: ${known.join(', ')}` : ''}`);
+      throw new HarnessError(
+        'kernel',
+        `config fragment ${JSON.stringify(n)} not found (${file})${known.length > 0 ? `; kernel-configs/ has: ${known.join(', ')}` : ''}`,
+      );
     }
     out.push({ name: isPath ? basename(file) : n, text });
   }
@@ -319,7 +328,8 @@ async function debianSource(src: DebianSource, cache: string, opts: BuildKernelO
     if (version === undefined) throw new HarnessError('kernel', `apt-get install ${pkg} succeeded but dpkg does not list it as installed`);
   }
   const tarball = `/usr/src/${pkg}.tar.xz`;
-  if (!existsSync(tarball)) throw new HarnessError('kernel', `${pkg} ${version} is installed but ${tarball} is missing (reinstall it: apt-get install --reinstall ${pkg})`);
+  if (!existsSync(tarball))
+    throw new HarnessError('kernel', `${pkg} ${version} is installed but ${tarball} is missing (reinstall it: apt-get install --reinstall ${pkg})`);
   const srcRoot = join(cache, 'kernel-src');
   await mkdir(srcRoot, { recursive: true });
   const dir = join(srcRoot, safeKey(`${pkg}_${version}`));
@@ -372,7 +382,10 @@ async function userSource(path: string, opts: BuildKernelOptions): Promise<Sourc
   // We build out of tree (O=) so the user's tree is never written; kbuild refuses that when the
   // tree itself has been configured.
   if (existsSync(join(dir, '.config')) || existsSync(join(dir, 'include/config'))) {
-    throw new HarnessError('kernel', `--source ${dir} has been configured or built in place (.config or include/config exists); the harness builds out of tree and kbuild refuses that: run 'make mrproper' there or use a clean copy`);
+    throw new HarnessError(
+      'kernel',
+      `--source ${dir} has been configured or built in place (.config or include/config exists); the harness builds out of tree and kbuild refuses that: run 'make mrproper' there or use a clean copy`,
+    );
   }
   const kernelVersion = (await exec('make', ['-s', 'kernelversion'], opts, dir)).trim();
   return { dir, id: `${dir}@${kernelVersion}`, kernelVersion, immutable: false, label: `${dir} (${kernelVersion})` };
@@ -419,7 +432,14 @@ export function parseBuildSpec(spec: string): { readonly source: string; readonl
   // A directory source may itself contain ':'; the configs are after the last one.
   const cut = rest.lastIndexOf(':');
   const source = cut < 0 ? rest : rest.slice(0, cut);
-  const configs = cut < 0 ? DEFAULT_CONFIGS : rest.slice(cut + 1).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const configs =
+    cut < 0
+      ? DEFAULT_CONFIGS
+      : rest
+          .slice(cut + 1)
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
   return { source: source === '' ? DEFAULT_SOURCE : source, configs: configs.length === 0 ? DEFAULT_CONFIGS : configs };
 }
 
@@ -605,7 +625,9 @@ async function configureAndCompile(
   log(`kernel build: make -j${jobs} ${arch.target} (nice ${niceness})`);
   transcript.push(`$ nice -n ${niceness} make ${compileArgs.join(' ')}`);
   progress('compile');
-  const compiled = await compile(['-n', String(niceness), 'make', ...compileArgs], arch.target, opts, transcript, (n, current) => progress('compile', n, current));
+  const compiled = await compile(['-n', String(niceness), 'make', ...compileArgs], arch.target, opts, transcript, (n, current) =>
+    progress('compile', n, current),
+  );
   await writeFile(logFile, transcript.join('\n') + '\n');
 
   const release = (await make(['-s', 'kernelrelease'])).trim().split('\n').at(-1) ?? '';
@@ -667,4 +689,3 @@ async function compile(
   }
   return compiled;
 }
-

@@ -14,8 +14,6 @@ import type { KernelArtifacts, ObtainKernelOptions } from './artifacts.js';
 import { cacheEntryNames, withLock } from '../io/lock.js';
 import { isDir, isFile } from '../io/paths.js';
 
-
-
 /** The kernel specs that name a Debian package rather than a file. */
 export const DEBIAN_SPECS = ['debian', 'debian-6.12'] as const;
 export type DebianSpec = (typeof DEBIAN_SPECS)[number];
@@ -278,14 +276,7 @@ async function obtainDebian(spec: DebianSpec, opts: ObtainKernelOptions): Promis
   });
 }
 
-
-async function fetchAndUnpack(
-  spec: DebianSpec,
-  pkg: string,
-  version: string,
-  entryDir: string,
-  opts: ObtainKernelOptions,
-): Promise<KernelArtifacts> {
+async function fetchAndUnpack(spec: DebianSpec, pkg: string, version: string, entryDir: string, opts: ObtainKernelOptions): Promise<KernelArtifacts> {
   const log = opts.log ?? (() => undefined);
   const kernelsDir = dirname(entryDir);
   // Unpack beside the final place and rename at the end, so an interrupted run or a parallel

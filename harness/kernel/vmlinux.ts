@@ -43,22 +43,31 @@ export async function extractVmlinux(bzImagePath: string, opts: VmlinuxOptions =
   const sha = createHash('sha256').update(bytes).digest('hex');
   const dir = join(opts.cacheDir ?? defaultCacheDir(), 'vmlinux', sha);
   const out = join(dir, 'vmlinux');
-  const present = async (): Promise<boolean> => stat(out).then((s) => s.isFile() && s.size > 0, () => false);
+  const present = async (): Promise<boolean> =>
+    stat(out).then(
+      (s) => s.isFile() && s.size > 0,
+      () => false,
+    );
   if (await present()) return out;
   await mkdir(dir, { recursive: true });
-  return withLock(join(dir, 'lock'), { stage: 'kernel', signal: opts.signal, log: opts.log }, async () => {
-    if (await present()) return out;
-    const { compressor, data } = payloadOf(bytes, bzImagePath);
-    const [cmd, args, pkg] = DECOMPRESSORS[compressor];
-    opts.log?.(`kernel: extracting the ${compressor} vmlinux of ${bzImagePath} for a PVH boot`);
-    const elf = await runToolBytes(cmd, args, data, MAX_VMLINUX_BYTES, { signal: opts.signal, missing: `install ${pkg} (scripts/install-system-deps.sh)` });
-    const tmp = `${out}.${process.pid}.tmp`;
-    try {
-      await writeFile(tmp, elf);
-      await rename(tmp, out);
-    } finally {
-      await rm(tmp, { force: true });
-    }
-    return out;
-  }, { what: 'extracting vmlinux' });
+  return withLock(
+    join(dir, 'lock'),
+    { stage: 'kernel', signal: opts.signal, log: opts.log },
+    async () => {
+      if (await present()) return out;
+      const { compressor, data } = payloadOf(bytes, bzImagePath);
+      const [cmd, args, pkg] = DECOMPRESSORS[compressor];
+      opts.log?.(`kernel: extracting the ${compressor} vmlinux of ${bzImagePath} for a PVH boot`);
+      const elf = await runToolBytes(cmd, args, data, MAX_VMLINUX_BYTES, { signal: opts.signal, missing: `install ${pkg} (scripts/install-system-deps.sh)` });
+      const tmp = `${out}.${process.pid}.tmp`;
+      try {
+        await writeFile(tmp, elf);
+        await rename(tmp, out);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+      return out;
+    },
+    { what: 'extracting vmlinux' },
+  );
 }

@@ -73,7 +73,13 @@ export function readShardManifest(dir: string): ShardManifest {
   } catch (e) {
     throw new ShardFolderError(`${path.join(dir, SHARD_FILE)}: not JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (m.tool !== 'ramoops-harness matrix shard' || typeof m.matrixId !== 'string' || m.shard === undefined || !Array.isArray(m.cells) || typeof m.matrixCells !== 'number') {
+  if (
+    m.tool !== 'ramoops-harness matrix shard' ||
+    typeof m.matrixId !== 'string' ||
+    m.shard === undefined ||
+    !Array.isArray(m.cells) ||
+    typeof m.matrixCells !== 'number'
+  ) {
     throw new ShardFolderError(`${path.join(dir, SHARD_FILE)}: not a shard manifest of ramoops matrix`);
   }
   return m as ShardManifest;

@@ -36,9 +36,12 @@ export function checkShards(shards: readonly Shard[]): void {
   for (const s of shards) {
     const m = s.manifest;
     if (m.matrixId !== f.matrixId || JSON.stringify(m.options) !== JSON.stringify(f.options)) {
-      throw new ShardFolderError(`${s.dir}: a shard of another matrix (id ${m.matrixId}, ${first.dir} is ${f.matrixId}): run every shard with the same options`);
+      throw new ShardFolderError(
+        `${s.dir}: a shard of another matrix (id ${m.matrixId}, ${first.dir} is ${f.matrixId}): run every shard with the same options`,
+      );
     }
-    if (m.shard.count !== f.shard.count) throw new ShardFolderError(`${s.dir}: shard ${m.shard.index}/${m.shard.count}, but ${first.dir} is one of ${f.shard.count}`);
+    if (m.shard.count !== f.shard.count)
+      throw new ShardFolderError(`${s.dir}: shard ${m.shard.index}/${m.shard.count}, but ${first.dir} is one of ${f.shard.count}`);
     const twice = seenShard.get(m.shard.index);
     if (twice !== undefined) throw new ShardFolderError(`${s.dir}: shard ${m.shard.index}/${m.shard.count} is also in ${twice}`);
     seenShard.set(m.shard.index, s.dir);
@@ -83,13 +86,22 @@ export function mergeShards(dirs: readonly string[], outDir: string): MatrixRepo
   const f = shards[0]!;
   const specs = f.manifest.options['kernels'];
   const order = Array.isArray(specs) ? specs.map(String) : [];
-  const kernels = [...new Map(shards.flatMap((s) => s.report.kernels).map((k) => [k.spec, k])).values()].sort((a, b) => order.indexOf(a.spec) - order.indexOf(b.spec));
+  const kernels = [...new Map(shards.flatMap((s) => s.report.kernels).map((k) => [k.spec, k])).values()].sort(
+    (a, b) => order.indexOf(a.spec) - order.indexOf(b.spec),
+  );
   const count = (v: CellVerdict): number => results.filter((r) => r.verdict === v).length;
   const summary = { cells: results.length, pass: count('pass'), mismatch: count('mismatch'), fault: count('fault'), skipped: count('skipped') };
   const report: MatrixReport = {
     ...({
       matrixId: f.manifest.matrixId,
-      shards: shards.map((s) => ({ index: s.manifest.shard.index, count: s.manifest.shard.count, dir: s.dir, seconds: s.report.seconds, cells: s.report.cells.length, versions: s.manifest.versions })),
+      shards: shards.map((s) => ({
+        index: s.manifest.shard.index,
+        count: s.manifest.shard.count,
+        dir: s.dir,
+        seconds: s.report.seconds,
+        cells: s.report.cells.length,
+        versions: s.manifest.versions,
+      })),
     } as Record<string, unknown>),
     tool: 'ramoops-harness matrix',
     startedAt: shards.map((s) => s.report.startedAt).sort()[0] ?? '',

@@ -152,7 +152,8 @@ export function whyNot(r: RunReport): string | undefined {
     if (check !== undefined) return `cycle ${c.cycle}: ${check.name}: ${check.detail}`;
     const file = c.comparison.files.find((f) => f.status !== 'match');
     if (file !== undefined) return `cycle ${c.cycle}: ${file.name} ${file.status}`;
-    if (c.comparison.missing.length + c.comparison.extra.length > 0) return `cycle ${c.cycle}: files only on one side: ${[...c.comparison.missing, ...c.comparison.extra].join(', ')}`;
+    if (c.comparison.missing.length + c.comparison.extra.length > 0)
+      return `cycle ${c.cycle}: files only on one side: ${[...c.comparison.missing, ...c.comparison.extra].join(', ')}`;
     if (c.reason !== undefined) return `cycle ${c.cycle}: ${c.reason}`;
   }
   return r.verdict;
@@ -166,11 +167,16 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
   const arch = o.arch ?? 'x86_64';
   const jobs = o.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a positive integer, got ${jobs}`);
-  if (o.kernels.length === 0 || o.configs.length === 0 || o.scenarios.length === 0) throw new RangeError('the matrix needs at least one kernel, one configuration and one scenario');
+  if (o.kernels.length === 0 || o.configs.length === 0 || o.scenarios.length === 0)
+    throw new RangeError('the matrix needs at least one kernel, one configuration and one scenario');
 
   // A subset (a shard, --only) obtains only its own kernels; indexes stay the whole matrix's.
   const chosen = (c: { readonly index: number }): boolean => o.only === undefined || o.only.has(c.index);
-  const wanted = new Set(matrixCells(o.kernels, o.configs, o.scenarios, out).filter(chosen).map((c) => c.kernel));
+  const wanted = new Set(
+    matrixCells(o.kernels, o.configs, o.scenarios, out)
+      .filter(chosen)
+      .map((c) => c.kernel),
+  );
   const kernels = await obtainKernels(o, arch, wanted);
 
   const cells = matrixCells(o.kernels, o.configs, o.scenarios, out, kernelLabels(kernels)).filter(chosen);
@@ -275,7 +281,16 @@ export function writeMatrixResults(out: string, report: MatrixReport, results: r
   const enc = new TextEncoder();
   writeConfined(out, 'matrix.json', enc.encode(JSON.stringify(report, null, 2) + '\n'));
   writeConfined(out, 'junit.xml', enc.encode(matrixJunit(report, results)));
-  writeConfined(out, 'report.html', enc.encode(renderMatrixHtml(report, results.map((r) => cellDetailsHtml(r.outDir, r.report)))));
+  writeConfined(
+    out,
+    'report.html',
+    enc.encode(
+      renderMatrixHtml(
+        report,
+        results.map((r) => cellDetailsHtml(r.outDir, r.report)),
+      ),
+    ),
+  );
 }
 
 /** The matrix's exit code: a fault outranks a mismatch. */
@@ -289,14 +304,18 @@ export function matrixJunit(m: MatrixReport, results: readonly CellResult[]): st
   const failures = results.filter((r) => r.verdict === 'mismatch').length;
   const errors = results.filter((r) => r.verdict === 'fault').length;
   const skipped = results.filter((r) => r.verdict === 'skipped').length;
-  lines.push(`<testsuites name="ramoops matrix" tests="${results.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${m.seconds.toFixed(3)}">`);
+  lines.push(
+    `<testsuites name="ramoops matrix" tests="${results.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${m.seconds.toFixed(3)}">`,
+  );
   for (const k of m.kernels) {
     const mine = results.filter((r) => r.kernel === k.spec);
     const f = mine.filter((r) => r.verdict === 'mismatch').length;
     const e = mine.filter((r) => r.verdict === 'fault').length;
     const s = mine.filter((r) => r.verdict === 'skipped').length;
     const time = mine.reduce((a, r) => a + r.seconds, 0);
-    lines.push(`  <testsuite name="${xmlEscape(`${k.spec} (${k.release})`)}" tests="${mine.length}" failures="${f}" errors="${e}" skipped="${s}" time="${time.toFixed(3)}" timestamp="${xmlEscape(m.startedAt)}">`);
+    lines.push(
+      `  <testsuite name="${xmlEscape(`${k.spec} (${k.release})`)}" tests="${mine.length}" failures="${f}" errors="${e}" skipped="${s}" time="${time.toFixed(3)}" timestamp="${xmlEscape(m.startedAt)}">`,
+    );
     for (const r of mine) {
       const open = `    <testcase name="${xmlEscape(`${r.config} / ${r.scenario}`)}" classname="${xmlEscape(`ramoops.matrix.${k.release.replace(/[^A-Za-z0-9_.-]/g, '_')}`)}" time="${r.seconds.toFixed(3)}"`;
       if (r.verdict === 'pass') {
@@ -307,10 +326,14 @@ export function matrixJunit(m: MatrixReport, results: readonly CellResult[]): st
       if (r.verdict === 'skipped') lines.push(`      <skipped message="${xmlEscape(r.why ?? '')}"/>`);
       else {
         const tag = r.verdict === 'fault' ? 'error' : 'failure';
-        const body = [r.why ?? '', r.report === undefined ? '' : r.verdict === 'mismatch' ? diffText(r.report) : '', `artifacts: ${r.outDir}`].filter((x) => x !== '').join('\n');
+        const body = [r.why ?? '', r.report === undefined ? '' : r.verdict === 'mismatch' ? diffText(r.report) : '', `artifacts: ${r.outDir}`]
+          .filter((x) => x !== '')
+          .join('\n');
         lines.push(`      <${tag} message="${xmlEscape(r.why ?? r.verdict)}">${xmlEscape(body)}</${tag}>`);
       }
-      lines.push(`      <system-out>${xmlEscape(`report: ${path.join(r.outDir, 'report.json')}, serial log and both sides' files in ${r.outDir}`)}</system-out>`);
+      lines.push(
+        `      <system-out>${xmlEscape(`report: ${path.join(r.outDir, 'report.json')}, serial log and both sides' files in ${r.outDir}`)}</system-out>`,
+      );
       lines.push('    </testcase>');
     }
     lines.push('  </testsuite>');

@@ -25,11 +25,12 @@ export function onlyCells(cells: readonly MatrixCell[], ids: readonly string[]):
     const num = /^0*(\d+)(?:-.*)?$/.exec(id);
     const parts = id.split(/\s*\/\s*/);
     const hit = cells.find((c) =>
-      num !== null
-        ? c.index + 1 === Number(num[1])
-        : parts.length === 3 && c.kernel === parts[0] && c.config === parts[1] && c.scenario === parts[2],
+      num !== null ? c.index + 1 === Number(num[1]) : parts.length === 3 && c.kernel === parts[0] && c.config === parts[1] && c.scenario === parts[2],
     );
-    if (hit === undefined) throw new CellSelectionError(`--only ${raw}: no such cell in this matrix of ${cells.length}; give a cell's number (1..${cells.length}, as in its folder cells/NNN-...) or 'KERNEL / CONFIG / SCENARIO'`);
+    if (hit === undefined)
+      throw new CellSelectionError(
+        `--only ${raw}: no such cell in this matrix of ${cells.length}; give a cell's number (1..${cells.length}, as in its folder cells/NNN-...) or 'KERNEL / CONFIG / SCENARIO'`,
+      );
     chosen.add(hit.index);
   }
   return chosen;
@@ -48,7 +49,10 @@ export function failedCells(dir: string, cells: readonly MatrixCell[]): Set<numb
   for (const c of m.cells ?? []) {
     if (c.verdict !== 'mismatch' && c.verdict !== 'fault') continue;
     const same = cells.find((x) => x.index === c.index && x.kernel === c.kernel && x.config === c.config && x.scenario === c.scenario);
-    if (same === undefined) throw new CellSelectionError(`--rerun-failed ${dir}: its cell ${c.index + 1} (${c.label}) is not in this matrix; give the same --kernels, --configs and --scenarios`);
+    if (same === undefined)
+      throw new CellSelectionError(
+        `--rerun-failed ${dir}: its cell ${c.index + 1} (${c.label}) is not in this matrix; give the same --kernels, --configs and --scenarios`,
+      );
     chosen.add(c.index);
   }
   return chosen;
@@ -73,13 +77,25 @@ export interface MatrixCommandOptions {
 /** `ramoops matrix ... --only N`: reruns exactly this cell, the same way. */
 export function rerunLine(o: MatrixCommandOptions, cell: { readonly index: number }): string {
   const words = [
-    'ramoops', 'matrix',
-    '--kernels', ...o.kernels,
-    '--configs', ...o.configs,
-    '--scenarios', ...o.scenarios,
-    '--arch', o.arch, '--cycles', String(o.cycles), '--accel', o.accel, '--memory', o.memory,
+    'ramoops',
+    'matrix',
+    '--kernels',
+    ...o.kernels,
+    '--configs',
+    ...o.configs,
+    '--scenarios',
+    ...o.scenarios,
+    '--arch',
+    o.arch,
+    '--cycles',
+    String(o.cycles),
+    '--accel',
+    o.accel,
+    '--memory',
+    o.memory,
     ...(o.cpus === undefined ? [] : ['--cpus', String(o.cpus)]),
-    '--only', cellId(cell),
+    '--only',
+    cellId(cell),
   ];
   return words.map(shellWord).join(' ');
 }

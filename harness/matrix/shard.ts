@@ -73,10 +73,19 @@ export function splitCells(
 export function matrixId(options: Readonly<Record<string, unknown>>, cells: readonly MatrixCell[]): string {
   const canon = (v: unknown): unknown =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]))
-      : Array.isArray(v) ? v.map(canon) : v;
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+        )
+      : Array.isArray(v)
+        ? v.map(canon)
+        : v;
   const list = cells.map((c) => [c.index, c.kernel, c.config, c.scenario]);
-  return createHash('sha256').update(JSON.stringify(canon({ options, list }))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(canon({ options, list })))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** What a kernel spec costs to obtain: a `build:` spec is compiled (minutes), the rest is fetched or cached. */

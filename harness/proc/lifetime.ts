@@ -17,12 +17,11 @@ export type AbortCause = 'SIGINT' | 'SIGTERM' | 'timeout';
 /** The run was interrupted (signal) or ran out of time; exitCode is what the CLI should exit with. */
 export class RunAbortedError extends Error {
   readonly exitCode: number;
-  constructor(readonly abortCause: AbortCause, detail?: string) {
-    super(
-      abortCause === 'timeout'
-        ? `run timed out${detail === undefined ? '' : ` (${detail})`}`
-        : `interrupted by ${abortCause}`,
-    );
+  constructor(
+    readonly abortCause: AbortCause,
+    detail?: string,
+  ) {
+    super(abortCause === 'timeout' ? `run timed out${detail === undefined ? '' : ` (${detail})`}` : `interrupted by ${abortCause}`);
     this.name = 'RunAbortedError';
     // 128 + signal number, the shell convention CI understands; 124 like coreutils' timeout.
     this.exitCode = abortCause === 'SIGINT' ? 130 : abortCause === 'SIGTERM' ? 143 : 124;
@@ -71,10 +70,7 @@ export class Lifetime {
     this.disposerTimeoutMs = options.disposerTimeoutMs ?? 15_000;
     this.warn = options.warn ?? ((m) => process.stderr.write(`ramoops: cleanup: ${m}\n`));
     const timeoutMs = options.timeoutMs;
-    this.timer =
-      timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => this.abort(new RunAbortedError('timeout', `${timeoutMs} ms`)), timeoutMs);
+    this.timer = timeoutMs === undefined ? undefined : setTimeout(() => this.abort(new RunAbortedError('timeout', `${timeoutMs} ms`)), timeoutMs);
     const handlers: Array<readonly [NodeJS.Signals, () => void]> = [];
     if (options.handleSignals === true) {
       for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -109,7 +105,7 @@ export class Lifetime {
     let done: Promise<void> | undefined;
     return {
       dispose: () => {
-        done ??= (this.remove(entry) ? this.runOne(entry) : Promise.resolve());
+        done ??= this.remove(entry) ? this.runOne(entry) : Promise.resolve();
         return done;
       },
       forget: () => {

@@ -166,7 +166,8 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
     );
   }
   if (spec.share !== undefined) {
-    if (!/^[A-Za-z0-9_.-]{1,31}$/.test(spec.share.tag)) throw new RangeError(`9p mount tag must be 1..31 of [A-Za-z0-9_.-], got ${JSON.stringify(spec.share.tag)}`);
+    if (!/^[A-Za-z0-9_.-]{1,31}$/.test(spec.share.tag))
+      throw new RangeError(`9p mount tag must be 1..31 of [A-Za-z0-9_.-], got ${JSON.stringify(spec.share.tag)}`);
     args.push(
       // security_model=none: the guest's root writes files as the user QEMU runs as, and
       // ownership/mode changes the host refuses are ignored (no xattrs on the host folder).

@@ -47,8 +47,7 @@ export function physToFileOffset(machine: MachineType, ramBytes: number, phys: n
     .join(', ');
   throw new HarnessError(
     'capture',
-    `physical range ${hex(phys)}..${hex(phys + len)} is not inside one RAM range of a ${machine} ` +
-      `guest with ${hex(ramBytes)} bytes of RAM (RAM: ${where})`,
+    `physical range ${hex(phys)}..${hex(phys + len)} is not inside one RAM range of a ${machine} ` + `guest with ${hex(ramBytes)} bytes of RAM (RAM: ${where})`,
   );
 }
 

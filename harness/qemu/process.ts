@@ -189,18 +189,7 @@ export class QemuProcess {
         cleanup: true,
         forceKillAfterDelay: options.killDelayMs ?? 3000,
       });
-      qemu = new QemuProcess(
-        child,
-        args,
-        machine,
-        options.memoryBytes,
-        tmp.path,
-        tmp.cleanup,
-        ramFile,
-        qmpSocket,
-        sshPort,
-        serial,
-      );
+      qemu = new QemuProcess(child, args, machine, options.memoryBytes, tmp.path, tmp.cleanup, ramFile, qmpSocket, sshPort, serial);
       const q = qemu;
       if (options.artifactsDir !== undefined) {
         q.stderrTee = createWriteStream(path.join(options.artifactsDir, `${prefix}qemu-stderr.log`), { flags: 'a' });
@@ -213,10 +202,7 @@ export class QemuProcess {
       const stopConnect = new AbortController();
       void q.exited.then(() => stopConnect.abort(new HarnessError('qemu', 'QEMU exited')));
       const signal = options.signal === undefined ? stopConnect.signal : AbortSignal.any([options.signal, stopConnect.signal]);
-      q.qmpClient = await q.guard(
-        QmpClient.connect(qmpSocket, { timeout: options.startTimeoutMs ?? 15_000, signal }),
-        'the QMP socket',
-      );
+      q.qmpClient = await q.guard(QmpClient.connect(qmpSocket, { timeout: options.startTimeoutMs ?? 15_000, signal }), 'the QMP socket');
       if (sshPort === 0) q.forwardPort = await q.guard(q.boundSshPort(), "the SSH forward's port");
       return q;
     } catch (e) {
@@ -230,8 +216,6 @@ export class QemuProcess {
       throw e;
     }
   }
-
-
 
   /** Host port forwarded to the guest's port 22, if any (the one QEMU bound when asked for 0). */
   get sshPort(): number | undefined {

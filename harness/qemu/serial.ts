@@ -133,12 +133,7 @@ export class SerialLog {
           timer = setTimeout(() => {
             // One last read: the line may be in the file but not yet seen.
             void this.readNow().finally(() =>
-              reject(
-                new HarnessError(
-                  stage,
-                  `no serial line matched ${re} within ${ms} ms; last lines:\n${this.tail(20).join('\n')}`,
-                ),
-              ),
+              reject(new HarnessError(stage, `no serial line matched ${re} within ${ms} ms; last lines:\n${this.tail(20).join('\n')}`)),
             );
           }, ms);
         }),

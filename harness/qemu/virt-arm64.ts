@@ -75,7 +75,8 @@ export async function dumpVirtDtb(opts: VirtDtbOptions): Promise<Uint8Array> {
     });
     const r = await execa(opts.binary ?? qemuBinary('virt'), args, { reject: false, stdin: 'ignore', cancelSignal: opts.signal, encoding: 'utf8' });
     if (r.isCanceled) throw new HarnessError('qemu', 'dumping the virt DTB was cancelled');
-    if (r.failed && r.exitCode === undefined) throw new HarnessError('qemu', `${opts.binary ?? qemuBinary('virt')} could not run: ${r.shortMessage} (apt-get install qemu-system-arm)`);
+    if (r.failed && r.exitCode === undefined)
+      throw new HarnessError('qemu', `${opts.binary ?? qemuBinary('virt')} could not run: ${r.shortMessage} (apt-get install qemu-system-arm)`);
     if (r.exitCode !== 0) throw new HarnessError('qemu', `QEMU failed to dump the virt DTB (exit ${r.exitCode}): ${stderrExcerpt(r.stderr)}`);
     return new Uint8Array(await readFile(out));
   } finally {
@@ -172,10 +173,15 @@ export function virtInitrdRange(memoryBytes: number, initrdBytes: number): { rea
  * rewrites on reset, so records do not survive (seen: an empty region, or an oops in
  * persistent_ram_save_old when pstore is mounted over a header something else overwrote).
  */
-export function reservationFailureText(kernelLine: string, spec: RamoopsNodeSpec, initrd: { readonly start: number; readonly end: number } | undefined): string {
+export function reservationFailureText(
+  kernelLine: string,
+  spec: RamoopsNodeSpec,
+  initrd: { readonly start: number; readonly end: number } | undefined,
+): string {
   const lo = spec.address;
   const hi = spec.address + spec.size;
-  const where = initrd !== undefined && initrd.start < hi && initrd.end > lo ? `: it overlaps the initrd QEMU loads at ${hex(initrd.start)}..${hex(initrd.end)}` : '';
+  const where =
+    initrd !== undefined && initrd.start < hi && initrd.end > lo ? `: it overlaps the initrd QEMU loads at ${hex(initrd.start)}..${hex(initrd.end)}` : '';
   const name = RESERVE_FAILED_LINE.exec(kernelLine)?.[1] ?? `ramoops@${lo.toString(16)}`;
   return (
     `the kernel could not reserve ${name} (${hex(spec.size)} bytes at ${hex(lo)})${where}; ` +

@@ -129,12 +129,10 @@ export class QmpClient {
   /** Runs a command and resolves with its return value; QEMU's error replies reject with HarnessError('qmp'). */
   execute<C extends QmpCommandName>(
     name: C,
-    ...rest: QmpCommands[C]['args'] extends undefined
-      ? [args?: undefined, options?: WaitOptions]
-      : [args: QmpCommands[C]['args'], options?: WaitOptions]
+    ...rest: QmpCommands[C]['args'] extends undefined ? [args?: undefined, options?: WaitOptions] : [args: QmpCommands[C]['args'], options?: WaitOptions]
   ): Promise<QmpCommands[C]['ret']> {
     const [args, options] = rest;
-    const cmd = this.protocol.command(name, args as QmpCommands[C]['args']);
+    const cmd = this.protocol.command(name, args);
     // The protocol layer does not check return shapes: QEMU is the schema's authority.
     return this.send(cmd.id, cmd.bytes, name, options ?? {}) as Promise<QmpCommands[C]['ret']>;
   }

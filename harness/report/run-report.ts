@@ -143,7 +143,9 @@ export function verdictText(r: RunReport): string {
   } else if (r.verdict === 'mismatch' && matched === files && r.cycles.every((c) => c.reason === undefined)) {
     // Both sides agree; what failed is a scenario step, an expectation or a selftest.
     const failed = r.cycles.reduce((n, c) => n + c.checks.filter((k) => !k.ok).length, 0);
-    out.push(`FAIL: ${failed} check(s) failed in ${r.cycles.length} cycle(s) with kernel ${kernel} (${matched}/${files} file(s) equal to the guest's byte for byte); see ${r.outDir}/diff.txt`);
+    out.push(
+      `FAIL: ${failed} check(s) failed in ${r.cycles.length} cycle(s) with kernel ${kernel} (${matched}/${files} file(s) equal to the guest's byte for byte); see ${r.outDir}/diff.txt`,
+    );
   } else if (r.verdict === 'mismatch') {
     out.push(`MISMATCH: ${matched}/${files} file(s) matched in ${r.cycles.length} cycle(s) with kernel ${kernel}; see ${r.outDir}/diff.txt`);
   } else if (r.verdict === 'skipped') {
@@ -152,7 +154,9 @@ export function verdictText(r: RunReport): string {
     out.push(`FAULT in phase ${r.fault.phase}${r.fault.stage === undefined ? '' : ` (${r.fault.stage})`}: ${r.fault.message.split('\n')[0] ?? ''}`);
   }
   for (const c of r.cycles) {
-    out.push(`  cycle ${c.cycle}: ${c.verdict}${c.reason === undefined ? '' : ` (${c.reason})`}; panic seen by ${c.panicSeenBy}, reset: ${c.reset}${c.corrupted.length > 0 ? `, ${c.corrupted.length} byte(s) corrupted` : ''}`);
+    out.push(
+      `  cycle ${c.cycle}: ${c.verdict}${c.reason === undefined ? '' : ` (${c.reason})`}; panic seen by ${c.panicSeenBy}, reset: ${c.reset}${c.corrupted.length > 0 ? `, ${c.corrupted.length} byte(s) corrupted` : ''}`,
+    );
     for (const f of c.comparison.files) {
       const h = c.host.files.find((x) => x.name === f.name);
       const g = c.guest.files.find((x) => x.name === f.name);
@@ -268,7 +272,12 @@ export function junitXml(r: RunReport): string {
   }
   for (const c of r.cycles) {
     for (const k of c.checks) {
-      cases.push({ name: `cycle ${c.cycle}: ${k.name}`, classname, seconds: 0, ...(k.ok ? {} : { failure: { message: `${k.name}: ${k.detail}`, body: k.detail } }) });
+      cases.push({
+        name: `cycle ${c.cycle}: ${k.name}`,
+        classname,
+        seconds: 0,
+        ...(k.ok ? {} : { failure: { message: `${k.name}: ${k.detail}`, body: k.detail } }),
+      });
     }
   }
   if (r.skipped !== undefined) cases.push({ name: `scenario ${r.scenario.name}`, classname, seconds: 0, skipped: r.skipped });

@@ -118,7 +118,13 @@ export async function readRemoteRamoops(o: RemoteOptions): Promise<RemoteRamoops
   try {
     await new Promise<void>((resolve, reject) => {
       client.once('ready', () => resolve());
-      client.once('error', (e: Error) => reject(new HarnessError('ssh', `${o.username}@${o.host}:${o.port}: ${seen && o.hostKey ? `host key ${seen} is not the expected ${o.hostKey}` : e.message}`, { cause: e })));
+      client.once('error', (e: Error) =>
+        reject(
+          new HarnessError('ssh', `${o.username}@${o.host}:${o.port}: ${seen && o.hostKey ? `host key ${seen} is not the expected ${o.hostKey}` : e.message}`, {
+            cause: e,
+          }),
+        ),
+      );
       client.connect({
         host: o.host,
         port: o.port,

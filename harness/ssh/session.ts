@@ -137,14 +137,17 @@ export class SshSession {
       options.hostKey.lastRefused = undefined;
       try {
         const remaining = deadline - Date.now();
-        const client = await handshake({
-          host: options.host ?? '127.0.0.1',
-          port: options.port,
-          username: options.username ?? 'root',
-          privateKey: options.privateKey,
-          readyTimeout: Math.max(1000, Math.min(options.readyTimeout ?? 20_000, remaining)),
-          hostVerifier: (key: Buffer) => options.hostKey.verify(key),
-        }, options.signal);
+        const client = await handshake(
+          {
+            host: options.host ?? '127.0.0.1',
+            port: options.port,
+            username: options.username ?? 'root',
+            privateKey: options.privateKey,
+            readyTimeout: Math.max(1000, Math.min(options.readyTimeout ?? 20_000, remaining)),
+            hostVerifier: (key: Buffer) => options.hostKey.verify(key),
+          },
+          options.signal,
+        );
         const session = new SshSession(client);
         session.registration = options.lifetime?.defer(`ssh 127.0.0.1:${options.port}`, () => session.close());
         return session;
@@ -152,11 +155,9 @@ export class SshSession {
         lastError = e;
         if (options.signal?.aborted === true) throw options.signal.reason;
         if (options.hostKey.lastRefused !== undefined) {
-          throw new HarnessError(
-            'ssh',
-            `guest SSH host key ${options.hostKey.lastRefused} is not the pinned ${options.hostKey.pinned ?? '(none)'}`,
-            { cause: e },
-          );
+          throw new HarnessError('ssh', `guest SSH host key ${options.hostKey.lastRefused} is not the pinned ${options.hostKey.pinned ?? '(none)'}`, {
+            cause: e,
+          });
         }
         if (e instanceof Error && /authentication methods failed/i.test(e.message)) {
           // dropbear answered and refused our key: retrying will not change that.
@@ -265,7 +266,10 @@ export class SshSession {
    * then on a loaded machine. Commands with effects must use exec and take that as a fault.
    */
   execRepeatable(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    return againIfDropped(() => this.exec(command, options), () => this.closedFlag);
+    return againIfDropped(
+      () => this.exec(command, options),
+      () => this.closedFlag,
+    );
   }
 
   /**

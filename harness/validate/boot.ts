@@ -81,7 +81,12 @@ export function judgeBoot(report: JudgedReport, serial: readonly string[], predi
   if (report.verdict === 'pass') {
     return predicted.refusal || predicted.reservationFailure
       ? { verdict: 'contradicted', observed: 'kept', message: `${predictedText}, but it booted, crashed and kept the record`, ...base }
-      : { verdict: 'proved', observed: 'kept', message: `the crash survived the warm reboot: ${survived.join(', ') || 'no files'}; the host parse equals the guest's files`, ...base };
+      : {
+          verdict: 'proved',
+          observed: 'kept',
+          message: `the crash survived the warm reboot: ${survived.join(', ') || 'no files'}; the host parse equals the guest's files`,
+          ...base,
+        };
   }
   // The reservation comes first: a node the kernel could not reserve ends the run at boot,
   // whatever ramoops did next on the memory it got instead.
@@ -89,14 +94,31 @@ export function judgeBoot(report: JudgedReport, serial: readonly string[], predi
     const kernelLine = bare(reserveLine);
     const why = report.fault?.message ?? kernelLine;
     return predicted.reservationFailure
-      ? { verdict: 'refused-as-predicted', observed: 'not-reserved', kernelLine, message: `the kernel refused to reserve the node, as predicted: ${why}`, ...base }
-      : { verdict: 'contradicted', observed: 'not-reserved', kernelLine, message: `validate did not predict it, but the kernel refused to reserve the node: ${why}`, ...base };
+      ? {
+          verdict: 'refused-as-predicted',
+          observed: 'not-reserved',
+          kernelLine,
+          message: `the kernel refused to reserve the node, as predicted: ${why}`,
+          ...base,
+        }
+      : {
+          verdict: 'contradicted',
+          observed: 'not-reserved',
+          kernelLine,
+          message: `validate did not predict it, but the kernel refused to reserve the node: ${why}`,
+          ...base,
+        };
   }
   const refused = report.verdict === 'fault' && report.guestErrors.some((e) => /ramoops did not bind|pstore/i.test(e));
   if (refused) {
     return predicted.refusal
       ? { verdict: 'refused-as-predicted', observed: 'probe-refused', message: 'the kernel refused ramoops, as predicted', ...base }
-      : { verdict: 'contradicted', observed: 'probe-refused', message: `validate found no error, but the kernel refused ramoops: ${report.guestErrors.join(' ')}`, ...base };
+      : {
+          verdict: 'contradicted',
+          observed: 'probe-refused',
+          message: `validate found no error, but the kernel refused ramoops: ${report.guestErrors.join(' ')}`,
+          ...base,
+        };
   }
   if (report.verdict === 'mismatch') {
     return { verdict: 'contradicted', observed: 'mismatch', message: `the guest kept records but the host parse differs; see ${outDir}/diff.txt`, ...base };
@@ -121,10 +143,20 @@ export async function proveByBoot(runArgs: readonly string[], predicted: BootPre
     writeFileSync(file, JSON.stringify(opts.config, null, 2) + '\n');
     args.push('--config', file);
   }
-  const r = await execa(process.execPath, [cli, 'run', ...args, '--out', outDir, '--json'], { reject: false, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
+  const r = await execa(process.execPath, [cli, 'run', ...args, '--out', outDir, '--json'], {
+    reject: false,
+    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+  });
   const reportFile = path.join(outDir, 'report.json');
   if (!existsSync(reportFile)) {
-    return { verdict: 'fault', observed: 'fault', message: `ramoops run left no report (exit ${r.exitCode}): ${r.stderr.split('\n').slice(-3).join(' ')}`, kernelLines: [], survived: [], outDir };
+    return {
+      verdict: 'fault',
+      observed: 'fault',
+      message: `ramoops run left no report (exit ${r.exitCode}): ${r.stderr.split('\n').slice(-3).join(' ')}`,
+      kernelLines: [],
+      survived: [],
+      outDir,
+    };
   }
   const report = JSON.parse(readFileSync(reportFile, 'utf8')) as RunReport;
   const serialFile = path.join(outDir, 'serial.log');

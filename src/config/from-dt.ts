@@ -57,7 +57,16 @@ const EOVERFLOW = 75;
 /** Every node with compatible "ramoops", in tree order, read for `kernel` (newest rules when undefined). */
 export function ramoopsFromDt(tree: DeviceTree, kernel?: KernelVersion): readonly DtRamoops[] {
   const found = findNodes(tree, (n) => isCompatible(n, 'ramoops'));
-  return found.map((f) => readNode(tree, f.node, f.path, f.ancestors, kernel, found.filter((o) => o.path !== f.path).map((o) => o.path)));
+  return found.map((f) =>
+    readNode(
+      tree,
+      f.node,
+      f.path,
+      f.ancestors,
+      kernel,
+      found.filter((o) => o.path !== f.path).map((o) => o.path),
+    ),
+  );
 }
 
 /** The single ramoops node of a tree; a ConfigError when there is none. */
@@ -80,7 +89,14 @@ function cellCount(ancestors: readonly DtNode[], name: '#address-cells' | '#size
   return 1;
 }
 
-function readNode(tree: DeviceTree, node: DtNode, path: string, ancestors: readonly DtNode[], kernel: KernelVersion | undefined, otherNodes: readonly string[]): DtRamoops {
+function readNode(
+  tree: DeviceTree,
+  node: DtNode,
+  path: string,
+  ancestors: readonly DtNode[],
+  kernel: KernelVersion | undefined,
+  otherNodes: readonly string[],
+): DtRamoops {
   const refusals: DtRefusal[] = [];
   const notes: string[] = [];
   const settings: ConfigSettings = {};
@@ -91,7 +107,11 @@ function readNode(tree: DeviceTree, node: DtNode, path: string, ancestors: reado
   const status = getProp(node, 'status');
   const statusText = status ? propStrings(status)?.[0] : undefined;
   if (status && statusText !== 'okay' && statusText !== 'ok') {
-    refusals.push({ code: 'dt-disabled', property: 'status', message: `status = "${statusText ?? '?'}": the kernel creates no device for a disabled node, so ramoops never probes` });
+    refusals.push({
+      code: 'dt-disabled',
+      property: 'status',
+      message: `status = "${statusText ?? '?'}": the kernel creates no device for a disabled node, so ramoops never probes`,
+    });
   }
 
   // reg: the platform resource, in the parent's cell counts. The kernel translates it through
@@ -120,7 +140,8 @@ function readNode(tree: DeviceTree, node: DtNode, path: string, ancestors: reado
     const size = cellsToBigInt(regCells, addressCells, sizeCells);
     const nonEmptyRanges = ancestors.slice(1).find((a) => (getProp(a, 'ranges')?.value.length ?? 0) > 0);
     if (nonEmptyRanges) notes.push(`${nonEmptyRanges.name} has a non-empty ranges; reg is taken untranslated (${hex(address)})`);
-    if (address + size > BigInt(Number.MAX_SAFE_INTEGER)) throw new ConfigError(`${path}: reg`, `region ${hex(size)}@${hex(address)} is beyond the addresses this tool handles (2^53)`);
+    if (address + size > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new ConfigError(`${path}: reg`, `region ${hex(size)}@${hex(address)} is beyond the addresses this tool handles (2^53)`);
     settings.memAddress = Number(address);
     settings.memSize = Number(size);
   }
@@ -162,7 +183,9 @@ function readNode(tree: DeviceTree, node: DtNode, path: string, ancestors: reado
     sizes.consoleSize = sizes.recordSize;
     sizes.pmsgSize = sizes.recordSize;
     if (sizes.recordSize) {
-      notes.push(`old-Chromebook rule (5.4+): the parent is "${parentName || '/'}", not reserved-memory, and console/ftrace/pmsg/ecc sizes are all 0, so console-size and pmsg-size become record-size (${hex(sizes.recordSize)})`);
+      notes.push(
+        `old-Chromebook rule (5.4+): the parent is "${parentName || '/'}", not reserved-memory, and console/ftrace/pmsg/ecc sizes are all 0, so console-size and pmsg-size become record-size (${hex(sizes.recordSize)})`,
+      );
     }
   }
   Object.assign(settings, sizes);
@@ -181,14 +204,16 @@ function readNode(tree: DeviceTree, node: DtNode, path: string, ancestors: reado
     return p ? propCells(p)?.[0] : undefined;
   };
   const reservedMemoryAccepted =
-    rm !== undefined && rmCell('#address-cells') === rootCells('#address-cells') && rmCell('#size-cells') === rootCells('#size-cells') && getProp(rm, 'ranges') !== undefined;
+    rm !== undefined &&
+    rmCell('#address-cells') === rootCells('#address-cells') &&
+    rmCell('#size-cells') === rootCells('#size-cells') &&
+    getProp(rm, 'ranges') !== undefined;
   const underReservedMemory = ancestors.length === 2 && parent === rm;
   const rootEntry = (rootCells('#address-cells') + rootCells('#size-cells')) * 4;
   const regReservable = reg !== undefined && reg.value.length > 0 && rootEntry > 0 && reg.value.length % rootEntry === 0;
   const lo = settings.memAddress;
   const hi = lo === undefined || settings.memSize === undefined ? undefined : lo + settings.memSize;
-  const coveredByMemreserve =
-    lo !== undefined && hi !== undefined && tree.memReserve.some((r) => r.address <= BigInt(lo) && r.address + r.size >= BigInt(hi));
+  const coveredByMemreserve = lo !== undefined && hi !== undefined && tree.memReserve.some((r) => r.address <= BigInt(lo) && r.address + r.size >= BigInt(hi));
 
   return {
     path,

@@ -56,7 +56,9 @@ class DtsParser {
     const pp = PREPROCESSOR.exec(this.src);
     if (pp) {
       this.pos = pp.index + (pp[0].length - pp[0].trimStart().length);
-      throw this.error(`C preprocessor directive "#${pp[1] ?? ''}" is not supported: run the file through \`cpp -nostdinc -undef -x assembler-with-cpp\` (as the kernel's dtc rule does) and pass the result`);
+      throw this.error(
+        `C preprocessor directive "#${pp[1] ?? ''}" is not supported: run the file through \`cpp -nostdinc -undef -x assembler-with-cpp\` (as the kernel's dtc rule does) and pass the result`,
+      );
     }
     this.ws();
     if (!this.eat('/dts-v1/')) throw this.error('expected /dts-v1/; at the start (version 0 sources are not supported)');
@@ -374,27 +376,44 @@ class DtsParser {
   private apply(op: string, a: bigint, b: bigint): bigint {
     const t = (x: boolean): bigint => (x ? 1n : 0n);
     switch (op) {
-      case '||': return t(a !== 0n || b !== 0n);
-      case '&&': return t(a !== 0n && b !== 0n);
-      case '|': return a | b;
-      case '^': return a ^ b;
-      case '&': return a & b;
-      case '==': return t(a === b);
-      case '!=': return t(a !== b);
-      case '<': return t(a < b);
-      case '>': return t(a > b);
-      case '<=': return t(a <= b);
-      case '>=': return t(a >= b);
-      case '<<': return (a << (b & 63n)) & U64;
-      case '>>': return a >> (b & 63n);
-      case '+': return (a + b) & U64;
-      case '-': return (a - b) & U64;
-      case '*': return (a * b) & U64;
+      case '||':
+        return t(a !== 0n || b !== 0n);
+      case '&&':
+        return t(a !== 0n && b !== 0n);
+      case '|':
+        return a | b;
+      case '^':
+        return a ^ b;
+      case '&':
+        return a & b;
+      case '==':
+        return t(a === b);
+      case '!=':
+        return t(a !== b);
+      case '<':
+        return t(a < b);
+      case '>':
+        return t(a > b);
+      case '<=':
+        return t(a <= b);
+      case '>=':
+        return t(a >= b);
+      case '<<':
+        return (a << (b & 63n)) & U64;
+      case '>>':
+        return a >> (b & 63n);
+      case '+':
+        return (a + b) & U64;
+      case '-':
+        return (a - b) & U64;
+      case '*':
+        return (a * b) & U64;
       case '/':
       case '%':
         if (b === 0n) throw this.error('division by zero in an expression');
         return op === '/' ? a / b : a % b;
-      default: throw this.error(`operator ${op}`);
+      default:
+        throw this.error(`operator ${op}`);
     }
   }
 
@@ -403,7 +422,7 @@ class DtsParser {
     const c = this.peek();
     if (c === '-') {
       this.pos++;
-      return (-this.unary()) & U64;
+      return -this.unary() & U64;
     }
     if (c === '~') {
       this.pos++;

@@ -83,7 +83,10 @@ export function withRamoopsNode(tree: DeviceTree, spec: RamoopsNodeSpec): Device
     const have = props.find((p) => p.name === n.name);
     if (!have) props = [...props, n];
     else if (n.name !== 'ranges' && propCells(have)?.[0] !== propCells(n)?.[0]) {
-      throw new ConfigError('reserved-memory', `${n.name} = ${propCells(have)?.[0]} differs from the root's (${propCells(n)?.[0]}): the kernel would ignore every reserved-memory node`);
+      throw new ConfigError(
+        'reserved-memory',
+        `${n.name} = ${propCells(have)?.[0]} differs from the root's (${propCells(n)?.[0]}): the kernel would ignore every reserved-memory node`,
+      );
     } else if (n.name === 'ranges' && have.value.length > 0) {
       throw new ConfigError('reserved-memory', 'has a non-empty ranges; the kernel expects an empty one');
     }

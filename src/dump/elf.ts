@@ -60,7 +60,6 @@ const LAYOUT = {
   64: { ehsize: 64, phoff: 32, shoff: 40, phentsize: 54, phnum: 56, shentsize: 58, phent: 56, shInfo: 44 },
 } as const;
 
-
 function toNumber(v: bigint, what: string, at: number): number {
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DumpFormatError('ELF', at, `${what} ${hex(v)} is beyond 2^53`);
   return Number(v);
@@ -87,8 +86,7 @@ export function parseElfHeaders(source: ByteSource): ElfInfo {
   const type = eh.u16At(16);
   if (type !== ET_CORE) throw new DumpFormatError('ELF', 16, `e_type ${type} is not ET_CORE (4): not a memory dump`);
   const machine = eh.u16At(18);
-  const word = (r: ByteReader, at: number, what: string, base: number): number =>
-    bits === 64 ? toNumber(r.u64At(at), what, base + at) : r.u32At(at);
+  const word = (r: ByteReader, at: number, what: string, base: number): number => (bits === 64 ? toNumber(r.u64At(at), what, base + at) : r.u32At(at));
   const phoff = word(eh, L.phoff, 'e_phoff', 0);
   const phentsize = eh.u16At(L.phentsize);
   let phnum = eh.u16At(L.phnum);

@@ -57,9 +57,11 @@ export function kdumpPages(g: KdumpGeometry, bitmaps: KdumpBitmaps): KdumpPages 
     }
     const index = rank(pfn) - firstIndex;
     const d = desc(index);
-    if (d === undefined) return `pfn ${hex(pfn)}: its page descriptor at file offset ${hex(descAt + index * DESC_SIZE)} lies past the end of the file (${hex(source.size)} bytes): truncated dump`;
+    if (d === undefined)
+      return `pfn ${hex(pfn)}: its page descriptor at file offset ${hex(descAt + index * DESC_SIZE)} lies past the end of the file (${hex(source.size)} bytes): truncated dump`;
     // An incomplete dump (the writer ran out of space) leaves unwritten descriptors zero.
-    if (d.offset === 0 || d.size === 0) return `pfn ${hex(pfn)}: the page was never written (incomplete dump${h.status & PAGE_FLAG.incomplete ? ', the header says so' : ''})`;
+    if (d.offset === 0 || d.size === 0)
+      return `pfn ${hex(pfn)}: the page was never written (incomplete dump${h.status & PAGE_FLAG.incomplete ? ', the header says so' : ''})`;
     return stored.page(pfn, d, descAt + index * DESC_SIZE);
   };
   return { page, decoded: () => stored.decoded };
@@ -84,7 +86,10 @@ function descriptorReader({ source, descAt, h }: KdumpGeometry): (index: number)
 }
 
 /** The page a written descriptor points at, checked, read and decoded (through the caches). */
-function storedPageDecoder({ source, bs }: KdumpGeometry): { page: (pfn: number, d: PageDesc, descFile: number) => Uint8Array | string; readonly decoded: number } {
+function storedPageDecoder({ source, bs }: KdumpGeometry): {
+  page: (pfn: number, d: PageDesc, descFile: number) => Uint8Array | string;
+  readonly decoded: number;
+} {
   const pageCache = new Lru<number, Uint8Array>(PAGE_CACHE);
   const smallCache = new Lru<string, Uint8Array>(SMALL_CACHE);
   const state = {
@@ -93,9 +98,12 @@ function storedPageDecoder({ source, bs }: KdumpGeometry): { page: (pfn: number,
       const cached = pageCache.get(d.offset);
       if (cached) return cached;
       const compression: PageCompression | undefined = pageCompression(d.flags);
-      if (compression === undefined) throw new DumpFormatError('kdump', descFile, `page descriptor of pfn ${hex(pfn)} has flags ${hex(d.flags)} naming several compressions`);
-      if (d.size > bs && compression === 'none') throw new DumpFormatError('kdump', descFile, `uncompressed page of pfn ${hex(pfn)} has size ${d.size}, not the block size ${bs}`);
-      if (d.size > 2 * bs + 1024) throw new DumpFormatError('kdump', descFile, `page of pfn ${hex(pfn)} stored in ${d.size} bytes, more than any compressor needs for ${bs}`);
+      if (compression === undefined)
+        throw new DumpFormatError('kdump', descFile, `page descriptor of pfn ${hex(pfn)} has flags ${hex(d.flags)} naming several compressions`);
+      if (d.size > bs && compression === 'none')
+        throw new DumpFormatError('kdump', descFile, `uncompressed page of pfn ${hex(pfn)} has size ${d.size}, not the block size ${bs}`);
+      if (d.size > 2 * bs + 1024)
+        throw new DumpFormatError('kdump', descFile, `page of pfn ${hex(pfn)} stored in ${d.size} bytes, more than any compressor needs for ${bs}`);
       const data = d.offset < source.size ? source.read(d.offset, d.size) : new Uint8Array(0);
       if (data.length < d.size) {
         return `pfn ${hex(pfn)}: its data at file offset ${hex(d.offset)}+${hex(d.size)} lies past the end of the file (${hex(source.size)} bytes): truncated dump`;
@@ -113,7 +121,8 @@ function storedPageDecoder({ source, bs }: KdumpGeometry): { page: (pfn: number,
       try {
         p = decodePage(compression, data, bs);
       } catch (e) {
-        if (isRamoopsError(e)) throw new DecompressError(compression, `pfn ${hex(pfn)} (physical ${hex(pfn * bs)}), page data at file offset ${hex(d.offset)}: ${e.message}`);
+        if (isRamoopsError(e))
+          throw new DecompressError(compression, `pfn ${hex(pfn)} (physical ${hex(pfn * bs)}), page data at file offset ${hex(d.offset)}: ${e.message}`);
         throw e;
       }
       state.decoded++;

@@ -34,8 +34,40 @@ const HEADER_SIZE = { 64: 464, 32: 452 } as const;
 // offsets per class. 32-bit writers pack the 64-bit fields at 4-byte alignment (i386 ABI and
 // QEMU's QEMU_PACKED struct agree).
 const SUB = {
-  64: { size: 104, physBase: 0, dumpLevel: 8, split: 12, startPfn: 16, endPfn: 24, offVmcoreinfo: 32, sizeVmcoreinfo: 40, offNote: 48, sizeNote: 56, offErase: 64, sizeErase: 72, startPfn64: 80, endPfn64: 88, maxMapnr64: 96 },
-  32: { size: 80, physBase: 0, dumpLevel: 4, split: 8, startPfn: 12, endPfn: 16, offVmcoreinfo: 20, sizeVmcoreinfo: 28, offNote: 32, sizeNote: 40, offErase: 44, sizeErase: 52, startPfn64: 56, endPfn64: 64, maxMapnr64: 72 },
+  64: {
+    size: 104,
+    physBase: 0,
+    dumpLevel: 8,
+    split: 12,
+    startPfn: 16,
+    endPfn: 24,
+    offVmcoreinfo: 32,
+    sizeVmcoreinfo: 40,
+    offNote: 48,
+    sizeNote: 56,
+    offErase: 64,
+    sizeErase: 72,
+    startPfn64: 80,
+    endPfn64: 88,
+    maxMapnr64: 96,
+  },
+  32: {
+    size: 80,
+    physBase: 0,
+    dumpLevel: 4,
+    split: 8,
+    startPfn: 12,
+    endPfn: 16,
+    offVmcoreinfo: 20,
+    sizeVmcoreinfo: 28,
+    offNote: 32,
+    sizeNote: 40,
+    offErase: 44,
+    sizeErase: 52,
+    startPfn64: 56,
+    endPfn64: 64,
+    maxMapnr64: 72,
+  },
 } as const;
 
 /** VMCOREINFO and note areas are read whole; real ones are a few KiB. */
@@ -46,7 +78,14 @@ export interface KdumpHeader {
   readonly bits: 32 | 64;
   readonly littleEndian: boolean;
   readonly headerVersion: number;
-  readonly utsname: { readonly sysname: string; readonly nodename: string; readonly release: string; readonly version: string; readonly machine: string; readonly domainname: string };
+  readonly utsname: {
+    readonly sysname: string;
+    readonly nodename: string;
+    readonly release: string;
+    readonly version: string;
+    readonly machine: string;
+    readonly domainname: string;
+  };
   readonly status: number;
   readonly blockSize: number;
   readonly subHdrSize: number;

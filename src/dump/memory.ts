@@ -31,13 +31,14 @@ export interface ByteSource {
 
 /** A byte source whose first byte is physical address `base` (a raw dump or a cut-out region). */
 export function rawMemory(source: ByteSource | Uint8Array, base: number, description = 'raw dump'): PhysicalMemory {
-  const src: ByteSource =
-    source instanceof Uint8Array ? { size: source.length, read: (pos, len) => source.subarray(pos, pos + len) } : source;
+  const src: ByteSource = source instanceof Uint8Array ? { size: source.length, read: (pos, len) => source.subarray(pos, pos + len) } : source;
   const find = src.findAll?.bind(src);
   return {
     description: `${description} at ${'0x' + base.toString(16)}`,
     ranges: () => [{ start: base, end: base + src.size }],
-    ...(find ? { findAll: (needle: Uint8Array, max: number, onProgress?: (d: number, t: number) => void) => find(needle, max, onProgress).map((o) => o + base) } : {}),
+    ...(find
+      ? { findAll: (needle: Uint8Array, max: number, onProgress?: (d: number, t: number) => void) => find(needle, max, onProgress).map((o) => o + base) }
+      : {}),
     read(addr, len) {
       const off = addr - base;
       if (off < 0 || off + len > src.size) {

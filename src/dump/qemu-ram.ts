@@ -136,7 +136,11 @@ export function qemuRamMemory(source: ByteSource, machine: QemuMachine, ramBytes
     },
   };
   // The RAM file is plain bytes: a source that can search natively searches it.
-  const findAll = storedSearch(source, present.map((r) => ({ phys: r.phys, fileOffset: r.fileOffset, size: r.size })), mem);
+  const findAll = storedSearch(
+    source,
+    present.map((r) => ({ phys: r.phys, fileOffset: r.fileOffset, size: r.size })),
+    mem,
+  );
   return findAll === undefined ? mem : { ...mem, findAll };
 }
 

@@ -16,11 +16,7 @@ export interface StoredRun {
  * the boundary. Memory not stored as file bytes (ELF zero-fill past p_filesz) is searched by
  * reading it, so the answer is exact. Returns undefined when the source cannot search.
  */
-export function storedSearch(
-  source: ByteSource,
-  runs: readonly StoredRun[],
-  mem: Pick<PhysicalMemory, 'read' | 'ranges'>,
-): PhysicalMemory['findAll'] {
+export function storedSearch(source: ByteSource, runs: readonly StoredRun[], mem: Pick<PhysicalMemory, 'read' | 'ranges'>): PhysicalMemory['findAll'] {
   const find = source.findAll?.bind(source);
   if (find === undefined) return undefined;
   const byFile = [...runs].filter((r) => r.size > 0).sort((a, b) => a.fileOffset - b.fileOffset);

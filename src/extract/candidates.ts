@@ -27,8 +27,7 @@ export function candidates(config: RamoopsConfig): Candidate[] {
   else if (config.ftracePerCpu && config.ftraceSize) {
     // A zone smaller than its 12-byte header cannot exist; larger CPU counts are impossible.
     for (let n = 1; n <= FTRACE_MAX_CPUS && Math.floor(config.ftraceSize / n) > 12; n++) cpuChoices.push(n);
-  }
-  else cpuChoices.push(1);
+  } else cpuChoices.push(1);
   const out: Candidate[] = [];
   for (const e of eras) {
     for (const even of e.even) {
@@ -42,4 +41,3 @@ export function candidates(config: RamoopsConfig): Candidate[] {
   }
   return out;
 }
-

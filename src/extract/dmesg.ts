@@ -17,7 +17,12 @@ export function decodeDmesg(ctx: Decoding): void {
     if (!r || r.status !== 'ok') continue;
     const hdr = parseDmesgHeader(r.oldLog, ctx.signedSecs);
     if (!hdr) {
-      warnings.push({ code: 'dmesg-no-header', zone: `dmesg-${z.index}`, address: z.address, message: `dmesg zone ${z.index} at ${hex(z.address)} holds ${r.oldLog.length} bytes without a valid ==== header; the kernel drops and resets it` });
+      warnings.push({
+        code: 'dmesg-no-header',
+        zone: `dmesg-${z.index}`,
+        address: z.address,
+        message: `dmesg zone ${z.index} at ${hex(z.address)} holds ${r.oldLog.length} bytes without a valid ==== header; the kernel drops and resets it`,
+      });
       continue;
     }
     const payload = r.oldLog.subarray(hdr.length);
@@ -26,7 +31,9 @@ export function decodeDmesg(ctx: Decoding): void {
       break;
     }
     const notice = eccNotice(r.ecc, ctx.prefix);
-    const { bytes, name, compression, notes } = hdr.compressed ? inflate(ctx, z, payload) : { bytes: payload, name: `dmesg-ramoops-${z.index}`, compression: undefined, notes: [] };
+    const { bytes, name, compression, notes } = hdr.compressed
+      ? inflate(ctx, z, payload)
+      : { bytes: payload, name: `dmesg-ramoops-${z.index}`, compression: undefined, notes: [] };
     const nsec = ctx.usec1000 ? hdr.fraction * 1000n : hdr.fraction;
     const seconds = Number(BigInt.asIntN(64, hdr.seconds));
     ctx.files.push({
@@ -59,7 +66,12 @@ interface Payload {
 function inflate({ config, reader, bufsize, rv, warnings }: Decoding, z: Zone, payload: Uint8Array): Payload {
   const notes: string[] = [];
   let name = `dmesg-ramoops-${z.index}`;
-  const algorithm: Algorithm = reader === 'zlib' ? ((config.compress as Algorithm | undefined) ?? 'zlib') : reader === 'crypto' ? ((config.compress ?? 'deflate') as Algorithm) : 'deflate';
+  const algorithm: Algorithm =
+    reader === 'zlib'
+      ? ((config.compress as Algorithm | undefined) ?? 'zlib')
+      : reader === 'crypto'
+        ? ((config.compress ?? 'deflate') as Algorithm)
+        : 'deflate';
   const known = ['deflate', 'zlib', 'zstd', 'lzo', 'lz4', 'lz4hc', '842'].includes(algorithm);
   try {
     if (!known) throw new DecompressError(algorithm, `pstore.compress=${algorithm}: no decompressor is set up, the kernel cannot decompress`);
@@ -69,7 +81,12 @@ function inflate({ config, reader, bufsize, rv, warnings }: Decoding, z: Zone, p
     if (!isRamoopsError(e)) throw e;
     name += '.enc.z';
     notes.push(`decompression failed (${e.message}); kept compressed as the kernel does`);
-    warnings.push({ code: 'dmesg-decompress-failed', zone: `dmesg-${z.index}`, address: z.address, message: `dmesg zone ${z.index} at ${hex(z.address)}: ${e.message}; written as ${name}` });
+    warnings.push({
+      code: 'dmesg-decompress-failed',
+      zone: `dmesg-${z.index}`,
+      address: z.address,
+      message: `dmesg zone ${z.index} at ${hex(z.address)}: ${e.message}; written as ${name}`,
+    });
     return { bytes: payload, name, compression: { algorithm, ok: false, error: e.message }, notes };
   }
 }

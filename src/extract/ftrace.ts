@@ -31,8 +31,21 @@ export function decodeFtrace(ctx: Decoding, kernelOffset: KernelOffset): KaslrOf
   let symbolShift: KaslrOffset | undefined;
   if (!options.symbols) notes.push('no System.map given: addresses are not symbolized (the kernel prints names)');
   else symbolShift = chooseShift(ctx, kernelOffset, options.symbols, total);
-  const text = new TextEncoder().encode(formatFtrace(total, rv ? ftraceFormat(rv) : layout.rules.post49 ? '5.2' : '4.9', options.symbols, symbolShift?.value ?? 0n));
-  files.push({ name: 'ftrace-ramoops-0', type: 'ftrace', id: 0, bytes: text, size: total.length, mtime: undefined, zones: got.used, ecc, compression: undefined, notes });
+  const text = new TextEncoder().encode(
+    formatFtrace(total, rv ? ftraceFormat(rv) : layout.rules.post49 ? '5.2' : '4.9', options.symbols, symbolShift?.value ?? 0n),
+  );
+  files.push({
+    name: 'ftrace-ramoops-0',
+    type: 'ftrace',
+    id: 0,
+    bytes: text,
+    size: total.length,
+    mtime: undefined,
+    zones: got.used,
+    ecc,
+    compression: undefined,
+    notes,
+  });
   return symbolShift;
 }
 

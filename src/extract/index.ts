@@ -42,6 +42,9 @@ export function extract(mem: PhysicalMemory, config: RamoopsConfig, options: Ext
 function begin(mem: PhysicalMemory, config: RamoopsConfig, options: ExtractOptions): Run {
   const v = config.kernel;
   const decisions: string[] = [];
-  if (!v) decisions.push('no kernel version given: layout chosen by zone signatures; reader behaviour from the ftrace signature if any, else of current kernels (ECC: prefix, deflate)');
+  if (!v)
+    decisions.push(
+      'no kernel version given: layout chosen by zone signatures; reader behaviour from the ftrace signature if any, else of current kernels (ECC: prefix, deflate)',
+    );
   return { mem, config, options, v, rsMode: v ? rsDecodeMode(v) : 'v5.3+', exactCode: v ? versionCode(v) : undefined, warnings: [], decisions };
 }

@@ -12,8 +12,12 @@ export function crashedKernelOffset({ files, warnings }: Decoding): KernelOffset
     .filter((f) => f.type === 'dmesg' && !f.name.endsWith('.enc.z'))
     .map((f) => ({ f, found: findKernelOffset(new TextDecoder('latin1').decode(f.bytes)) }))
     .filter((o): o is { f: PstoreFile; found: NonNullable<typeof o.found> } => o.found !== undefined);
-  const newest = offsets.reduce<(typeof offsets)[number] | undefined>((best, o) => (best === undefined || (o.f.mtime?.seconds ?? 0) > (best.f.mtime?.seconds ?? 0) ? o : best), undefined);
-  const kernelOffset = newest === undefined ? undefined : { value: newest.found.offset === 'disabled' ? 0n : newest.found.offset, file: newest.f.name, line: newest.found.text };
+  const newest = offsets.reduce<(typeof offsets)[number] | undefined>(
+    (best, o) => (best === undefined || (o.f.mtime?.seconds ?? 0) > (best.f.mtime?.seconds ?? 0) ? o : best),
+    undefined,
+  );
+  const kernelOffset =
+    newest === undefined ? undefined : { value: newest.found.offset === 'disabled' ? 0n : newest.found.offset, file: newest.f.name, line: newest.found.text };
   if (kernelOffset !== undefined && offsets.some((o) => (o.found.offset === 'disabled' ? 0n : o.found.offset) !== kernelOffset.value)) {
     warnings.push({
       code: 'kaslr-offsets-differ',
@@ -31,8 +35,8 @@ export function chooseShift(ctx: Decoding, kernelOffset: KernelOffset, table: Sy
     shift = options.kaslrOffset;
     decisions.push(`ftrace names: ${what} shifted by KASLR offset ${hex(shift.value)} (${shift.source})`);
   } else if (table.origin === 'kallsyms') {
-    shift = { value: 0n, source: 'kallsyms addresses are the running boot\'s' };
-    decisions.push('ftrace names: from the given kallsyms, whose addresses already carry its boot\'s KASLR offset (no shift)');
+    shift = { value: 0n, source: "kallsyms addresses are the running boot's" };
+    decisions.push("ftrace names: from the given kallsyms, whose addresses already carry its boot's KASLR offset (no shift)");
   } else if (kernelOffset !== undefined) {
     shift = { value: kernelOffset.value, source: `"${kernelOffset.line}" in ${kernelOffset.file}` };
     decisions.push(
@@ -56,9 +60,13 @@ function checkShiftNames({ warnings }: Decoding, kernelOffset: KernelOffset, tab
   let seen = 0;
   for (let off = buf.length % R; off + R <= buf.length && seen < 4096; off += R, seen++) if (lookup(table, dv.getBigUint64(off, true), shift.value)) named++;
   if (seen > 0 && named === 0) {
-    const crashed = kernelOffset !== undefined && kernelOffset.value !== shift.value
-      ? `; the dump's "${kernelOffset.line}" (${kernelOffset.file}) is the crashed boot's offset, which names the functions recorded (a guest's own file, read by a later boot with another offset, leaves them unnamed the same way)`
-      : '';
-    warnings.push({ code: 'ftrace-unnamed', message: `no ftrace address falls inside the ${what}'s text with KASLR offset ${hex(shift.value)} (${shift.source}): the offset or the symbol file is not the recording kernel's${crashed}` });
+    const crashed =
+      kernelOffset !== undefined && kernelOffset.value !== shift.value
+        ? `; the dump's "${kernelOffset.line}" (${kernelOffset.file}) is the crashed boot's offset, which names the functions recorded (a guest's own file, read by a later boot with another offset, leaves them unnamed the same way)`
+        : '';
+    warnings.push({
+      code: 'ftrace-unnamed',
+      message: `no ftrace address falls inside the ${what}'s text with KASLR offset ${hex(shift.value)} (${shift.source}): the offset or the symbol file is not the recording kernel's${crashed}`,
+    });
   }
 }

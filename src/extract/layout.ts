@@ -75,4 +75,3 @@ function chooseLayout(mem: PhysicalMemory, config: RamoopsConfig, rsMode: RsMode
   }
   return best.layout;
 }
-

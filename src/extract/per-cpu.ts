@@ -30,7 +30,9 @@ export function perCpuCheck(
   };
   const where = (zs: readonly Zone[]): string => zs.map((z) => hex(z.address)).join(', ');
   if (config.cpus === undefined) {
-    decisions.push(`ftrace: ${fz.length} per-CPU zone${fz.length > 1 ? 's' : ''} of ${fz[0]?.geometry.size ?? 0} bytes (one per possible CPU of the writing kernel), inferred from the ftrace signatures at ${where(fz)}; --cpus N sets the count`);
+    decisions.push(
+      `ftrace: ${fz.length} per-CPU zone${fz.length > 1 ? 's' : ''} of ${fz[0]?.geometry.size ?? 0} bytes (one per possible CPU of the writing kernel), inferred from the ftrace signatures at ${where(fz)}; --cpus N sets the count`,
+    );
     return;
   }
   const bad = fz.filter((z) => reads.get(z)?.status === 'bad-signature');
@@ -44,9 +46,10 @@ export function perCpuCheck(
   // A count that leaves zones unsigned is wrong; so is one smaller than what the signatures show
   // (its zones start where the real ones do, but it misses the other CPUs' zones).
   if (bad.length === 0 && !(altFits && alt !== undefined && alt.length !== fz.length)) return;
-  const fit = altFits && alt !== undefined
-    ? `the ftrace signatures seen fit ${alt.length} CPU${alt.length > 1 ? 's' : ''}: zones at ${where(alt)} (${alt[0]?.geometry.size ?? 0} bytes each)`
-    : 'no CPU count makes every ftrace zone carry its signature';
+  const fit =
+    altFits && alt !== undefined
+      ? `the ftrace signatures seen fit ${alt.length} CPU${alt.length > 1 ? 's' : ''}: zones at ${where(alt)} (${alt[0]?.geometry.size ?? 0} bytes each)`
+      : 'no CPU count makes every ftrace zone carry its signature';
   const first = bad[0] ?? fz[0];
   warnings.push({
     code: 'cpus-mismatch',
@@ -55,4 +58,3 @@ export function perCpuCheck(
     message: `cpus ${config.cpus} does not match the dump: ${bad.length ? `of the ${fz.length} ftrace zone${fz.length > 1 ? 's' : ''} it implies, ${bad.length} ${bad.length === 1 ? 'carries' : 'carry'} no ftrace signature (at ${where(bad)})` : `it implies ${fz.length} ftrace zone${fz.length > 1 ? 's' : ''} (at ${where(fz)})`}; ${fit}. Extracted with cpus ${config.cpus} as given; leave it out to infer it`,
   });
 }
-

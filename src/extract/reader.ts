@@ -5,14 +5,15 @@ import { decideMaybe, type ReaderRules, type ZonesRead } from './context.js';
 
 export function readerRules({ v, ftraceCode, layout, decisions }: ZonesRead): ReaderRules {
   const rv: KernelVersion | undefined =
-    v ?? (ftraceCode !== undefined ? { major: ftraceCode >>> 16, minor: (ftraceCode >>> 8) & 0xff, sublevel: ftraceCode & 0xff, release: 'from ftrace signature' } : undefined);
+    v ??
+    (ftraceCode !== undefined
+      ? { major: ftraceCode >>> 16, minor: (ftraceCode >>> 8) & 0xff, sublevel: ftraceCode & 0xff, release: 'from ftrace signature' }
+      : undefined);
   const usec1000 = rv ? decideMaybe(headerUsecTimes1000(rv), true, 'header microseconds are multiplied by 1000', decisions) : true;
   const prefix = rv ? eccNoticePrefix(rv) : true;
   const signedSecs = rv ? signedHeaderSeconds(rv) : true;
   const reader = rv ? readerDecompressor(rv) : layout.rules.post49 ? 'crypto' : 'zlib';
   const firstDmesg = layout.zones.find((z) => z.kind === 'dmesg');
-  const bufsize = !rv || atLeast(rv, 4, 18)
-    ? (firstDmesg?.geometry.capacity ?? 0)
-    : Math.max(layout.recordSize, layout.consoleSize ? 1024 : 0);
+  const bufsize = !rv || atLeast(rv, 4, 18) ? (firstDmesg?.geometry.capacity ?? 0) : Math.max(layout.recordSize, layout.consoleSize ? 1024 : 0);
   return { rv, usec1000, prefix, signedSecs, reader, bufsize };
 }

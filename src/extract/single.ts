@@ -9,5 +9,16 @@ export function decodeSingle(ctx: Decoding, kind: 'console' | 'pmsg'): void {
   const r = ctx.reads.get(z);
   if (!r || r.status !== 'ok') return;
   const notice = eccNotice(r.ecc, ctx.prefix);
-  ctx.files.push({ name: `${kind}-ramoops-0`, type: kind, id: 0, bytes: concat(r.oldLog, notice), size: r.oldLog.length + notice.length, mtime: undefined, zones: [{ index: 0, address: z.address }], ecc: r.ecc, compression: undefined, notes: [] });
+  ctx.files.push({
+    name: `${kind}-ramoops-0`,
+    type: kind,
+    id: 0,
+    bytes: concat(r.oldLog, notice),
+    size: r.oldLog.length + notice.length,
+    mtime: undefined,
+    zones: [{ index: 0, address: z.address }],
+    ecc: r.ecc,
+    compression: undefined,
+    notes: [],
+  });
 }

@@ -10,7 +10,14 @@ import type { ZoneReport } from './types.js';
 
 export function readZones(ctx: Located): ZonesRead {
   const { mem, config, layout, v, rsMode, exactCode, decisions, warnings } = ctx;
-  const needStart0 = v ? decideMaybe(emptyNeedsStartZero(v), layout.rules.evenZones, 'an empty zone needs start == 0 (follows the even-zone backport found in the layout)', decisions) : true;
+  const needStart0 = v
+    ? decideMaybe(
+        emptyNeedsStartZero(v),
+        layout.rules.evenZones,
+        'an empty zone needs start == 0 (follows the even-zone backport found in the layout)',
+        decisions,
+      )
+    : true;
   const reads = new Map<Zone, ZoneRead | undefined>();
   const reports: ZoneReport[] = [];
   let ftraceCode: number | undefined;
@@ -18,7 +25,12 @@ export function readZones(ctx: Located): ZonesRead {
     const bytes = tryRead(mem, z);
     let read: ZoneRead | undefined;
     if (!bytes) {
-      warnings.push({ code: 'zone-not-captured', zone: `${z.kind}-${z.index}`, address: z.address, message: `${z.kind} zone ${z.index} at ${hex(z.address)} (${z.geometry.size} bytes) is not in the dump (${mem.description}); skipped` });
+      warnings.push({
+        code: 'zone-not-captured',
+        zone: `${z.kind}-${z.index}`,
+        address: z.address,
+        message: `${z.kind} zone ${z.index} at ${hex(z.address)} (${z.geometry.size} bytes) is not in the dump (${mem.description}); skipped`,
+      });
     } else {
       let expectedSig = PERSISTENT_RAM_SIG;
       if (z.kind === 'ftrace') {
@@ -36,17 +48,29 @@ export function readZones(ctx: Located): ZonesRead {
   }
   perCpuCheck(mem, config, layout, reads, rsMode, exactCode, decisions, warnings);
   if (ftraceCode !== undefined && exactCode === undefined) {
-    decisions.push(`ftrace zones were written by kernel version code ${hex(ftraceCode)} (${ftraceCode >>> 16}.${(ftraceCode >>> 8) & 0xff}.${ftraceCode & 0xff})`);
+    decisions.push(
+      `ftrace zones were written by kernel version code ${hex(ftraceCode)} (${ftraceCode >>> 16}.${(ftraceCode >>> 8) & 0xff}.${ftraceCode & 0xff})`,
+    );
   }
   return { ...ctx, reads, reports, ftraceCode };
 }
 
 function warnAboutRead({ warnings }: Located, z: Zone, read: ZoneRead): void {
   if (read.status === 'invalid' || read.status === 'bad-signature') {
-    warnings.push({ code: `zone-${read.status}`, zone: `${z.kind}-${z.index}`, address: z.address, message: `${z.kind} zone ${z.index} at ${hex(z.address)}: ${read.detail}; the kernel resets it, no record` });
+    warnings.push({
+      code: `zone-${read.status}`,
+      zone: `${z.kind}-${z.index}`,
+      address: z.address,
+      message: `${z.kind} zone ${z.index} at ${hex(z.address)}: ${read.detail}; the kernel resets it, no record`,
+    });
   }
   if (read.ecc && read.ecc.unrecoverable) {
-    warnings.push({ code: 'ecc-unrecoverable', zone: `${z.kind}-${z.index}`, address: z.address, message: `${z.kind} zone ${z.index} at ${hex(z.address)}: ${read.ecc.unrecoverable} block(s) with uncorrectable errors` });
+    warnings.push({
+      code: 'ecc-unrecoverable',
+      zone: `${z.kind}-${z.index}`,
+      address: z.address,
+      message: `${z.kind} zone ${z.index} at ${hex(z.address)}: ${read.ecc.unrecoverable} block(s) with uncorrectable errors`,
+    });
   }
 }
 

@@ -38,7 +38,16 @@ const RIP = /^(?:RIP: |pc : |PC is at |NIP \[|epc : |ERA: )/;
 const MARKER = /^<\/?[A-Z]+>$/;
 const FRAME = /^[A-Za-z_.$][\w.$]*\+0x[0-9a-f]+\/0x[0-9a-f]+(?: \[[\w-]+\])?/;
 // Present in every trace because they print it; they say nothing about the crash.
-const DUMP_HELPERS = new Set(['dump_stack', 'dump_stack_lvl', '__dump_stack', 'show_stack', 'dump_backtrace', 'show_trace_log_lvl', 'unwind_backtrace', 'dump_stack_print_info']);
+const DUMP_HELPERS = new Set([
+  'dump_stack',
+  'dump_stack_lvl',
+  '__dump_stack',
+  'show_stack',
+  'dump_backtrace',
+  'show_trace_log_lvl',
+  'unwind_backtrace',
+  'dump_stack_print_info',
+]);
 /** How far above an oops header its first line (BUG:, kernel BUG at ...) may be. */
 const REPORT_LOOKBACK = 10;
 const MAX_FRAMES = 16;

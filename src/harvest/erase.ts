@@ -34,7 +34,7 @@ export function zonesClearedBy(files: readonly string[]): { readonly zones: read
         break;
       case 'ftrace':
         zones.push('ftrace zone 0');
-        notes.push('with per-CPU ftrace only ftrace zone 0 is reset: the other CPUs\' zones keep their data and show up again at the next boot');
+        notes.push("with per-CPU ftrace only ftrace zone 0 is reset: the other CPUs' zones keep their data and show up again at the next boot");
         break;
       default:
         zones.push(`${p.type} zone`);

@@ -100,8 +100,7 @@ export function analyze(files: readonly HarvestedFile[], sha256: Sha256): Analys
   for (const r of dmesg) {
     // Parts of one dump share reason, counter and (being written together) the second.
     const d = r.dmesg;
-    const key =
-      d?.reason !== undefined && d.counter !== undefined ? `${r.backend}|${d.reason}|${d.counter}|${r.mtime.seconds}` : `file|${r.file}`;
+    const key = d?.reason !== undefined && d.counter !== undefined ? `${r.backend}|${d.reason}|${d.counter}|${r.mtime.seconds}` : `file|${r.file}`;
     const g = groups.get(key);
     if (g === undefined) groups.set(key, [r]);
     else g.push(r);
@@ -187,8 +186,15 @@ function crashInfo(unsorted: readonly RecordInfo[], content: ReadonlyMap<RecordI
 
 /** The one line per crash: time, reason#counter, the panic/oops line, what caused it, where, and the first frames. */
 export function crashSummary(c: Omit<CrashInfo, 'summary' | 'name' | 'contentSha256'>): string {
-  const what = c.reason === undefined ? (c.parts[0]?.encZ === true ? 'undecodable record (.enc.z)' : 'record without a part header') : `${c.reason}#${c.counter ?? '?'}`;
-  const parts = [`${isoSeconds(c.time.seconds)} ${what}:`, c.headline ?? (c.parts[0]?.dmesg?.lastLine !== undefined ? `(no panic/oops line; last: ${c.parts[0].dmesg.lastLine})` : '(compressed text the kernel could not decompress, nor could we)')];
+  const what =
+    c.reason === undefined ? (c.parts[0]?.encZ === true ? 'undecodable record (.enc.z)' : 'record without a part header') : `${c.reason}#${c.counter ?? '?'}`;
+  const parts = [
+    `${isoSeconds(c.time.seconds)} ${what}:`,
+    c.headline ??
+      (c.parts[0]?.dmesg?.lastLine !== undefined
+        ? `(no panic/oops line; last: ${c.parts[0].dmesg.lastLine})`
+        : '(compressed text the kernel could not decompress, nor could we)'),
+  ];
   if (c.cause !== undefined) parts.push(`[after: ${c.cause}]`);
   if (c.rip !== undefined) parts.push(`at ${c.rip.replace(/^(?:RIP: [0-9a-f]{4}:|pc : )/, '')}`);
   if (c.frames.length > 0) parts.push(`| ${c.frames.slice(0, SUMMARY_FRAMES).map(frameFunctionShown).join(' < ')}`);
@@ -204,4 +210,3 @@ function frameFunctionShown(f: string): string {
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-

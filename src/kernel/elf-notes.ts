@@ -28,7 +28,7 @@ export function elfNotes(bytes: Uint8Array, what = 'vmlinux'): readonly ElfNote[
     if (r.u32At(ph) !== PT_NOTE) continue;
     const off = r.u64NumAt(ph + 8);
     const end = off + r.u64NumAt(ph + 32);
-    for (let at = off; at + 12 <= end; ) {
+    for (let at = off; at + 12 <= end;) {
       const namesz = r.u32At(at);
       const descsz = r.u32At(at + 4);
       const type = r.u32At(at + 8);

@@ -136,10 +136,13 @@ function layoutMatchesByZone(config: RamoopsConfig, rules: LayoutRules, expected
     if (isRamoopsError(e)) return false;
     throw e;
   }
-  return layout.zones.length === expected.length && layout.zones.every((z, i) => {
-    const w = expected[i];
-    return !!w && z.address === w.address && (z.kind === 'ftrace') === w.ftrace && (w.size === undefined || w.size === z.geometry.size);
-  });
+  return (
+    layout.zones.length === expected.length &&
+    layout.zones.every((z, i) => {
+      const w = expected[i];
+      return !!w && z.address === w.address && (z.kind === 'ftrace') === w.ftrace && (w.size === undefined || w.size === z.geometry.size);
+    })
+  );
 }
 
 interface Placed {
@@ -242,7 +245,16 @@ function noRoom(name: string, memSz: bigint, base: number, p: number, size: numb
  * other zones' total are safe integers, as every parsed configuration's are; otherwise, and
  * for a negative dump_mem (which wraps and then never fits), the same in BigInt.
  */
-function dmesgCount(size: number, others: number, consoleSize: number, ftraceSize: number, pmsgSize: number, recordSize: number, rules: LayoutRules, base: number): number {
+function dmesgCount(
+  size: number,
+  others: number,
+  consoleSize: number,
+  ftraceSize: number,
+  pmsgSize: number,
+  recordSize: number,
+  rules: LayoutRules,
+  base: number,
+): number {
   if (Number.isSafeInteger(size) && Number.isSafeInteger(others) && size >= others) {
     // dump_mem <= size here, so the room checks cannot fail.
     const dumpMem = size - others;
@@ -275,7 +287,16 @@ function dmesgCount(size: number, others: number, consoleSize: number, ftraceSiz
 }
 
 /** The size of each of `cnt` (> 0) dmesg zones: dump_mem / cnt, even from 6.6 and the backports (4.9: record_size). */
-function dmesgZoneSize(size: number, others: number, consoleSize: number, ftraceSize: number, pmsgSize: number, cnt: number, recordSize: number, rules: LayoutRules): number {
+function dmesgZoneSize(
+  size: number,
+  others: number,
+  consoleSize: number,
+  ftraceSize: number,
+  pmsgSize: number,
+  cnt: number,
+  recordSize: number,
+  rules: LayoutRules,
+): number {
   if (!rules.post49) return recordSize;
   // As in dmesgCount: exact in plain numbers when the inputs are safe integers (dump_mem is
   // then >= 0, or dmesgCount would have thrown), else in BigInt. The correctly rounded

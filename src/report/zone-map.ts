@@ -122,7 +122,9 @@ export function zoneMapSvg(layout: Layout | undefined, problems: readonly Proble
   const region = layout ? regionOf(layout) : undefined;
   const title =
     options.title ??
-    (region ? `ramoops region ${hex(region.start)}..${hex(region.start + region.size)} (${region.size} bytes)` : 'ramoops configuration: the kernel would refuse it (no layout)');
+    (region
+      ? `ramoops region ${hex(region.start)}..${hex(region.start + region.size)} (${region.size} bytes)`
+      : 'ramoops configuration: the kernel would refuse it (no layout)');
   el.push(`<text x="${MARGIN}" y="30" font-size="18" font-weight="bold">${escapeXml(title)}</text>`);
   let y = layout ? drawLayout(layout, el) : 40;
   if (problems.length > 0) {
@@ -182,7 +184,9 @@ function drawLayout(layout: Layout, el: string[]): number {
     const x0 = x(z.offset);
     const w = Math.max(0.5, x(z.offset + z.geometry.size) - x0);
     const sep = w >= 3 ? ' stroke="#ffffff" stroke-width="0.5"' : '';
-    el.push(`<rect x="${f(x0)}" y="${barY}" width="${f(w)}" height="${barH}" fill="${COLOUR[z.kind]}"${sep}><title>${escapeXml(`${z.kind} ${z.index} at ${hex(z.address)}, ${z.geometry.size} bytes, payload ${z.geometry.capacity}`)}</title></rect>`);
+    el.push(
+      `<rect x="${f(x0)}" y="${barY}" width="${f(w)}" height="${barH}" fill="${COLOUR[z.kind]}"${sep}><title>${escapeXml(`${z.kind} ${z.index} at ${hex(z.address)}, ${z.geometry.size} bytes, payload ${z.geometry.capacity}`)}</title></rect>`,
+    );
     if (z.geometry.eccSize) {
       const px = x(z.offset + z.geometry.parityOffset);
       el.push(`<rect x="${f(px)}" y="${barY}" width="${f(Math.max(0.3, x(z.offset + z.geometry.size) - px))}" height="${barH}" fill="url(#ecc)"/>`);
@@ -198,7 +202,9 @@ function drawLayout(layout: Layout, el: string[]): number {
     el.push(`<line x1="${f(lb.gx)}" y1="${ty + 3}" x2="${f(lb.gx)}" y2="${barY}" stroke="#333333" stroke-width="0.5"/>`);
     el.push(`<text x="${f(lb.gx)}" y="${ty}" font-size="11" font-family="monospace"${lb.endAnchored ? ' text-anchor="end"' : ''}>${escapeXml(lb.text)}</text>`);
   }
-  el.push(`<text x="${MARGIN + barW}" y="${barY + barH + 14}" font-size="11" font-family="monospace" text-anchor="end">${escapeXml(hex(region.start + region.size))}</text>`);
+  el.push(
+    `<text x="${MARGIN + barW}" y="${barY + barH + 14}" font-size="11" font-family="monospace" text-anchor="end">${escapeXml(hex(region.start + region.size))}</text>`,
+  );
 
   // Legend: one line per group with sizes and the ECC share.
   let y = barY + barH + 40;
@@ -210,7 +216,10 @@ function drawLayout(layout: Layout, el: string[]): number {
   for (const g of groups) {
     const z = g.first.geometry;
     const ecc = z.eccSize ? `, ECC ${z.eccSize} B/block = ${Math.round(eccShare(g.first) * 100)}% (hatched)` : '';
-    legendLine(COLOUR[g.kind], `${groupName(g)}: ${g.count > 1 ? `${g.count} x ` : ''}${z.size} bytes at ${hex(g.first.address)}, payload ${z.capacity} bytes${ecc}`);
+    legendLine(
+      COLOUR[g.kind],
+      `${groupName(g)}: ${g.count > 1 ? `${g.count} x ` : ''}${z.size} bytes at ${hex(g.first.address)}, payload ${z.capacity} bytes${ecc}`,
+    );
   }
   if (layout.unused > 0) legendLine(COLOUR.unused, `unused: ${layout.unused} bytes at the end`);
   return y;

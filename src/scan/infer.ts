@@ -121,7 +121,13 @@ function inferFrom(mem: PhysicalMemory, hits: readonly SigHit[]): InferredRegion
   let run = 1;
   if (d !== undefined) while (dAddrs.has(base + run * d)) run++;
   const candidates: { config: RamoopsConfig; label: string; walked: number }[] = [];
-  const ecc = d ? detectEcc(mem, hits.slice(0, run).map((h) => h.address), d) : 0;
+  const ecc = d
+    ? detectEcc(
+        mem,
+        hits.slice(0, run).map((h) => h.address),
+        d,
+      )
+    : 0;
   if (ecc) reasons.push(`header parity checks out with ecc=${ecc} (Reed-Solomon, 128-byte blocks)`);
   let versionCode: number | undefined;
   let zonesFound = 0;
@@ -193,11 +199,21 @@ function inferFrom(mem: PhysicalMemory, hits: readonly SigHit[]): InferredRegion
   const best = compress ? { ...top, config: { ...top.config, compress } } : top;
   const sameShape = scored.slice(1).filter((a) => a.walked === best.walked && a.score === score(best.config) && a.config.memSize !== best.config.memSize);
   reasons.push(`${zonesFound} zone headers found from 0x${base.toString(16)}; the computed layout puts every zone exactly on one`);
-  if (versionCode !== undefined) reasons.push(`ftrace signatures carry kernel version ${versionCode >>> 16}.${(versionCode >>> 8) & 0xff}.${versionCode & 0xff}`);
-  if (sameShape.length) reasons.push(`${sameShape.length} other configuration(s) fit equally (e.g. the last zone's size or the slack at the end cannot be seen)`);
+  if (versionCode !== undefined)
+    reasons.push(`ftrace signatures carry kernel version ${versionCode >>> 16}.${(versionCode >>> 8) & 0xff}.${versionCode & 0xff}`);
+  if (sameShape.length)
+    reasons.push(`${sameShape.length} other configuration(s) fit equally (e.g. the last zone's size or the slack at the end cannot be seen)`);
   const confidence = sameShape.length === 0 && isPow2(best.config.memSize) ? 'high' : sameShape.length === 0 ? 'medium' : 'low';
   reasons.push(`layout rules that fit: ${best.label}`);
-  return { config: best.config, layoutLabel: best.label, confidence, reasons, alternatives: sameShape.slice(0, 5).map((a) => a.config), versionCode, zonesFound };
+  return {
+    config: best.config,
+    layoutLabel: best.label,
+    confidence,
+    reasons,
+    alternatives: sameShape.slice(0, 5).map((a) => a.config),
+    versionCode,
+    zonesFound,
+  };
 }
 
 /** Configurations that reproduce the walked zones exactly. */
@@ -264,7 +280,16 @@ function propose(walked: readonly Walked[], n: number, d: number, ecc: number, b
           // Only mem_size varies below, and buildConfig checks nothing else of it but that it is not 0.
           let sized: RamoopsConfig;
           try {
-            sized = buildConfig({ memAddress: base, memSize: Math.max(1, lo + fixed), recordSize: r, consoleSize: c, ftraceSize: f, pmsgSize: p, ecc, cpus: m || undefined }).config;
+            sized = buildConfig({
+              memAddress: base,
+              memSize: Math.max(1, lo + fixed),
+              recordSize: r,
+              consoleSize: c,
+              ftraceSize: f,
+              pmsgSize: p,
+              ecc,
+              cpus: m || undefined,
+            }).config;
           } catch {
             continue;
           }
@@ -316,7 +341,12 @@ function n0Compressor(mem: PhysicalMemory, c: RamoopsConfig): string | undefined
   }
   const payload = (z: Zone, prefix: number | undefined): Uint8Array | undefined => {
     try {
-      const r = readZone(mem.read(z.address, z.geometry.size), z.geometry, { expectedSig: PERSISTENT_RAM_SIG, emptyNeedsStartZero: false, rsMode: 'v5.3+', prefix });
+      const r = readZone(mem.read(z.address, z.geometry.size), z.geometry, {
+        expectedSig: PERSISTENT_RAM_SIG,
+        emptyNeedsStartZero: false,
+        rsMode: 'v5.3+',
+        prefix,
+      });
       if (r.status !== 'ok') return undefined;
       const h = parseDmesgHeader(r.oldLog, true);
       return h && h.compressed ? r.oldLog.subarray(h.length) : undefined;

@@ -54,7 +54,10 @@ export function capacityProblems(input: ValidateInput, layout: Layout | undefine
         c.recordSize === 0
           ? `${settingName('recordSize', input.source)} is 0: there are no dmesg zones, so oopses and panics are not stored at all${input.source === 'dt' ? ' (on the DT path every size defaults to 0)' : ''}`
           : 'console, ftrace and pmsg fill the whole region, leaving no dmesg zones: oopses and panics are not stored',
-      fix: c.recordSize === 0 ? `set ${settingName('recordSize', input.source)} to 0x4000 (and make room for it)` : `enlarge the region by at least ${hex(layout.recordSize)} for one dmesg record`,
+      fix:
+        c.recordSize === 0
+          ? `set ${settingName('recordSize', input.source)} to 0x4000 (and make room for it)`
+          : `enlarge the region by at least ${hex(layout.recordSize)} for one dmesg record`,
     });
   } else {
     const cap = dmesg.geometry.capacity;

@@ -111,8 +111,9 @@ function reservationProblems(input: ValidateInput, arch: Arch): readonly Problem
         out.push({
           severity: 'warning',
           code: 'dt-reserved-memory-ignored',
-          message: '/reserved-memory lacks #address-cells/#size-cells equal to the root\'s or an empty `ranges`: the kernel ignores every node in it ("Reserved memory: unsupported node format, ignoring"), so the region is not reserved',
-          fix: 'give /reserved-memory the root\'s #address-cells and #size-cells and an empty `ranges;`',
+          message:
+            '/reserved-memory lacks #address-cells/#size-cells equal to the root\'s or an empty `ranges`: the kernel ignores every node in it ("Reserved memory: unsupported node format, ignoring"), so the region is not reserved',
+          fix: "give /reserved-memory the root's #address-cells and #size-cells and an empty `ranges;`",
           kernelMessage: 'Reserved memory: unsupported node format, ignoring',
         });
       } else {
@@ -120,7 +121,7 @@ function reservationProblems(input: ValidateInput, arch: Arch): readonly Problem
           severity: 'warning',
           code: 'dt-reg-not-reservable',
           message: `reg of ${dt.path} is not a whole number of (address, size) entries in the root's cell counts, so the early scan skips the node and the region is not reserved`,
-          fix: 'write reg with the root\'s #address-cells and #size-cells',
+          fix: "write reg with the root's #address-cells and #size-cells",
           kernelMessage: `Reserved memory: invalid reg property in '${dt.path.split('/').pop() ?? ''}', skipping node.`,
         });
       }
@@ -141,11 +142,15 @@ function reservationProblems(input: ValidateInput, arch: Arch): readonly Problem
         severity: 'info',
         code: 'reservation-unchecked',
         message: `whether ${region} is reserved cannot be checked without the kernel command line or device tree`,
-        fix: arch === 'x86' ? `pass --cmdline (it must contain ${memmapWord(a, s)} or a covering memmap=)` : 'pass --dts/--dtb so the /reserved-memory node can be checked',
+        fix:
+          arch === 'x86'
+            ? `pass --cmdline (it must contain ${memmapWord(a, s)} or a covering memmap=)`
+            : 'pass --dts/--dtb so the /reserved-memory node can be checked',
       },
     ];
   }
-  const reserved = arch === 'x86' ? cmd.memmap.filter((m) => m.kind === '$' && m.address !== undefined).map((m) => ({ start: m.address ?? 0, size: m.size })) : [];
+  const reserved =
+    arch === 'x86' ? cmd.memmap.filter((m) => m.kind === '$' && m.address !== undefined).map((m) => ({ start: m.address ?? 0, size: m.size })) : [];
   const pmem = arch === 'x86' ? cmd.memmap.filter((m) => m.kind === '!' && m.address !== undefined).map((m) => ({ start: m.address ?? 0, size: m.size })) : [];
   const missing = uncovered(a, a + s, [...reserved, ...pmem, ...aboveMemLimit]);
   if (missing.length > 0) {

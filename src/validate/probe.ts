@@ -126,7 +126,10 @@ function explain(config: RamoopsConfig, kernelMessage: string): Problem {
         kind === 'ftrace'
           ? `ftrace_size ${sizeText(r.ftrace)} split over ${config.cpus ?? 1} possible CPUs (per-CPU ftrace) leaves zones of 0 bytes; probe fails`
           : `the dmesg zones come out 0 bytes long; probe fails`,
-      fix: kind === 'ftrace' ? `make ftrace_size at least ${hex(4096 * (config.cpus ?? 1))} (4 KiB per possible CPU) or turn per-CPU ftrace off (DT flags bit 0)` : 'raise record_size',
+      fix:
+        kind === 'ftrace'
+          ? `make ftrace_size at least ${hex(4096 * (config.cpus ?? 1))} (4 KiB per possible CPU) or turn per-CPU ftrace off (DT flags bit 0)`
+          : 'raise record_size',
     };
   }
   if (/invalid ecc_size/.test(kernelMessage)) {

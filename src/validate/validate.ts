@@ -49,7 +49,7 @@ export function configErrorProblem(e: ConfigError, source: ValidateInput['source
           severity: 'error',
           code: 'no-mem-size',
           message: "reg gives a region size of 0 (check the size cells: reg is read with the parent's #size-cells): probe fails",
-          fix: 'give reg a non-zero size in /reserved-memory\'s #address-cells/#size-cells',
+          fix: "give reg a non-zero size in /reserved-memory's #address-cells/#size-cells",
           // Seen on Debian 6.1 arm64 with reg read as size 0.
           kernelMessage: 'The memory size and the record/console size must be non-zero',
         }
@@ -70,14 +70,16 @@ export function configErrorProblem(e: ConfigError, source: ValidateInput['source
   }
   if (e.field === 'ecc') {
     const ecc = settings?.ecc;
-    return ecc !== undefined ? eccRangeProblem(ecc) : { severity: 'error', code: 'ecc-out-of-range', message: e.message, fix: 'use ecc 16 (or 1..127); 0 turns ECC off' };
+    return ecc !== undefined
+      ? eccRangeProblem(ecc)
+      : { severity: 'error', code: 'ecc-out-of-range', message: e.message, fix: 'use ecc 16 (or 1..127); 0 turns ECC off' };
   }
   return { severity: 'error', code: 'config-invalid', message: e.message, fix: 'correct the setting named in the message' };
 }
 
 function refusalProblem(r: DtRefusal): Problem {
   const fixes: Readonly<Record<DtRefusal['code'], string>> = {
-    'dt-no-reg': 'give the node reg = <ADDRESS SIZE>; in its parent\'s #address-cells/#size-cells, under a /reserved-memory with `ranges;`',
+    'dt-no-reg': "give the node reg = <ADDRESS SIZE>; in its parent's #address-cells/#size-cells, under a /reserved-memory with `ranges;`",
     'dt-bad-property': `write ${r.property ?? 'the property'} as one 32-bit cell, e.g. ${r.property ?? 'record-size'} = <0x4000>;`,
     'dt-value-overflow': `use a value of at most 0x7fffffff for ${r.property ?? 'the property'}`,
     'dt-disabled': 'remove the status property or set status = "okay";',

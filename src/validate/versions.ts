@@ -40,7 +40,9 @@ export function versionProblems(input: ValidateInput, layout: Layout | undefined
         code: 'version-zone-rounding',
         zone: firstDiff ? { kind: firstDiff.kind, index: firstDiff.index } : undefined,
         message: `a zone size comes out odd (${firstDiff ? `${firstDiff.kind} zones` : 'zones'}): kernels with the ALIGN change (6.6+, 6.1.158+, 5.4.286+; believed 6.3 upstream) round it down to even, older ones do not, so zone addresses differ between kernel versions and even between 6.1.x sublevels${
-          even === 'unknown' ? ` (for ${v ? describeVersion(v) : 'an unknown kernel'} it is not known which; shown rounded)` : ` (this kernel ${even ? 'rounds' : 'does not round'})`
+          even === 'unknown'
+            ? ` (for ${v ? describeVersion(v) : 'an unknown kernel'} it is not known which; shown rounded)`
+            : ` (this kernel ${even ? 'rounds' : 'does not round'})`
         }`,
         fix:
           firstDiff?.kind === 'ftrace'
@@ -84,7 +86,8 @@ export function versionProblems(input: ValidateInput, layout: Layout | undefined
     });
   }
   if (dt && dt.parentName !== 'reserved-memory' && c.recordSize > 0 && c.ftraceSize === 0 && c.eccSize === 0) {
-    const applied = c.consoleSize === c.recordSize && c.pmsgSize === c.recordSize && !dt.properties.includes('console-size') && !dt.properties.includes('pmsg-size');
+    const applied =
+      c.consoleSize === c.recordSize && c.pmsgSize === c.recordSize && !dt.properties.includes('console-size') && !dt.properties.includes('pmsg-size');
     const unset = c.consoleSize === 0 && c.pmsgSize === 0;
     if (applied || unset) {
       out.push({
@@ -99,7 +102,8 @@ export function versionProblems(input: ValidateInput, layout: Layout | undefined
     out.push({
       severity: 'info',
       code: 'version-sysfs-ecc',
-      message: 'ecc and mem_type in /sys/module/ramoops/parameters are the module parameters as given, not what is in effect (the kernel writes them back only from 6.19): a device-tree ecc-size reads as 0 there',
+      message:
+        'ecc and mem_type in /sys/module/ramoops/parameters are the module parameters as given, not what is in effect (the kernel writes them back only from 6.19): a device-tree ecc-size reads as 0 there',
       fix: 'check the boot log line "ramoops: using 0x…@0x…, ecc: N" for the ECC size in effect',
     });
   }

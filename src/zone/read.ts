@@ -100,9 +100,7 @@ export function eccNotice(ecc: EccCounts | undefined, withPrefix: boolean): Uint
   if (!ecc) return new Uint8Array(0);
   const p = withPrefix ? 'ECC: ' : '';
   const text =
-    ecc.corrected || ecc.unrecoverable
-      ? `\n${p}${ecc.corrected} Corrected bytes, ${ecc.unrecoverable} unrecoverable blocks\n`
-      : `\n${p}No errors detected\n`;
+    ecc.corrected || ecc.unrecoverable ? `\n${p}${ecc.corrected} Corrected bytes, ${ecc.unrecoverable} unrecoverable blocks\n` : `\n${p}No errors detected\n`;
   return new TextEncoder().encode(text);
 }
 

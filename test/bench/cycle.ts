@@ -29,7 +29,15 @@ async function plainBoot(kernel: KernelArtifacts, image: string, ramoops: string
   return withLifetime({ timeoutMs: 300_000 }, async (life) => {
     const append = guestCmdline(configFromCmdline(ramoops), ramoops, [], generateRunKeys().cmdlineWord);
     const t0 = performance.now();
-    const qemu = await QemuProcess.start({ accel: 'tcg', memoryBytes: MEMORY, kernel: kernel.kernelPath, initrd: image, append, lifetime: life, signal: life.signal });
+    const qemu = await QemuProcess.start({
+      accel: 'tcg',
+      memoryBytes: MEMORY,
+      kernel: kernel.kernelPath,
+      initrd: image,
+      append,
+      lifetime: life,
+      signal: life.signal,
+    });
     await qemu.waitForSerial(READY_LINE, { since: 0, timeout: 240_000, signal: life.signal });
     const seconds = (performance.now() - t0) / 1000;
     await qemu.dispose();
@@ -44,7 +52,10 @@ function median(xs: readonly number[]): number {
 }
 
 async function machine(): Promise<string> {
-  const qemu = await execa('qemu-system-x86_64', ['--version']).then((r) => r.stdout.split('\n')[0] ?? '', () => 'QEMU ?');
+  const qemu = await execa('qemu-system-x86_64', ['--version']).then(
+    (r) => r.stdout.split('\n')[0] ?? '',
+    () => 'QEMU ?',
+  );
   return `${os.cpus().length} CPUs (nproc ${os.availableParallelism()}), ${os.arch() === 'x64' ? 'x86_64' : os.arch()}, TCG, load ${os.loadavg()[0]?.toFixed(1)} at start, ${qemu}`;
 }
 
@@ -71,7 +82,9 @@ export async function benchCycle(): Promise<string> {
       const first = r.cycles[0];
       // What `ramoops run` costs for one cycle from a warm cache: setup, first boot, login, one cycle.
       if (first !== undefined) {
-        oneCycleRuns.push((['setup', 'boot', 'ssh'] as const).reduce((s, p) => s + (r.timings[p] ?? 0), 0) + CYCLE_PHASES.reduce((s, p) => s + (first.timings[p] ?? 0), 0));
+        oneCycleRuns.push(
+          (['setup', 'boot', 'ssh'] as const).reduce((s, p) => s + (r.timings[p] ?? 0), 0) + CYCLE_PHASES.reduce((s, p) => s + (first.timings[p] ?? 0), 0),
+        );
       }
     } finally {
       await out.cleanup();

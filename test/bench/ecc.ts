@@ -18,7 +18,6 @@ const BLOCKS = 20_000;
 const ROUNDS = 5;
 const MIN_SECONDS = 0.4;
 
-
 /** xorshift32: the same blocks on every run, so runs compare. */
 function prng(seed: number): (n: number) => number {
   let s = seed >>> 0 || 1;
@@ -143,7 +142,9 @@ const mbs = (r: Run): string => `${r.mbPerSecond.toFixed(1).padStart(7)} MB/s`;
 export async function benchEcc(): Promise<string> {
   const rs = rsCodec(E);
   const w = makeWorkload(rs);
-  const lines = [`ecc: RS(255,${255 - E}) shortened to ${REC}, ${BLOCKS} blocks of ${DATA} data bytes; MB/s of data, process CPU time, best of ${ROUNDS} rounds`];
+  const lines = [
+    `ecc: RS(255,${255 - E}) shortened to ${REC}, ${BLOCKS} blocks of ${DATA} data bytes; MB/s of data, process CPU time, best of ${ROUNDS} rounds`,
+  ];
 
   const dir = await mkdtemp(join(tmpdir(), 'ecc-bench-'));
   try {
@@ -183,8 +184,12 @@ export async function benchEcc(): Promise<string> {
       const tc = best(theirs.correct);
       const rv = ov.mbPerSecond / tv.mbPerSecond;
       const rc = oc.mbPerSecond / tc.mbPerSecond;
-      lines.push(`  verify clean blocks   ours ${mbs(ov)}   libfec ${mbs(tv)}   ours/libfec ${rv.toFixed(2)}x (target >= 5x)${rv >= 5 ? '' : '  BELOW TARGET'}`);
-      lines.push(`  correct 1..8 errors   ours ${mbs(oc)}   libfec ${mbs(tc)}   ours/libfec ${rc.toFixed(2)}x (target >= 1x)${rc >= 1 ? '' : '  BELOW TARGET'}`);
+      lines.push(
+        `  verify clean blocks   ours ${mbs(ov)}   libfec ${mbs(tv)}   ours/libfec ${rv.toFixed(2)}x (target >= 5x)${rv >= 5 ? '' : '  BELOW TARGET'}`,
+      );
+      lines.push(
+        `  correct 1..8 errors   ours ${mbs(oc)}   libfec ${mbs(tc)}   ours/libfec ${rc.toFixed(2)}x (target >= 1x)${rc >= 1 ? '' : '  BELOW TARGET'}`,
+      );
       lines.push(`  verify, subarray views made per call (as a zone reader does): ours ${mbs(ow)}, ${(ow.mbPerSecond / tv.mbPerSecond).toFixed(2)}x libfec`);
       const outPrefix = join(dir, 'libfec-out');
       const check = await runLibfec(exe, damagedFile, 0, outPrefix);

@@ -35,8 +35,12 @@ export async function benchMatrix(): Promise<string> {
   const par = await matrixSeconds(kernel, configs, jobs);
   const seq = await matrixSeconds(kernel, configs, 1);
   lines.push(`matrix bench: kernel ${kernel}, ${configs.length} cells (panic-sysrq x ${configs.length} configurations), one verified cycle each`);
-  lines.push(`  matrix, ${jobs} VMs at a time: ${par.seconds.toFixed(1)} s, ${((par.cells * 60) / par.seconds).toFixed(2)} verified cycles/min (${par.passed}/${par.cells} passed)`);
-  lines.push(`  same cells one at a time:      ${seq.seconds.toFixed(1)} s, ${((seq.cells * 60) / seq.seconds).toFixed(2)} verified cycles/min (${seq.passed}/${seq.cells} passed)`);
+  lines.push(
+    `  matrix, ${jobs} VMs at a time: ${par.seconds.toFixed(1)} s, ${((par.cells * 60) / par.seconds).toFixed(2)} verified cycles/min (${par.passed}/${par.cells} passed)`,
+  );
+  lines.push(
+    `  same cells one at a time:      ${seq.seconds.toFixed(1)} s, ${((seq.cells * 60) / seq.seconds).toFixed(2)} verified cycles/min (${seq.passed}/${seq.cells} passed)`,
+  );
   lines.push(`  throughput ratio matrix / one at a time: ${(seq.seconds / par.seconds).toFixed(2)}x`);
 
   // Kernel build: warm = a cache hit of the CI kernel; cold = the same build into an empty cache.

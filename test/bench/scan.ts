@@ -55,7 +55,10 @@ function best(runs: readonly { seconds: number; rssMb: number }[]): { seconds: n
  * machine load, and each is judged by its best run (timings on a shared machine only err upward).
  */
 export async function benchScan(): Promise<string> {
-  const sizes = (process.env.RAMOOPS_BENCH_SCAN_GIB ?? '2,8').split(',').map(Number).filter((g) => g > 0);
+  const sizes = (process.env.RAMOOPS_BENCH_SCAN_GIB ?? '2,8')
+    .split(',')
+    .map(Number)
+    .filter((g) => g > 0);
   const out: string[] = [];
   for (const gib of sizes) out.push(await benchScanSize(gib));
   return out.join('\n');
@@ -75,7 +78,10 @@ async function benchScanSize(gib: number): Promise<string> {
     await execa('cat', [dump], { stdout: 'ignore' });
     const { searchEngine } = await import('../../harness/io/parallel-search.js');
     const lines = [`scan bench: ${gib} GiB dump (random, zero and ramoops pages), best of ${runs} runs each, taking turns; search engine: ${searchEngine()}`];
-    const hasRg = await execa('rg', ['--version'], { reject: false }).then((r) => r.exitCode === 0, () => false);
+    const hasRg = await execa('rg', ['--version'], { reject: false }).then(
+      (r) => r.exitCode === 0,
+      () => false,
+    );
     const rgRuns: { seconds: number; rssMb: number }[] = [];
     const ourRuns: { seconds: number; rssMb: number }[] = [];
     let found = 0;
@@ -95,13 +101,22 @@ async function benchScanSize(gib: number): Promise<string> {
     }
     const ours = best(ourRuns);
     const all = (rs: readonly { seconds: number }[]): string => rs.map((r) => r.seconds.toFixed(2)).join(' ');
-    lines.push(`  ramoops scan: ${ours.seconds.toFixed(2)} s (${((gib * 1024) / ours.seconds).toFixed(0)} MB/s; runs ${all(ourRuns)}), peak RSS ${ours.rssMb.toFixed(0)} MB, ${found} region(s) found`);
+    lines.push(
+      `  ramoops scan: ${ours.seconds.toFixed(2)} s (${((gib * 1024) / ours.seconds).toFixed(0)} MB/s; runs ${all(ourRuns)}), peak RSS ${ours.rssMb.toFixed(0)} MB, ${found} region(s) found`,
+    );
     const plain = plainRuns.length > 0 ? best(plainRuns) : undefined;
-    if (plain) lines.push(`  ramoops scan without NODE_EXTRA_CA_CERTS=${extraCa ?? ''}: ${plain.seconds.toFixed(2)} s (runs ${all(plainRuns)}), peak RSS ${plain.rssMb.toFixed(0)} MB`);
+    if (plain)
+      lines.push(
+        `  ramoops scan without NODE_EXTRA_CA_CERTS=${extraCa ?? ''}: ${plain.seconds.toFixed(2)} s (runs ${all(plainRuns)}), peak RSS ${plain.rssMb.toFixed(0)} MB`,
+      );
     if (hasRg && rgRuns.every((r) => Number.isFinite(r.seconds))) {
       const rg = best(rgRuns);
-      lines.push(`  rg -c -a DBGC: ${rg.seconds.toFixed(2)} s (${((gib * 1024) / rg.seconds).toFixed(0)} MB/s; runs ${all(rgRuns)}), peak RSS ${rg.rssMb.toFixed(0)} MB`);
-      lines.push(`  speed ratio ripgrep time / scan time: ${(rg.seconds / ours.seconds).toFixed(2)}x${plain ? ` (${(rg.seconds / plain.seconds).toFixed(2)}x without NODE_EXTRA_CA_CERTS)` : ''} (target >= 1.0); peak RSS ${Math.max(ours.rssMb, plain?.rssMb ?? 0) <= 256 ? 'within' : 'OVER'} 256 MB`);
+      lines.push(
+        `  rg -c -a DBGC: ${rg.seconds.toFixed(2)} s (${((gib * 1024) / rg.seconds).toFixed(0)} MB/s; runs ${all(rgRuns)}), peak RSS ${rg.rssMb.toFixed(0)} MB`,
+      );
+      lines.push(
+        `  speed ratio ripgrep time / scan time: ${(rg.seconds / ours.seconds).toFixed(2)}x${plain ? ` (${(rg.seconds / plain.seconds).toFixed(2)}x without NODE_EXTRA_CA_CERTS)` : ''} (target >= 1.0); peak RSS ${Math.max(ours.rssMb, plain?.rssMb ?? 0) <= 256 ? 'within' : 'OVER'} 256 MB`,
+      );
     } else lines.push('  ripgrep not installed: no ratio');
     return lines.join('\n');
   } finally {

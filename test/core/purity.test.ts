@@ -23,7 +23,11 @@ test('src/ imports no node:* module, no harness code, no process/network/CLI pac
     const text = readFileSync(f, 'utf8');
     for (const m of text.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2] ?? '';
-      if (/^node:|^(fs|path|os|child_process|net|crypto|worker_threads|zlib)$/.test(spec) || /harness\//.test(spec) || /^(execa|ssh2|yargs|tmp-promise)(\/|$)/.test(spec)) {
+      if (
+        /^node:|^(fs|path|os|child_process|net|crypto|worker_threads|zlib)$/.test(spec) ||
+        /harness\//.test(spec) ||
+        /^(execa|ssh2|yargs|tmp-promise)(\/|$)/.test(spec)
+      ) {
         bad.push(`${relative(root, f)} imports ${spec}`);
       }
     }

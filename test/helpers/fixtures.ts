@@ -49,7 +49,9 @@ export function fixtureConfigArgs(fx: Fixture): string[] {
 export function fixtureSymbols(fx: Fixture): ExtractOptions {
   if (fx.systemMap === undefined) return {};
   const symbols = parseSystemMap(fx.systemMap);
-  return fx.readingOffset === undefined ? { symbols } : { symbols, kaslrOffset: { value: fx.readingOffset, source: "the final boot's /proc/kallsyms _text (reading-kallsyms.txt)" } };
+  return fx.readingOffset === undefined
+    ? { symbols }
+    : { symbols, kaslrOffset: { value: fx.readingOffset, source: "the final boot's /proc/kallsyms _text (reading-kallsyms.txt)" } };
 }
 
 /** The extract CLI flags for fixtureSymbols. */
@@ -92,7 +94,10 @@ export function loadFixture(name: string): Fixture {
     if (m?.[1] !== undefined && linked !== undefined) readingOffset = BigInt('0x' + m[1]) - linked;
   }
   const fx0 = { dir, release: (info[0] ?? '').trim(), cmdline, dtb, configSource: dtb === undefined ? ('cmdline' as const) : ('dt' as const) };
-  const addr = dtb === undefined ? (/ramoops\.mem_address=(\S+)/.exec(cmdline)?.[1] ?? '0') : `0x${fixtureConfig({ ...fx0, name, memAddress: '0', region: new Uint8Array(0), systemMap, expected: [], cpus: 1, readingOffset }).memAddress.toString(16)}`;
+  const addr =
+    dtb === undefined
+      ? (/ramoops\.mem_address=(\S+)/.exec(cmdline)?.[1] ?? '0')
+      : `0x${fixtureConfig({ ...fx0, name, memAddress: '0', region: new Uint8Array(0), systemMap, expected: [], cpus: 1, readingOffset }).memAddress.toString(16)}`;
   return {
     name,
     dir,

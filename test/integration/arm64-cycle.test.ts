@@ -47,8 +47,14 @@ async function assertVerified(t: ExecutionContext, r: { report: RunReport; out: 
   if (c === undefined) return t.fail('no cycle ran');
   t.true(c.comparison.matched);
   t.true(c.comparison.files.every((f) => f.status === 'match'));
-  t.true(c.host.files.some((f) => f.name === 'dmesg-ramoops-0'), 'host parsed dmesg-ramoops-0');
-  t.true(c.guest.files.some((f) => f.name === 'dmesg-ramoops-0'), 'guest shows dmesg-ramoops-0');
+  t.true(
+    c.host.files.some((f) => f.name === 'dmesg-ramoops-0'),
+    'host parsed dmesg-ramoops-0',
+  );
+  t.true(
+    c.guest.files.some((f) => f.name === 'dmesg-ramoops-0'),
+    'guest shows dmesg-ramoops-0',
+  );
   t.regex(host.toString('latin1'), /sysrq/);
   t.true(host.equals(guest));
   t.is(c.pmemsave, 'equal', 'the virt RAM map (file offset = phys - 0x40000000) agrees with QEMU');
@@ -62,7 +68,7 @@ async function assertVerified(t: ExecutionContext, r: { report: RunReport; out: 
   t.true(dt.noMap);
 }
 
-cycleTest('arm64, DT ramoops, ECC off: the sysrq panic record parsed from guest RAM equals the guest\'s /sys/fs/pstore', async (t) => {
+cycleTest("arm64, DT ramoops, ECC off: the sysrq panic record parsed from guest RAM equals the guest's /sys/fs/pstore", async (t) => {
   const node = ARM64_DEFAULT_NODE;
   const r = await run(t, node);
   await assertVerified(t, r, node);
@@ -79,7 +85,7 @@ cycleTest('arm64, DT ramoops, ECC off: the sysrq panic record parsed from guest 
   const rec = manifest.records.find((x) => x.file === 'dmesg-ramoops-0');
   t.like(rec, { type: 'dmesg', backend: 'ramoops', reason: 'Panic', part: 1, host: 'guest', length: r.guest.length });
   t.is(rec?.sha256, createHash('sha256').update(r.guest).digest('hex'));
-  t.true((await readFile(join(root, rec?.archive ?? 'missing'))).equals(r.guest), 'the archived record is the guest\'s file');
+  t.true((await readFile(join(root, rec?.archive ?? 'missing'))).equals(r.guest), "the archived record is the guest's file");
 });
 
 cycleTest('arm64, DT ramoops, ecc-size 16: the record and its "No errors detected" notice equal the guest\'s', async (t) => {

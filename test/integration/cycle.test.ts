@@ -16,13 +16,16 @@ const cycleTest = serialUnless(x86SkipReason({ debianKernel: true }));
 
 const ECC16 = `${defaultRamoopsCmdline()} ramoops.ecc=16`;
 
-async function run(t: ExecutionContext, ramoopsCmdline: string, corrupt?: CorruptSpec): Promise<{ report: RunReport; host: Buffer; guest: Buffer; serial: string }> {
+async function run(
+  t: ExecutionContext,
+  ramoopsCmdline: string,
+  corrupt?: CorruptSpec,
+): Promise<{ report: RunReport; host: Buffer; guest: Buffer; serial: string }> {
   const out = await dir({ prefix: 'ramoops-cycle-test-', unsafeCleanup: true });
   if (process.env['RAMOOPS_KEEP_ARTIFACTS'] !== '1') t.teardown(() => out.cleanup());
   const report = await runCycles({ ramoopsCmdline, outDir: out.path, ...(corrupt === undefined ? {} : { corrupt }) });
   t.log(verdictText(report));
-  const read = (side: string): Promise<Buffer> =>
-    readFile(join(out.path, `cycle1-${side}`, 'dmesg-ramoops-0')).catch(() => Buffer.alloc(0));
+  const read = (side: string): Promise<Buffer> => readFile(join(out.path, `cycle1-${side}`, 'dmesg-ramoops-0')).catch(() => Buffer.alloc(0));
   return { report, host: await read('host'), guest: await read('guest'), serial: await readFile(join(out.path, 'serial.log'), 'utf8') };
 }
 
@@ -37,14 +40,20 @@ function assertVerified(t: ExecutionContext, report: RunReport, host: Buffer, gu
   t.true(c.comparison.matched);
   t.true(c.comparison.files.length > 0);
   t.true(c.comparison.files.every((f) => f.status === 'match'));
-  t.true(c.host.files.some((f) => f.name === 'dmesg-ramoops-0'), 'host parsed dmesg-ramoops-0');
-  t.true(c.guest.files.some((f) => f.name === 'dmesg-ramoops-0'), 'guest shows dmesg-ramoops-0');
+  t.true(
+    c.host.files.some((f) => f.name === 'dmesg-ramoops-0'),
+    'host parsed dmesg-ramoops-0',
+  );
+  t.true(
+    c.guest.files.some((f) => f.name === 'dmesg-ramoops-0'),
+    'guest shows dmesg-ramoops-0',
+  );
   t.regex(host.toString('latin1'), /sysrq/);
   t.regex(guest.toString('latin1'), /sysrq/);
   t.is(c.pmemsave, 'equal');
 }
 
-cycleTest('ECC off: a sysrq panic record parsed from guest RAM equals the guest\'s /sys/fs/pstore', async (t) => {
+cycleTest("ECC off: a sysrq panic record parsed from guest RAM equals the guest's /sys/fs/pstore", async (t) => {
   const { report, host, guest, serial } = await run(t, defaultRamoopsCmdline());
   assertVerified(t, report, host, guest);
   // The guest took the host key handed to it: it announced none of its own, and the key stays secret.
@@ -85,7 +94,10 @@ cycleTest('ECC 16, 20 bytes corrupted in one block (beyond capacity): host and g
   // Agreement is the claim: same names, same bytes, same notice.
   t.is(report.verdict, 'pass');
   t.true(c.comparison.matched);
-  t.deepEqual(c.host.files.map((f) => f.name), c.guest.files.map((f) => f.name));
+  t.deepEqual(
+    c.host.files.map((f) => f.name),
+    c.guest.files.map((f) => f.name),
+  );
   const damaged = c.guest.files.filter((f) => f.name.startsWith('dmesg-ramoops-0'));
   t.is(damaged.length, 1);
   const f = damaged[0];

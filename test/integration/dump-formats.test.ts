@@ -164,7 +164,8 @@ async function crashGuest(spec: GuestSpec, log: (s: string) => void): Promise<Cr
 
 /** Copies qemu_fw_cfg.ko into the guest (the image does not carry it) and loads it. */
 async function loadFwCfg(ssh: SshSession, kernel: KernelArtifacts, log: (s: string) => void): Promise<void> {
-  const ko = kernel.modulesRoot === undefined ? undefined : path.join(kernel.modulesRoot, 'lib/modules', kernel.release, 'kernel/drivers/firmware/qemu_fw_cfg.ko');
+  const ko =
+    kernel.modulesRoot === undefined ? undefined : path.join(kernel.modulesRoot, 'lib/modules', kernel.release, 'kernel/drivers/firmware/qemu_fw_cfg.ko');
   if (ko === undefined || !existsSync(ko)) {
     log(`qemu_fw_cfg.ko not found for ${kernel.release}: dumps will lack VMCOREINFO`);
     return;
@@ -193,7 +194,10 @@ function sameAsReference(t: ExecutionContext, g: Crashed, mem: PhysicalMemory, w
     g.reference.files.map((f) => [f.name, f.size, f.mtime?.seconds]),
     `${what}: sizes and mtimes`,
   );
-  t.true(x.zones.every((z) => z.status !== 'not-captured'), `${what}: every zone captured`);
+  t.true(
+    x.zones.every((z) => z.status !== 'not-captured'),
+    `${what}: every zone captured`,
+  );
 }
 
 /** Opens a dump file through openDump, runs `fn`, closes it. */
@@ -220,7 +224,10 @@ const crashedLow = (t: ExecutionContext): Promise<Crashed> => (low ??= crashGues
 
 itest('the crashed guest left a dmesg record (reference extraction from pmemsave)', async (t) => {
   const g = await crashedLow(t);
-  t.true(g.reference.files.some((f) => f.name === 'dmesg-ramoops-0'), `files: ${g.reference.files.map((f) => f.name).join(', ')}`);
+  t.true(
+    g.reference.files.some((f) => f.name === 'dmesg-ramoops-0'),
+    `files: ${g.reference.files.map((f) => f.name).join(', ')}`,
+  );
   t.regex(Buffer.from(g.reference.files.find((f) => f.name === 'dmesg-ramoops-0')?.bytes ?? []).toString('latin1'), /sysrq/i);
 });
 
@@ -484,7 +491,10 @@ const guestHigh: GuestSpec = {
 itest('guest with 4.5 GiB of RAM, region above 4 GiB: RAM file (q35 map), kdump-zlib, filtered ELF', async (t) => {
   const g = await crashGuest(guestHigh, (s) => t.log(s));
   try {
-    t.true(g.reference.files.some((f) => f.name === 'dmesg-ramoops-0'), `files: ${g.reference.files.map((f) => f.name).join(', ')}`);
+    t.true(
+      g.reference.files.some((f) => f.name === 'dmesg-ramoops-0'),
+      `files: ${g.reference.files.map((f) => f.name).join(', ')}`,
+    );
     withDump(g.qemu.ramFile, { format: 'qemu-ram', machine: 'q35', ramSize: g.spec.memoryBytes }, (mem) => {
       sameAsReference(t, g, mem, 'qemu-ram q35 4608M');
       t.deepEqual(mem.ranges()[2], { start: 0x100000000, end: 0x100000000 + 2560 * MiB });
@@ -493,7 +503,10 @@ itest('guest with 4.5 GiB of RAM, region above 4 GiB: RAM file (q35 map), kdump-
     withDump(g.qemu.ramFile, {}, (mem) => t.false(extract(mem, g.config).files.some((f) => f.name === 'dmesg-ramoops-0')));
     withDump(path.join(g.dir, 'vmcore.kdump'), {}, (mem) => {
       sameAsReference(t, g, mem, 'kdump-zlib 4608M');
-      t.true(mem.ranges().some((r) => r.start <= 0x100000000 && r.end === 0x100000000 + 2560 * MiB), JSON.stringify(mem.ranges()));
+      t.true(
+        mem.ranges().some((r) => r.start <= 0x100000000 && r.end === 0x100000000 + 2560 * MiB),
+        JSON.stringify(mem.ranges()),
+      );
       t.throws(() => mem.read(0xc0000000, 8), { instanceOf: AddressNotCapturedError }, 'the PCI hole is not RAM');
     });
     withDump(path.join(g.dir, 'region.elf'), {}, (mem) => {

@@ -43,8 +43,16 @@ function checkArchive(t: ExecutionContext, root: string): { readonly manifest: M
   const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as Manifest;
   const entries = readdirSync(root);
   const folders = entries.filter((e) => ARCHIVE_NAME.test(e)).sort();
-  t.deepEqual(entries.filter((e) => e.includes('.tmp-')), [], 'no temp leftovers');
-  t.deepEqual(manifest.crashes.map((c) => c.name), folders, 'manifest lists every folder');
+  t.deepEqual(
+    entries.filter((e) => e.includes('.tmp-')),
+    [],
+    'no temp leftovers',
+  );
+  t.deepEqual(
+    manifest.crashes.map((c) => c.name),
+    folders,
+    'manifest lists every folder',
+  );
   for (const r of manifest.records) {
     const bytes = readFileSync(join(root, r.archive));
     t.is(sha256(bytes), r.sha256, `${r.archive} content`);
@@ -52,8 +60,13 @@ function checkArchive(t: ExecutionContext, root: string): { readonly manifest: M
     t.is(r.archive, `${r.crash}/${r.file}`);
   }
   for (const f of folders) {
-    const onDisk = readdirSync(join(root, f)).filter((n) => n !== 'meta.json').sort();
-    const listed = manifest.records.filter((r) => r.crash === f).map((r) => r.file).sort();
+    const onDisk = readdirSync(join(root, f))
+      .filter((n) => n !== 'meta.json')
+      .sort();
+    const listed = manifest.records
+      .filter((r) => r.crash === f)
+      .map((r) => r.file)
+      .sort();
     t.deepEqual(onDisk, listed, `${f}: files on disk = files in the manifest`);
   }
   return { manifest, folders };
@@ -98,7 +111,10 @@ test('local harvest of a real capture: archive, harvest again (nothing new), era
   const before = snapshot(out.path);
 
   const again = await harvestLocal({ outDir: out.path, pstoreDir: pstore.path });
-  t.deepEqual(again.report.crashes.map((c) => c.status), ['already archived', 'already archived']);
+  t.deepEqual(
+    again.report.crashes.map((c) => c.status),
+    ['already archived', 'already archived'],
+  );
   t.deepEqual(again.report.bootLogsAlreadyArchived, ['console-ramoops-0', 'ftrace-ramoops-0', 'pmsg-ramoops-0']);
   t.deepEqual(snapshot(out.path), before);
 
@@ -170,7 +186,9 @@ test('names from the machine never reach a command unless pstore could have made
   t.deepEqual(h.report.refused, ['../../etc/passwd', 'garbage line', "x';reboot;'"]);
   t.false(shell.commands.some((c) => c.includes('reboot') || c.includes('passwd') || c.includes('garbage')));
   t.true(shell.commands.some((c) => c.includes('rm -- "$f"') && c.includes('dmesg-ramoops-0')));
-  t.deepEqual(parseListing('a|b|c|d|1|1700000000|2023-11-14 22:13:20.5 +0000').listed, [{ name: 'a|b|c|d', size: 1, mtime: { seconds: 1700000000, nsec: 500000000 } }]);
+  t.deepEqual(parseListing('a|b|c|d|1|1700000000|2023-11-14 22:13:20.5 +0000').listed, [
+    { name: 'a|b|c|d', size: 1, mtime: { seconds: 1700000000, nsec: 500000000 } },
+  ]);
 });
 
 test('CLI: a closed port ends with exit 2 and a clear message within the timeout', async (t) => {
@@ -179,7 +197,19 @@ test('CLI: a closed port ends with exit 2 and a clear message within the timeout
   const keyFile = join(out.path, 'key');
   writeFileSync(keyFile, generateRunKeys().privateKey, { mode: 0o600 });
   const port = await freePort();
-  const r = await cli(['--ssh', `root@127.0.0.1:${port}`, '--key', keyFile, '--accept-new-host-key', '--out', join(out.path, 'a'), '--timeout', '3', '--junit', join(out.path, 'j.xml')]);
+  const r = await cli([
+    '--ssh',
+    `root@127.0.0.1:${port}`,
+    '--key',
+    keyFile,
+    '--accept-new-host-key',
+    '--out',
+    join(out.path, 'a'),
+    '--timeout',
+    '3',
+    '--junit',
+    join(out.path, 'j.xml'),
+  ]);
   t.log(`closed port: exit ${r.code} after ${r.seconds.toFixed(1)} s`);
   t.is(r.code, 2);
   // Without --wait a refused connection is the answer: one attempt, said at once (the message
@@ -273,7 +303,13 @@ qemuTest('guest: crash, warm reboot, harvest; harvest again adds nothing', async
   const first = await harvestCli(t, g);
   t.is(first.crashes.length, 1);
   const c = first.crashes[0];
-  t.like(c, { status: 'archived', reason: 'Panic', counter: 1, headline: 'Kernel panic - not syncing: sysrq triggered crash', cause: 'sysrq: Trigger a crash' });
+  t.like(c, {
+    status: 'archived',
+    reason: 'Panic',
+    counter: 1,
+    headline: 'Kernel panic - not syncing: sysrq triggered crash',
+    cause: 'sysrq: Trigger a crash',
+  });
   t.regex(c?.name ?? '', /^\d{8}T\d{6}Z-panic-[0-9a-f]{12}$/);
   t.true(c?.frames.some((f) => f.startsWith('sysrq_handle_crash+')));
   t.log(c?.summary);
@@ -299,20 +335,32 @@ qemuTest('guest: a second crash is a second folder; the first is untouched', asy
   const r = await harvestCli(t, g, ['--junit', join(archive.path, '..', 'junit.xml')]);
   const { folders, manifest } = checkArchive(t, archive.path);
   t.is(folders.length, 2);
-  t.deepEqual(r.crashes.map((k) => k.status), ['archived']);
+  t.deepEqual(
+    r.crashes.map((k) => k.status),
+    ['archived'],
+  );
   t.log(r.crashes[0]?.summary);
   t.not(r.crashes[0]?.name, [...before.keys()][0]?.split('/')[0]);
   for (const [k, v] of before) t.is(snapshot(archive.path).get(k), v, `${k} unchanged`);
-  t.deepEqual(manifest.records.filter((x) => x.type === 'dmesg').map((x) => x.reason), ['Panic', 'Panic']);
+  t.deepEqual(
+    manifest.records.filter((x) => x.type === 'dmesg').map((x) => x.reason),
+    ['Panic', 'Panic'],
+  );
   t.is(new Set(manifest.records.map((x) => x.bootId)).size, 2, 'each harvest recorded its boot');
-  t.regex(readFileSync(join(archive.path, '..', 'junit.xml'), 'utf8'), /<testcase name="\d{8}T\d{6}Z-panic-[0-9a-f]{12}: Kernel panic - not syncing: sysrq triggered crash"/);
+  t.regex(
+    readFileSync(join(archive.path, '..', 'junit.xml'), 'utf8'),
+    /<testcase name="\d{8}T\d{6}Z-panic-[0-9a-f]{12}: Kernel panic - not syncing: sysrq triggered crash"/,
+  );
 });
 
 qemuTest('guest: --erase empties /sys/fs/pstore and resets the zones (RAM shows them empty, and so does the next boot)', async (t) => {
   const g = await guest(t);
   const config = configFromCmdline(GUEST_RAMOOPS_CMDLINE, g.kernel.release);
   const ramBefore = extractRegion(await g.readRam(GUEST_REGION.address, GUEST_REGION.size), config);
-  t.true(ramBefore.files.some((f) => f.type === 'dmesg'), 'the record is in RAM before the erase');
+  t.true(
+    ramBefore.files.some((f) => f.type === 'dmesg'),
+    'the record is in RAM before the erase',
+  );
 
   const before = snapshot(archive.path);
   const r = await harvestCli(t, g, ['--erase']);
@@ -325,7 +373,11 @@ qemuTest('guest: --erase empties /sys/fs/pstore and resets the zones (RAM shows 
   t.deepEqual(snapshot(archive.path), before, 'erasing adds nothing to the archive');
 
   const ramAfter = extractRegion(await g.readRam(GUEST_REGION.address, GUEST_REGION.size), config);
-  t.deepEqual(ramAfter.files.map((f) => f.name), [], 'the zones are reset in RAM');
+  t.deepEqual(
+    ramAfter.files.map((f) => f.name),
+    [],
+    'the zones are reset in RAM',
+  );
 
   await g.warmReboot();
   t.is(await lsPstore(g), '', 'the next boot finds the zones empty');

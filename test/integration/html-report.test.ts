@@ -18,7 +18,9 @@ const NEVER = '<b>text the kernel never logs</b>';
 
 /** The DOM after the page's scripts ran, with `hash` in the address. */
 async function dumpDom(page: string, hash: string): Promise<string> {
-  const r = await execa('chromium', ['--headless=new', '--no-sandbox', '--disable-gpu', '--dump-dom', `${pathToFileURL(page).href}${hash}`], { timeout: 120_000 });
+  const r = await execa('chromium', ['--headless=new', '--no-sandbox', '--disable-gpu', '--dump-dom', `${pathToFileURL(page).href}${hash}`], {
+    timeout: 120_000,
+  });
   return r.stdout;
 }
 
@@ -30,23 +32,47 @@ function element(dom: string, id: string, close: string): string {
   return dom.slice(start, dom.indexOf(`</${close}>`, at) + close.length + 3);
 }
 
-htmlTest('the matrix page shows every cell with matrix.json\'s numbers, and #cell-N opens the failed cell to its files', async (t) => {
+htmlTest("the matrix page shows every cell with matrix.json's numbers, and #cell-N opens the failed cell to its files", async (t) => {
   t.timeout(60 * 60_000);
   const tmp = await dir({ prefix: 'ramoops-html-test-', unsafeCleanup: true });
   if (process.env['RAMOOPS_KEEP_ARTIFACTS'] !== '1') t.teardown(() => tmp.cleanup());
   const scenario = join(tmp.path, 'must-fail.json');
-  writeFileSync(scenario, JSON.stringify({
-    name: 'must-fail',
-    description: 'a panic whose expectation cannot hold',
-    crash: [{ run: 'echo c > /proc/sysrq-trigger', expect: 'panic' }],
-    expect: [{ file: '^dmesg-ramoops-0$', contains: NEVER }],
-  }));
+  writeFileSync(
+    scenario,
+    JSON.stringify({
+      name: 'must-fail',
+      description: 'a panic whose expectation cannot hold',
+      crash: [{ run: 'echo c > /proc/sysrq-trigger', expect: 'panic' }],
+      expect: [{ file: '^dmesg-ramoops-0$', contains: NEVER }],
+    }),
+  );
   const out = join(tmp.path, 'out');
-  const r = await execa(process.execPath, [join(repoRoot(), 'dist/harness/cli/main.js'), 'matrix', '--jobs', '2', '--out', out,
-    '--kernels', 'debian', '--configs', 'default:', '--scenarios', 'panic-sysrq', scenario], { reject: false, all: true });
+  const r = await execa(
+    process.execPath,
+    [
+      join(repoRoot(), 'dist/harness/cli/main.js'),
+      'matrix',
+      '--jobs',
+      '2',
+      '--out',
+      out,
+      '--kernels',
+      'debian',
+      '--configs',
+      'default:',
+      '--scenarios',
+      'panic-sysrq',
+      scenario,
+    ],
+    { reject: false, all: true },
+  );
   const m = JSON.parse(readFileSync(join(out, 'matrix.json'), 'utf8')) as MatrixReport;
   t.is(r.exitCode, 1, r.all);
-  t.deepEqual(m.cells.map((c) => `${c.scenario} ${c.verdict}`), ['panic-sysrq pass', 'must-fail mismatch'], r.all);
+  t.deepEqual(
+    m.cells.map((c) => `${c.scenario} ${c.verdict}`),
+    ['panic-sysrq pass', 'must-fail mismatch'],
+    r.all,
+  );
 
   const page = join(out, 'report.html');
   const dom = await dumpDom(page, '#cell-2');
@@ -63,7 +89,10 @@ htmlTest('the matrix page shows every cell with matrix.json\'s numbers, and #cel
   t.true(failed.includes('<details open="">'), failed.slice(0, 300));
   t.true(failed.includes('FAIL expect') && failed.includes('&lt;b&gt;text the kernel never logs&lt;/b&gt;'));
   t.false(failed.includes(NEVER));
-  t.regex(failed, /<div class="file" data-file="dmesg-ramoops-0"><h4>dmesg-ramoops-0: identical<\/h4><div class="pair"><div class="side"><b>host<\/b>.*<div class="side"><b>guest<\/b>/s);
+  t.regex(
+    failed,
+    /<div class="file" data-file="dmesg-ramoops-0"><h4>dmesg-ramoops-0: identical<\/h4><div class="pair"><div class="side"><b>host<\/b>.*<div class="side"><b>guest<\/b>/s,
+  );
   t.true(failed.includes('<svg') && failed.includes('<pre class="serial">'));
   // The other cell stays closed.
   t.true(element(dom, 'd-cell-1', 'tr').includes('<details>'));
@@ -71,7 +100,11 @@ htmlTest('the matrix page shows every cell with matrix.json\'s numbers, and #cel
   const shots = join(repoRoot(), '.scratch', 'html-report');
   mkdirSync(shots, { recursive: true });
   const shot = join(shots, `matrix-cell-2-${Date.now()}.png`);
-  await execa('chromium', ['--headless=new', '--no-sandbox', '--disable-gpu', `--screenshot=${shot}`, '--window-size=1280,2400', `${pathToFileURL(page).href}#cell-2`], { timeout: 120_000 });
+  await execa(
+    'chromium',
+    ['--headless=new', '--no-sandbox', '--disable-gpu', `--screenshot=${shot}`, '--window-size=1280,2400', `${pathToFileURL(page).href}#cell-2`],
+    { timeout: 120_000 },
+  );
   t.true(readFileSync(shot).subarray(1, 4).toString() === 'PNG', shot);
   t.log(`screenshot: ${shot}`);
 });

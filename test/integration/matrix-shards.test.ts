@@ -13,7 +13,21 @@ import { repoRoot } from '../helpers/paths.js';
 
 const shardTest = serialUnless(x86SkipReason({ debianKernel: true }));
 const CLI = join(repoRoot(), 'dist/harness/cli/main.js');
-const MATRIX = ['--kernels', 'debian', '--configs', '', 'rec16k:ramoops.record_size=16384', 'mem2m:ramoops.mem_size=2097152', 'ecc16:ramoops.ecc=16', '--scenarios', 'panic-sysrq', 'parts', 'lkdtm-panic', '--jobs', '2'];
+const MATRIX = [
+  '--kernels',
+  'debian',
+  '--configs',
+  '',
+  'rec16k:ramoops.record_size=16384',
+  'mem2m:ramoops.mem_size=2097152',
+  'ecc16:ramoops.ecc=16',
+  '--scenarios',
+  'panic-sysrq',
+  'parts',
+  'lkdtm-panic',
+  '--jobs',
+  '2',
+];
 
 /** What must be equal between a sharded and an unsharded run: everything but timings and paths. */
 function comparable(m: MatrixReport): unknown {
@@ -47,7 +61,11 @@ shardTest('3 shard processes merged equal the same 12-cell matrix run unsharded'
     const m = JSON.parse(readFileSync(join(d, 'matrix.json'), 'utf8')) as MatrixReport;
     t.is(r.exitCode, m.exitCode, r.all);
     t.true(m.cells.length > 0, `shard ${i}/3 got cells`);
-    const manifest = JSON.parse(readFileSync(join(d, 'shard.json'), 'utf8')) as { shard: { index: number; count: number }; cells: unknown[]; versions: { qemu?: string } };
+    const manifest = JSON.parse(readFileSync(join(d, 'shard.json'), 'utf8')) as {
+      shard: { index: number; count: number };
+      cells: unknown[];
+      versions: { qemu?: string };
+    };
     t.deepEqual(manifest.shard, { index: i, count: 3 });
     t.is(manifest.cells.length, m.cells.length);
     t.truthy(manifest.versions.qemu);
@@ -65,5 +83,7 @@ shardTest('3 shard processes merged equal the same 12-cell matrix run unsharded'
     t.regex(readFileSync(join(b.outDir, 'rerun.txt'), 'utf8'), new RegExp(`^ramoops matrix .* --only ${a.index + 1}\\n$`));
   }
   t.is((readFileSync(join(merged, 'junit.xml'), 'utf8').match(/<testcase /g) ?? []).length, 12);
-  t.log(`unsharded ${m0.seconds} s; shards ${shardDirs.map((d) => (JSON.parse(readFileSync(join(d, 'matrix.json'), 'utf8')) as MatrixReport).seconds).join(' + ')} s; verdicts ${JSON.stringify(m0.summary)}`);
+  t.log(
+    `unsharded ${m0.seconds} s; shards ${shardDirs.map((d) => (JSON.parse(readFileSync(join(d, 'matrix.json'), 'utf8')) as MatrixReport).seconds).join(' + ')} s; verdicts ${JSON.stringify(m0.summary)}`,
+  );
 });

@@ -20,11 +20,19 @@ async function matrix(t: ExecutionContext, args: readonly string[]): Promise<{ m
   t.timeout(60 * 60_000);
   const out = await dir({ prefix: 'ramoops-matrix-test-', unsafeCleanup: true });
   if (process.env['RAMOOPS_KEEP_ARTIFACTS'] !== '1') t.teardown(() => out.cleanup());
-  const r = await execa(process.execPath, [join(repoRoot(), 'dist/harness/cli/main.js'), 'matrix', '--jobs', '2', '--out', out.path, ...args], { reject: false, all: true });
+  const r = await execa(process.execPath, [join(repoRoot(), 'dist/harness/cli/main.js'), 'matrix', '--jobs', '2', '--out', out.path, ...args], {
+    reject: false,
+    all: true,
+  });
   const m = JSON.parse(readFileSync(join(out.path, 'matrix.json'), 'utf8')) as MatrixReport;
-  t.log(r.all?.split('\n').filter((l) => /^(PASS|FAIL|  (pass|mismatch|fault|skipped) )/.test(l)).join('\n'));
+  t.log(
+    r.all
+      ?.split('\n')
+      .filter((l) => /^(PASS|FAIL|  (pass|mismatch|fault|skipped) )/.test(l))
+      .join('\n'),
+  );
   for (const c of m.cells.filter((x) => x.verdict !== 'pass')) t.log(`${c.label}: ${c.verdict}: ${c.why ?? ''}\n${r.all ?? ''}`);
-  t.is(r.exitCode, m.exitCode, 'the exit code is the report\'s');
+  t.is(r.exitCode, m.exitCode, "the exit code is the report's");
   const reports = new Map<string, RunReport>();
   for (const c of m.cells) reports.set(c.label, JSON.parse(readFileSync(join(c.outDir, 'report.json'), 'utf8')) as RunReport);
   return { m, reports };
@@ -45,39 +53,73 @@ async function fullMatrix(t: ExecutionContext, kernel: string, configs: readonly
 }
 
 matrixTest('6.1: every compressor, ECC off and on, all zones (ftrace without ECC), oops + panic: host == guest', async (t) => {
-  const configs = ['deflate:pstore.compress=deflate', 'lzo-ecc16:pstore.compress=lzo ramoops.ecc=16', 'lz4:pstore.compress=lz4', 'lz4hc-ecc16:pstore.compress=lz4hc ramoops.ecc=16', '842:pstore.compress=842', 'zstd-ecc16:pstore.compress=zstd ramoops.ecc=16'];
+  const configs = [
+    'deflate:pstore.compress=deflate',
+    'lzo-ecc16:pstore.compress=lzo ramoops.ecc=16',
+    'lz4:pstore.compress=lz4',
+    'lz4hc-ecc16:pstore.compress=lz4hc ramoops.ecc=16',
+    '842:pstore.compress=842',
+    'zstd-ecc16:pstore.compress=zstd ramoops.ecc=16',
+  ];
   const runs = await fullMatrix(t, CI_KERNEL_61, configs);
-  t.is(runs.reduce((n, r) => n + r.m.summary.pass, 0), 6, JSON.stringify(runs.map((r) => r.m.summary)));
-  for (const { m, reports } of runs) for (const c of m.cells) {
-    const r = reports.get(c.label);
-    t.is(r?.verdict, 'pass', c.label);
-    // Oops#1 and Panic#2, the console, pmsg and the ftrace zone: every front end, compared.
-    const names = files(r);
-    t.true(names.filter((n) => n.startsWith('dmesg-ramoops-')).length >= 2, `${c.label}: ${names.join(',')}`);
-    for (const want of ['console-ramoops-0', 'pmsg-ramoops-0']) t.true(names.includes(want), `${c.label}: ${want} in ${names.join(',')}`);
-    if (c.scenario === 'full') t.true(names.some((n) => n.startsWith('ftrace-ramoops-')), `${c.label}: ftrace in ${names.join(',')}`);
-    t.true(r?.cycles[0]?.comparison.files.every((f) => f.status === 'match'), c.label);
-    t.true(r?.cycles[0]?.checks.every((k) => k.ok), c.label);
-    // ECC cells: the guest's kernel appended its ECC verdict, and the host's bytes equal it.
-    const ecc = c.config.endsWith('ecc16');
-    const notice = r?.cycles[0]?.guest.files.find((f) => f.name === 'dmesg-ramoops-0')?.eccNotice;
-    t.is(notice !== undefined, ecc, `${c.label}: ECC notice ${notice ?? 'none'}`);
-    // The records were written with the configuration's compressor: the host decoded them with it.
-    const algo = c.config.split('-')[0] ?? '';
-    const dmesg = r?.cycles[0]?.host.files.filter((f) => f.name.startsWith('dmesg-')) ?? [];
-    t.true(dmesg.length >= 2 && dmesg.every((f) => f.compression === algo), `${c.label}: ${dmesg.map((f) => `${f.name}=${f.compression ?? 'none'}`).join(', ')}`);
-  }
+  t.is(
+    runs.reduce((n, r) => n + r.m.summary.pass, 0),
+    6,
+    JSON.stringify(runs.map((r) => r.m.summary)),
+  );
+  for (const { m, reports } of runs)
+    for (const c of m.cells) {
+      const r = reports.get(c.label);
+      t.is(r?.verdict, 'pass', c.label);
+      // Oops#1 and Panic#2, the console, pmsg and the ftrace zone: every front end, compared.
+      const names = files(r);
+      t.true(names.filter((n) => n.startsWith('dmesg-ramoops-')).length >= 2, `${c.label}: ${names.join(',')}`);
+      for (const want of ['console-ramoops-0', 'pmsg-ramoops-0']) t.true(names.includes(want), `${c.label}: ${want} in ${names.join(',')}`);
+      if (c.scenario === 'full')
+        t.true(
+          names.some((n) => n.startsWith('ftrace-ramoops-')),
+          `${c.label}: ftrace in ${names.join(',')}`,
+        );
+      t.true(
+        r?.cycles[0]?.comparison.files.every((f) => f.status === 'match'),
+        c.label,
+      );
+      t.true(
+        r?.cycles[0]?.checks.every((k) => k.ok),
+        c.label,
+      );
+      // ECC cells: the guest's kernel appended its ECC verdict, and the host's bytes equal it.
+      const ecc = c.config.endsWith('ecc16');
+      const notice = r?.cycles[0]?.guest.files.find((f) => f.name === 'dmesg-ramoops-0')?.eccNotice;
+      t.is(notice !== undefined, ecc, `${c.label}: ECC notice ${notice ?? 'none'}`);
+      // The records were written with the configuration's compressor: the host decoded them with it.
+      const algo = c.config.split('-')[0] ?? '';
+      const dmesg = r?.cycles[0]?.host.files.filter((f) => f.name.startsWith('dmesg-')) ?? [];
+      t.true(
+        dmesg.length >= 2 && dmesg.every((f) => f.compression === algo),
+        `${c.label}: ${dmesg.map((f) => `${f.name}=${f.compression ?? 'none'}`).join(', ')}`,
+      );
+    }
 });
 
 matrixTest('6.12: deflate with ECC off and on, all zones (ftrace without ECC), oops + panic: host == guest', async (t) => {
   const runs = await fullMatrix(t, CI_KERNEL_612, ['deflate:pstore.compress=deflate', 'deflate-ecc16:pstore.compress=deflate ramoops.ecc=16']);
-  t.is(runs.reduce((n, r) => n + r.m.summary.pass, 0), 2, JSON.stringify(runs.map((r) => r.m.summary)));
-  for (const { m, reports } of runs) for (const c of m.cells) {
-    const names = files(reports.get(c.label));
-    t.true(names.filter((n) => n.startsWith('dmesg-ramoops-')).length >= 2, `${c.label}: ${names.join(',')}`);
-    for (const want of ['console-ramoops-0', 'pmsg-ramoops-0']) t.true(names.includes(want), `${c.label}: ${want} in ${names.join(',')}`);
-    if (c.scenario === 'full') t.true(names.some((n) => n.startsWith('ftrace-ramoops-')), `${c.label}: ${names.join(',')}`);
-  }
+  t.is(
+    runs.reduce((n, r) => n + r.m.summary.pass, 0),
+    2,
+    JSON.stringify(runs.map((r) => r.m.summary)),
+  );
+  for (const { m, reports } of runs)
+    for (const c of m.cells) {
+      const names = files(reports.get(c.label));
+      t.true(names.filter((n) => n.startsWith('dmesg-ramoops-')).length >= 2, `${c.label}: ${names.join(',')}`);
+      for (const want of ['console-ramoops-0', 'pmsg-ramoops-0']) t.true(names.includes(want), `${c.label}: ${want} in ${names.join(',')}`);
+      if (c.scenario === 'full')
+        t.true(
+          names.some((n) => n.startsWith('ftrace-ramoops-')),
+          `${c.label}: ${names.join(',')}`,
+        );
+    }
 });
 
 matrixTest('the LKDTM crash list, ring wrap, parts and console wrap on 6.1; hard lockup on 6.12 with 2 CPUs', async (t) => {

@@ -40,10 +40,15 @@ async function cli(t: ExecutionContext, args: readonly string[]): Promise<Run> {
   if (process.env['RAMOOPS_KEEP_ARTIFACTS'] !== '1') t.teardown(() => out.cleanup());
   const main = join(repoRoot(), 'dist', 'harness', 'cli', 'main.js');
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [main, 'run', ...args, ...(args.includes('--scenario') ? [] : ['--selftests']), '--json', '--out', out.path], { timeout: 900_000, maxBuffer: 64 << 20 }, (err, so, se) => {
-      const status = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code: status, stdout: so, stderr: se });
-    });
+    execFile(
+      process.execPath,
+      [main, 'run', ...args, ...(args.includes('--scenario') ? [] : ['--selftests']), '--json', '--out', out.path],
+      { timeout: 900_000, maxBuffer: 64 << 20 },
+      (err, so, se) => {
+        const status = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        resolve({ code: status, stdout: so, stderr: se });
+      },
+    );
   });
   const report = JSON.parse(stdout) as RunReport;
   const tap = readFileSync(join(out.path, 'selftests.tap'), 'utf8');
@@ -59,7 +64,7 @@ function assertSameBytes(t: ExecutionContext, r: Run): void {
   const c = r.report.cycles[0];
   t.truthy(c);
   if (c === undefined) return;
-  t.true(c.comparison.matched, 'host parse equals the guest\'s /sys/fs/pstore');
+  t.true(c.comparison.matched, "host parse equals the guest's /sys/fs/pstore");
   t.true(c.comparison.files.length > 0);
   t.true(c.comparison.files.every((f) => f.status === 'match'));
   const host = readdirSync(join(r.out, 'cycle1-host')).sort();
@@ -92,7 +97,8 @@ async function ciRun(t: ExecutionContext, source: string, release: string | unde
   t.is(r.report.fault, undefined, r.report.fault?.message);
   t.is(r.report.kernel.release, release);
   assertSameBytes(t, r);
-  for (const n of ['dmesg-ramoops-0', 'console-ramoops-0', 'pmsg-ramoops-0']) t.true(r.report.cycles[0]?.guest.files.some((f) => f.name === n) ?? false, `guest shows ${n}`);
+  for (const n of ['dmesg-ramoops-0', 'console-ramoops-0', 'pmsg-ramoops-0'])
+    t.true(r.report.cycles[0]?.guest.files.some((f) => f.name === n) ?? false, `guest shows ${n}`);
   assertPostRebootSteps(t, r);
   return r;
 }
@@ -101,25 +107,35 @@ const ciReason = (i: number): string | undefined =>
   reason ?? (ciKernels[i] === undefined ? `the CI kernel build:${SOURCES[i]}:${CI_FRAGMENTS.join(',')} is not built (make kernels)` : undefined);
 
 for (const [i, source] of SOURCES.entries()) {
-  declare(`CI kernel (${source} built with ${CI_FRAGMENTS.join(',')}): --selftests passes all three, the one adaptation printed in the TAP`, ciReason(i), async (t) => {
-    const r = await ciRun(t, source, ciKernels[i]?.release, []);
-    t.deepEqual(results(r.tap), [
-      '1..3',
-      'ok 1 selftests: pstore: pstore_tests',
-      'ok 2 selftests: pstore: pstore_crash_test',
-      'ok 3 selftests: pstore: pstore_post_reboot_tests',
-    ]);
-    // The adaptation is never silent: in the TAP header, the report and the post-reboot test's check.
-    t.regex(r.tap, /^TAP version 13\n1\.\.3\n# adapted pstore_post_reboot_tests: replaced 2 x "grep -q \\"\\\\---\\\\\[ end trace\\"" with /);
-    t.deepEqual(r.report.selftests?.adaptations.map((a) => [a.file, a.places]), [['pstore_post_reboot_tests', 2]]);
-    const post = r.report.selftests?.results[2]?.output ?? '';
-    t.true(post.includes('Checking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... ok\n'), post);
-    t.true(post.includes('Checking console file contains oops end marker ... ok\n'), post);
-    t.regex(r.report.cycles[0]?.checks.find((c) => c.name === 'selftests: pstore: pstore_post_reboot_tests')?.detail ?? '', /^exit 0; adapted pstore_post_reboot_tests/);
-    t.true(r.report.cycles[0]?.checks.every((c) => c.ok));
-    t.is(r.report.verdict, 'pass');
-    t.is(r.code, 0);
-  });
+  declare(
+    `CI kernel (${source} built with ${CI_FRAGMENTS.join(',')}): --selftests passes all three, the one adaptation printed in the TAP`,
+    ciReason(i),
+    async (t) => {
+      const r = await ciRun(t, source, ciKernels[i]?.release, []);
+      t.deepEqual(results(r.tap), [
+        '1..3',
+        'ok 1 selftests: pstore: pstore_tests',
+        'ok 2 selftests: pstore: pstore_crash_test',
+        'ok 3 selftests: pstore: pstore_post_reboot_tests',
+      ]);
+      // The adaptation is never silent: in the TAP header, the report and the post-reboot test's check.
+      t.regex(r.tap, /^TAP version 13\n1\.\.3\n# adapted pstore_post_reboot_tests: replaced 2 x "grep -q \\"\\\\---\\\\\[ end trace\\"" with /);
+      t.deepEqual(
+        r.report.selftests?.adaptations.map((a) => [a.file, a.places]),
+        [['pstore_post_reboot_tests', 2]],
+      );
+      const post = r.report.selftests?.results[2]?.output ?? '';
+      t.true(post.includes('Checking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... ok\n'), post);
+      t.true(post.includes('Checking console file contains oops end marker ... ok\n'), post);
+      t.regex(
+        r.report.cycles[0]?.checks.find((c) => c.name === 'selftests: pstore: pstore_post_reboot_tests')?.detail ?? '',
+        /^exit 0; adapted pstore_post_reboot_tests/,
+      );
+      t.true(r.report.cycles[0]?.checks.every((c) => c.ok));
+      t.is(r.report.verdict, 'pass');
+      t.is(r.code, 0);
+    },
+  );
 }
 
 declare(`CI kernel (debian-6.12 built with ${CI_FRAGMENTS.join(',')}): selftests-verbatim fails only the oops end marker checks`, ciReason(1), async (t) => {
@@ -132,7 +148,10 @@ declare(`CI kernel (debian-6.12 built with ${CI_FRAGMENTS.join(',')}): selftests
   ]);
   t.false(r.tap.includes('# adapted'));
   t.deepEqual(r.report.selftests?.adaptations, []);
-  t.deepEqual(failedSteps(r.report.selftests?.results[2]?.output ?? ''), ['Checking dmesg files contain oops end marker: dmesg-ramoops-0 ... FAIL', 'Checking console file contains oops end marker ... FAIL']);
+  t.deepEqual(failedSteps(r.report.selftests?.results[2]?.output ?? ''), [
+    'Checking dmesg files contain oops end marker: dmesg-ramoops-0 ... FAIL',
+    'Checking console file contains oops end marker ... FAIL',
+  ]);
   const failed = r.report.cycles[0]?.checks.filter((c) => !c.ok).map((c) => c.name);
   t.deepEqual(failed, ['selftests: pstore: pstore_post_reboot_tests']);
   t.is(r.report.verdict, 'mismatch');

@@ -15,7 +15,11 @@ interface Out {
 
 function validateBoot(args: readonly string[]): Out {
   try {
-    const stdout = execFileSync(process.execPath, [cli(), 'validate', ...args, '--kernel-version', '6.1.0-56-amd64', '--boot', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+    const stdout = execFileSync(process.execPath, [cli(), 'validate', ...args, '--kernel-version', '6.1.0-56-amd64', '--boot', '--json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 600_000,
+    });
     return { status: 0, json: JSON.parse(stdout) as Out['json'] };
   } catch (e) {
     const err = e as { status: number; stdout: string };
@@ -35,14 +39,42 @@ run('no room for dmesg: validate says error, the kernel refuses with the same me
 });
 
 run('invalid ecc_size: validate says error, the kernel refuses with the same message', (t) => {
-  const r = validateBoot(['--mem-address', '0x8000000', '--mem-size', '0x10000', '--record-size', '0x100', '--console-size', '0', '--ftrace-size', '0', '--pmsg-size', '0', '--ecc', '127', '--cmdline', 'memmap=0x10000$0x8000000']);
+  const r = validateBoot([
+    '--mem-address',
+    '0x8000000',
+    '--mem-size',
+    '0x10000',
+    '--record-size',
+    '0x100',
+    '--console-size',
+    '0',
+    '--ftrace-size',
+    '0',
+    '--pmsg-size',
+    '0',
+    '--ecc',
+    '127',
+    '--cmdline',
+    'memmap=0x10000$0x8000000',
+  ]);
   t.true(r.json.problems.some((p) => p.severity === 'error'));
   t.is(r.json.boot.verdict, 'refused-as-predicted');
   t.true(r.json.boot.kernelMessageSeen, r.json.boot.kernelLines.join('\n'));
 });
 
 run('a sound configuration: no errors, and the crash survives the warm reboot', (t) => {
-  const r = validateBoot(['--mem-address', '0x8000000', '--mem-size', '0x100000', '--record-size', '0x4000', '--ecc', '16', '--cmdline', 'memmap=0x100000$0x8000000']);
+  const r = validateBoot([
+    '--mem-address',
+    '0x8000000',
+    '--mem-size',
+    '0x100000',
+    '--record-size',
+    '0x4000',
+    '--ecc',
+    '16',
+    '--cmdline',
+    'memmap=0x100000$0x8000000',
+  ]);
   t.false(r.json.problems.some((p) => p.severity === 'error'));
   t.is(r.json.boot.verdict, 'proved');
   t.true(r.json.boot.survived.includes('dmesg-ramoops-0'));

@@ -44,7 +44,10 @@ for (const fx of fixtures) {
     const started = Date.now();
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.oneof(fc.constantFrom(...hot), fc.nat(fx.region.length - 1)), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 8 })), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.tuple(fc.oneof(fc.constantFrom(...hot), fc.nat(fx.region.length - 1)), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 8 })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
         fc.oneof(fc.constant(fx.region.length), fc.nat(fx.region.length)),
         fc.integer({ min: -0x2000, max: 0x2000 }),
         (muts, keep, shift) => {
@@ -65,12 +68,22 @@ test('random configurations over random bytes: typed errors only', (t) => {
   fc.assert(
     fc.property(
       fc.uint8Array({ minLength: 64, maxLength: 4096 }),
-      fc.record({ memSize: fc.integer({ min: 1, max: 1 << 17 }), recordSize: fc.nat(1 << 16), consoleSize: fc.nat(1 << 14), ftraceSize: fc.nat(1 << 14), pmsgSize: fc.nat(1 << 14), ecc: fc.nat(130) }),
+      fc.record({
+        memSize: fc.integer({ min: 1, max: 1 << 17 }),
+        recordSize: fc.nat(1 << 16),
+        consoleSize: fc.nat(1 << 14),
+        ftraceSize: fc.nat(1 << 14),
+        pmsgSize: fc.nat(1 << 14),
+        ecc: fc.nat(130),
+      }),
       (seed, s) => {
         for (let i = 0; i < bytes.length; i++) bytes[i] = seed[i % seed.length] ?? 0;
         let config: RamoopsConfig;
         try {
-          config = configFromCmdline(`ramoops.mem_address=0 ramoops.mem_size=${s.memSize} ramoops.record_size=${s.recordSize} ramoops.console_size=${s.consoleSize} ramoops.ftrace_size=${s.ftraceSize} ramoops.pmsg_size=${s.pmsgSize} ramoops.ecc=${s.ecc}`, '6.1.0-56-amd64');
+          config = configFromCmdline(
+            `ramoops.mem_address=0 ramoops.mem_size=${s.memSize} ramoops.record_size=${s.recordSize} ramoops.console_size=${s.consoleSize} ramoops.ftrace_size=${s.ftraceSize} ramoops.pmsg_size=${s.pmsgSize} ramoops.ecc=${s.ecc}`,
+            '6.1.0-56-amd64',
+          );
         } catch (e) {
           if (!isRamoopsError(e)) throw e;
           return;

@@ -72,10 +72,19 @@ export function symbolOptions(a: { 'system-map'?: string; kallsyms?: string; 'ka
   let kaslrOffset: ExtractOptions['kaslrOffset'];
   if (a['kaslr-offset'] !== undefined) {
     const v = parseKaslrOffset(a['kaslr-offset']);
-    if (v === undefined) throw new ConfigError('--kaslr-offset', `${JSON.stringify(a['kaslr-offset'])} is not a hex offset (e.g. 0x1e400000, as the panic's "Kernel Offset:" line prints it)`);
+    if (v === undefined)
+      throw new ConfigError(
+        '--kaslr-offset',
+        `${JSON.stringify(a['kaslr-offset'])} is not a hex offset (e.g. 0x1e400000, as the panic's "Kernel Offset:" line prints it)`,
+      );
     kaslrOffset = { value: v, source: '--kaslr-offset' };
   }
-  const symbols = a['system-map'] !== undefined ? parseSystemMap(readFileSync(a['system-map'], 'utf8')) : a.kallsyms !== undefined ? parseKallsyms(readFileSync(a.kallsyms, 'utf8')) : undefined;
+  const symbols =
+    a['system-map'] !== undefined
+      ? parseSystemMap(readFileSync(a['system-map'], 'utf8'))
+      : a.kallsyms !== undefined
+        ? parseKallsyms(readFileSync(a.kallsyms, 'utf8'))
+        : undefined;
   return { ...(symbols === undefined ? {} : { symbols }), ...(kaslrOffset === undefined ? {} : { kaslrOffset }) };
 }
 
@@ -97,7 +106,10 @@ function refuseUseless(x: Extraction, config: RamoopsConfig, covered: readonly {
   }
   const captured = x.zones.filter((z) => z.status !== 'not-captured');
   if (captured.every((z) => z.status === 'bad-signature')) {
-    throw new InputError('', `no zone of the region ${span(start, end)} carries a ramoops signature (${captured.length} zone(s) in the dump checked): is --base / mem_address right, or try --auto`);
+    throw new InputError(
+      '',
+      `no zone of the region ${span(start, end)} carries a ramoops signature (${captured.length} zone(s) in the dump checked): is --base / mem_address right, or try --auto`,
+    );
   }
 }
 
@@ -107,17 +119,36 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
   builder: (y: Argv) =>
     withConfigOptions(
       withDumpOptions(y)
-        .option('system-map', { type: 'string', describe: 'System.map of the kernel, to symbolize ftrace records as the kernel does; shifted by the KASLR offset of the panic\'s "Kernel Offset:" line when a dmesg record has one' })
-        .option('kallsyms', { type: 'string', describe: 'a copy of /proc/kallsyms instead of --system-map: that boot\'s addresses, no offset applied' })
-        .option('kaslr-offset', { type: 'string', describe: 'name ftrace records as a kernel with this KASLR offset (hex) would: added to --system-map\'s addresses; wins over the dump\'s "Kernel Offset:" line' })
-        .option('out', { type: 'string', demandOption: true, describe: 'output folder (created); must be empty, so that it shows only this dump; nothing is written outside it' })
+        .option('system-map', {
+          type: 'string',
+          describe:
+            'System.map of the kernel, to symbolize ftrace records as the kernel does; shifted by the KASLR offset of the panic\'s "Kernel Offset:" line when a dmesg record has one',
+        })
+        .option('kallsyms', { type: 'string', describe: "a copy of /proc/kallsyms instead of --system-map: that boot's addresses, no offset applied" })
+        .option('kaslr-offset', {
+          type: 'string',
+          describe:
+            'name ftrace records as a kernel with this KASLR offset (hex) would: added to --system-map\'s addresses; wins over the dump\'s "Kernel Offset:" line',
+        })
+        .option('out', {
+          type: 'string',
+          demandOption: true,
+          describe: 'output folder (created); must be empty, so that it shows only this dump; nothing is written outside it',
+        })
         .option('force', { type: 'boolean', default: false, describe: 'clear a non-empty --out folder first' })
         .option('verbose', { type: 'boolean', default: false, describe: 'print every warning, not one line per kind' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON report instead of the table' })
-        .option('auto', { type: 'boolean', default: false, describe: 'find the ramoops region and its configuration in the dump (as `ramoops scan` does) instead of being told; explicit --kernel-version, --cpus and --compress still apply' })
+        .option('auto', {
+          type: 'boolean',
+          default: false,
+          describe:
+            'find the ramoops region and its configuration in the dump (as `ramoops scan` does) instead of being told; explicit --kernel-version, --cpus and --compress still apply',
+        })
         .option('region', { type: 'number', default: 0, describe: 'with --auto: which of the regions found to extract (0 = the first)' })
-        .epilog('Exit codes: 0 extracted (ECC errors and undecodable records are reproduced as the kernel shows them);\n1 partial: some zones are not in the dump;\n2 error: bad configuration or input, nothing extracted.'),
-    ) as unknown as Argv<ExtractArgs>,
+        .epilog(
+          'Exit codes: 0 extracted (ECC errors and undecodable records are reproduced as the kernel shows them);\n1 partial: some zones are not in the dump;\n2 error: bad configuration or input, nothing extracted.',
+        ),
+    ),
   handler: (a) => {
     // Before any work: a run that ends on a bad --out has wasted the extraction.
     checkInputFile('dump', a.dump);
@@ -134,7 +165,13 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
       if (a.auto) {
         const found = scan(dump.memory).regions;
         const g = found[a.region];
-        if (!g) throw new ConfigError('--auto', found.length ? `only ${found.length} region(s) found; --region ${a.region} does not exist` : `no ramoops region found in ${a.dump}: no zone headers that fit a ramoops layout`);
+        if (!g)
+          throw new ConfigError(
+            '--auto',
+            found.length
+              ? `only ${found.length} region(s) found; --region ${a.region} does not exist`
+              : `no ramoops region found in ${a.dump}: no zone headers that fit a ramoops layout`,
+          );
         const kernelVersion = a['kernel-version'];
         config = {
           ...g.config,
@@ -143,7 +180,10 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
           ...(a.compress !== undefined ? { compress: a.compress } : {}),
         };
         cfgWarnings = [];
-        decisions.push(`--auto: region ${a.region} of ${found.length} found, confidence ${g.confidence}: ${configAsCmdline(config)}`, ...g.reasons.map((r) => `--auto: ${r}`));
+        decisions.push(
+          `--auto: region ${a.region} of ${found.length} found, confidence ${g.confidence}: ${configAsCmdline(config)}`,
+          ...g.reasons.map((r) => `--auto: ${r}`),
+        );
       } else {
         const r = resolveConfig(a);
         config = r.config;
@@ -161,7 +201,14 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
     if (a.json) {
       process.stdout.write(JSON.stringify({ ...(extractionJson(x, dir) as object), warnings }, null, 2) + '\n');
     } else {
-      const rows = x.files.map((f) => [f.name, f.size, f.zones.map((z) => `${f.type === 'dmesg' || f.type === 'ftrace' ? z.index : 0}`).join(',') || '-', f.zones.map((z) => hexAddr(z.address)).join(',') || '-', eccText(f), f.notes.join('; ')]);
+      const rows = x.files.map((f) => [
+        f.name,
+        f.size,
+        f.zones.map((z) => `${f.type === 'dmesg' || f.type === 'ftrace' ? z.index : 0}`).join(',') || '-',
+        f.zones.map((z) => hexAddr(z.address)).join(',') || '-',
+        eccText(f),
+        f.notes.join('; '),
+      ]);
       process.stdout.write(table(['file', 'size', 'zone', 'address', 'ecc', 'notes'], rows) + '\n');
       process.stdout.write(`${x.files.length} file(s) written to ${dir}\n`);
       for (const d of x.decisions) process.stdout.write(`note: ${d}\n`);

@@ -96,8 +96,15 @@ function loginError(e: unknown, t: SshTarget, keyFile: string, waitS: number, pi
     return new HarnessError('ssh', `${t.label} refused the key ${keyFile} for user ${t.user}`, { cause: e });
   }
   const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : msg;
-  if (waitS <= 0) return new HarnessError('ssh', `no SSH login to ${t.label} (${cause}): machine down, port closed or unreachable? (--wait SECONDS keeps trying while it reboots)`, { cause: e });
-  return new HarnessError('ssh', `no SSH login to ${t.label} within --wait ${waitS} s (last error: ${cause}): machine down, port closed or unreachable?`, { cause: e });
+  if (waitS <= 0)
+    return new HarnessError(
+      'ssh',
+      `no SSH login to ${t.label} (${cause}): machine down, port closed or unreachable? (--wait SECONDS keeps trying while it reboots)`,
+      { cause: e },
+    );
+  return new HarnessError('ssh', `no SSH login to ${t.label} within --wait ${waitS} s (last error: ${cause}): machine down, port closed or unreachable?`, {
+    cause: e,
+  });
 }
 
 /** The `harvest` command for yargs. */
@@ -107,7 +114,11 @@ export const harvestCommand: CommandModule<object, HarvestArgs> = {
   builder: (y: Argv) =>
     y
       .option('ssh', { type: 'string', describe: 'USER@HOST[:PORT] to harvest over SSH (user default root)' })
-      .option('local', { type: 'string', describe: 'harvest this machine (root needed to mount pstore and to erase); --local DIR reads a pstore folder instead of /sys/fs/pstore (a copy, or another mount)' })
+      .option('local', {
+        type: 'string',
+        describe:
+          'harvest this machine (root needed to mount pstore and to erase); --local DIR reads a pstore folder instead of /sys/fs/pstore (a copy, or another mount)',
+      })
       .option('key', { type: 'string', describe: 'private key file (default ~/.ssh/id_ed25519, id_ecdsa or id_rsa)' })
       .option('known-host-key', { type: 'string', describe: "the machine's SSH host key (base64, or an OpenSSH key line): anything else is refused" })
       .option('accept-new-host-key', { type: 'boolean', describe: 'accept whatever host key the machine presents (trust on first use)' })
@@ -116,18 +127,23 @@ export const harvestCommand: CommandModule<object, HarvestArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON report' })
       .option('junit', { type: 'string', describe: 'also write JUnit XML here (one testcase per crash)' })
       .option('timeout', { type: 'number', default: 20, describe: 'seconds for the SSH handshake, and for each command' })
-      .option('wait', { type: 'number', default: 0, describe: 'keep trying to connect for this many seconds (a machine that is rebooting); without it a refused or unreachable port is reported at once' })
+      .option('wait', {
+        type: 'number',
+        default: 0,
+        describe: 'keep trying to connect for this many seconds (a machine that is rebooting); without it a refused or unreachable port is reported at once',
+      })
       .conflicts('ssh', 'local')
       .conflicts('known-host-key', 'accept-new-host-key')
       .check((a) => {
         if (a.ssh === undefined && a.local === undefined) throw new Error('name the machine: --ssh USER@HOST[:PORT] or --local');
-        if (typeof a.timeout !== 'number' || !Number.isFinite(a.timeout) || a.timeout <= 0) throw new Error(`--timeout wants seconds > 0, got ${String(a.timeout)}`);
+        if (typeof a.timeout !== 'number' || !Number.isFinite(a.timeout) || a.timeout <= 0)
+          throw new Error(`--timeout wants seconds > 0, got ${String(a.timeout)}`);
         if (typeof a.wait !== 'number' || !Number.isFinite(a.wait) || a.wait < 0) throw new Error(`--wait wants seconds >= 0, got ${String(a.wait)}`);
         return true;
       })
       .epilog(
         'Exit codes: 0 harvested (also when pstore is empty);\n1 harvested, but --erase left files or some names were refused;\n2 not harvested: machine down, key or host key refused, no pstore, archive not writable.',
-      ) as unknown as Argv<HarvestArgs>,
+      ),
   handler: async (a) => {
     if (a.out !== undefined) checkOutDir('--out', a.out);
     if (a.local !== undefined && a.local !== '') checkInputFolder('--local', a.local);
@@ -136,7 +152,8 @@ export const harvestCommand: CommandModule<object, HarvestArgs> = {
     let report: HarvestReport;
     try {
       report = await withLifetime({ handleSignals: true, timeoutMs: (a.timeout + a.wait + 600) * 1000 }, async (life) => {
-        if (a.local !== undefined) return (await harvestLocal({ outDir: a.out, erase: a.erase, signal: life.signal, ...(a.local === '' ? {} : { pstoreDir: a.local }) })).report;
+        if (a.local !== undefined)
+          return (await harvestLocal({ outDir: a.out, erase: a.erase, signal: life.signal, ...(a.local === '' ? {} : { pstoreDir: a.local }) })).report;
         const t = parseSshTarget(a.ssh ?? '');
         const keyFile = a.key ?? defaultKey();
         const privateKey = loadKey(keyFile);
@@ -162,7 +179,13 @@ export const harvestCommand: CommandModule<object, HarvestArgs> = {
           throw loginError(e, t, keyFile, a.wait, pin, pinGiven);
         }
         try {
-          const h = await harvestSession(ssh, { outDir: a.out, erase: a.erase, host: t.label, commandTimeoutMs: Math.max(a.timeout * 1000, 10_000), signal: life.signal });
+          const h = await harvestSession(ssh, {
+            outDir: a.out,
+            erase: a.erase,
+            host: t.label,
+            commandTimeoutMs: Math.max(a.timeout * 1000, 10_000),
+            signal: life.signal,
+          });
           return h.report;
         } finally {
           await ssh.close();

@@ -40,7 +40,7 @@ export function buildProgressPrinter(stream: NodeJS.WriteStream = process.stderr
         phase = p.phase;
         const cols = Math.max(40, (stream.columns || 100) - 1);
         const what = p.phase === 'compile' ? `${p.compiled} files  ${p.current ?? ''}` : p.phase;
-        stream.write(`\r\x1b[K${(`${SPINNER[turn++ % SPINNER.length] ?? '|'} ${clock(p.elapsedMs)}  ${what}`).slice(0, cols)}`);
+        stream.write(`\r\x1b[K${`${SPINNER[turn++ % SPINNER.length] ?? '|'} ${clock(p.elapsedMs)}  ${what}`.slice(0, cols)}`);
         drawn = true;
         return;
       }
@@ -68,7 +68,8 @@ const buildCommand: CommandModule<object, KernelBuildArgs> = {
         type: 'string',
         choices: ['x86_64', 'arm64'],
         default: 'x86_64',
-        describe: 'x86_64 (bzImage) or arm64 (Image, cross-compiled with gcc-aarch64-linux-gnu, installed with apt when missing; use the arm64-virt fragment instead of base)',
+        describe:
+          'x86_64 (bzImage) or arm64 (Image, cross-compiled with gcc-aarch64-linux-gnu, installed with apt when missing; use the arm64-virt fragment instead of base)',
       })
       .option('source', {
         type: 'string',
@@ -80,7 +81,11 @@ const buildCommand: CommandModule<object, KernelBuildArgs> = {
         array: true,
         default: [...DEFAULT_CONFIGS],
         describe: 'fragments merged onto tinyconfig, in order: names in kernel-configs/ or file paths, comma-separated or repeated',
-        coerce: (v: readonly string[]) => v.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''),
+        coerce: (v: readonly string[]) =>
+          v
+            .flatMap((s) => s.split(','))
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
       })
       .option('jobs', { type: 'number', describe: 'make -j (default: the number of CPUs)' })
       .option('nice', { type: 'number', default: 10, describe: 'niceness of the compile, so guests booting beside it keep their timing' })
@@ -90,7 +95,7 @@ const buildCommand: CommandModule<object, KernelBuildArgs> = {
           'Options a fragment asks for that the kernel lacks are listed on stderr, not fatal.\n' +
           'Boot the result with: ramoops run --kernel PATH, or --kernel build:SOURCE:CONFIG,... to build on demand (with --arch arm64 for an arm64 build).\n' +
           'Exit codes: 0 built (or cached); 2 error.',
-      ) as unknown as Argv<KernelBuildArgs>,
+      ),
   handler: async (a) => {
     if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && a.jobs > 0)) throw new Error(`--jobs must be a positive integer, got ${a.jobs}`);
     const ac = new AbortController();

@@ -15,7 +15,10 @@ export function layoutFor(config: RamoopsConfig): { layout: Layout; notes: strin
   const notes: string[] = [];
   const even = v ? hasEvenZoneSizes(v) : true;
   if (!v) notes.push('no --kernel-version: showing the layout of current kernels (6.6+)');
-  if (even === 'unknown') notes.push(`${v ? describeVersion(v) : ''}: whether zone sizes are rounded to even is not known for this sublevel; shown with rounding (6.1.158+, 5.4.286+ and 6.6+ round)`);
+  if (even === 'unknown')
+    notes.push(
+      `${v ? describeVersion(v) : ''}: whether zone sizes are rounded to even is not known for this sublevel; shown with rounding (6.1.158+, 5.4.286+ and 6.6+ round)`,
+    );
   const cpus = config.cpus ?? 1;
   if (config.ftracePerCpu && config.ftraceSize && config.cpus === undefined) notes.push('per-CPU ftrace: assuming 1 possible CPU (give --cpus N)');
   const layout = computeLayout(config, {
@@ -30,7 +33,7 @@ export function layoutFor(config: RamoopsConfig): { layout: Layout; notes: strin
 export const layoutCommand: CommandModule<object, LayoutArgs> = {
   command: 'layout',
   describe: 'print the zone layout the kernel computes for a ramoops configuration',
-  builder: (y: Argv) => withConfigOptions(y.option('json', { type: 'boolean', default: false, describe: 'print JSON' })) as unknown as Argv<LayoutArgs>,
+  builder: (y: Argv) => withConfigOptions(y.option('json', { type: 'boolean', default: false, describe: 'print JSON' })),
   handler: (a) => {
     const { config, warnings } = resolveConfig(a);
     const { layout, notes } = layoutFor(config);
@@ -43,10 +46,17 @@ export const layoutCommand: CommandModule<object, LayoutArgs> = {
       ecc: z.geometry.size - 12 - z.geometry.capacity,
     }));
     if (a.json) {
-      process.stdout.write(JSON.stringify({ zones: zones.map((z) => ({ ...z, address: hexAddr(z.address) })), unused: layout.unused, notes, warnings }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ zones: zones.map((z) => ({ ...z, address: hexAddr(z.address) })), unused: layout.unused, notes, warnings }, null, 2) + '\n',
+      );
       return;
     }
-    process.stdout.write(table(['kind', 'index', 'address', 'size', 'payload', 'ecc'], zones.map((z) => [z.kind, z.index, hexAddr(z.address), z.size, z.payload, z.ecc])) + '\n');
+    process.stdout.write(
+      table(
+        ['kind', 'index', 'address', 'size', 'payload', 'ecc'],
+        zones.map((z) => [z.kind, z.index, hexAddr(z.address), z.size, z.payload, z.ecc]),
+      ) + '\n',
+    );
     process.stdout.write(`${layout.zones.length} zones, ${layout.unused} bytes unused at the end\n`);
     for (const n of notes) process.stdout.write(`note: ${n}\n`);
     for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`);

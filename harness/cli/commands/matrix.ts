@@ -148,8 +148,11 @@ function progressView(total: number, jobs: number, tty: boolean): { onEvent: (e:
 export function matrixText(m: MatrixReport): string {
   const out: string[] = [];
   const s = m.summary;
-  out.push(`${m.exitCode === 0 ? 'PASS' : 'FAIL'}: ${s.pass} passed, ${s.mismatch} mismatched, ${s.fault} faulted, ${s.skipped} skipped of ${s.cells} cell(s) in ${fmt(m.seconds)} (${m.jobs} at a time)`);
-  for (const c of m.cells) out.push(`  ${c.verdict.padEnd(8)} ${c.label.padEnd(60)} ${c.seconds.toFixed(1).padStart(6)} s${c.why === undefined ? '' : `  ${c.why}`}`);
+  out.push(
+    `${m.exitCode === 0 ? 'PASS' : 'FAIL'}: ${s.pass} passed, ${s.mismatch} mismatched, ${s.fault} faulted, ${s.skipped} skipped of ${s.cells} cell(s) in ${fmt(m.seconds)} (${m.jobs} at a time)`,
+  );
+  for (const c of m.cells)
+    out.push(`  ${c.verdict.padEnd(8)} ${c.label.padEnd(60)} ${c.seconds.toFixed(1).padStart(6)} s${c.why === undefined ? '' : `  ${c.why}`}`);
   const bad = m.cells.filter((c) => c.verdict === 'mismatch' || c.verdict === 'fault');
   for (const c of bad) {
     out.push('', `== ${c.label}: ${c.why ?? c.verdict}`);
@@ -159,7 +162,14 @@ export function matrixText(m: MatrixReport): string {
     } catch {
       // faults have no diff: the serial log says more
     }
-    if (diff !== '') out.push(...diff.trimEnd().split('\n').slice(0, 40).map((l) => `   ${l}`));
+    if (diff !== '')
+      out.push(
+        ...diff
+          .trimEnd()
+          .split('\n')
+          .slice(0, 40)
+          .map((l) => `   ${l}`),
+      );
     // What the host's parser said (a decompression or ECC failure explains a one-sided file).
     try {
       const r = JSON.parse(readFileSync(path.join(c.outDir, 'report.json'), 'utf8')) as { cycles?: { cycle: number; host?: { warnings?: string[] } }[] };
@@ -178,8 +188,17 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
   describe: 'run kernels x ramoops configurations x scenarios, one verified crash cycle per cell, one VM per core',
   builder: (y: Argv) =>
     y
-      .option('kernels', { type: 'string', array: true, default: ['debian'], describe: 'kernel specs as for run --kernel: debian, debian-6.12, build:debian-6.1:base,pstore-full,lkdtm, or an image path' })
-      .option('source', { type: 'string', array: true, describe: 'also build these sources (debian-6.1, debian-6.12, a tree) with --kernel-config and add them to --kernels' })
+      .option('kernels', {
+        type: 'string',
+        array: true,
+        default: ['debian'],
+        describe: 'kernel specs as for run --kernel: debian, debian-6.12, build:debian-6.1:base,pstore-full,lkdtm, or an image path',
+      })
+      .option('source', {
+        type: 'string',
+        array: true,
+        describe: 'also build these sources (debian-6.1, debian-6.12, a tree) with --kernel-config and add them to --kernels',
+      })
       .option('kernel-config', { type: 'string', describe: 'fragments for --source, comma-separated (default base,pstore-full)' })
       .option('configs', {
         type: 'string',
@@ -187,8 +206,18 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
         default: [''],
         describe: "ramoops configurations: '[LABEL:]WORDS' (e.g. 'lz4-ecc:ramoops.ecc=16 pstore.compress=lz4') or a settings .json file; '' is run's defaults",
       })
-      .option('scenarios', { type: 'string', array: true, default: ['panic-sysrq'], describe: `built-in names (${builtinScenarioNames().join(', ')}) or scenario .json files` })
-      .option('arch', { type: 'string', choices: ['x86_64', 'arm64'], default: 'x86_64', describe: 'guest architecture (arm64: configurations become the DT node)' })
+      .option('scenarios', {
+        type: 'string',
+        array: true,
+        default: ['panic-sysrq'],
+        describe: `built-in names (${builtinScenarioNames().join(', ')}) or scenario .json files`,
+      })
+      .option('arch', {
+        type: 'string',
+        choices: ['x86_64', 'arm64'],
+        default: 'x86_64',
+        describe: 'guest architecture (arm64: configurations become the DT node)',
+      })
       .option('jobs', { type: 'number', describe: 'VMs at once (default: one per core)' })
       .option('cpus', { type: 'number', describe: 'guest CPUs per VM (scenarios may ask for more)' })
       .option('cycles', { type: 'number', default: 1, describe: 'crash cycles per cell' })
@@ -198,16 +227,28 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print matrix.json instead of the table' })
       .option('junit', { type: 'string', describe: 'also copy the JUnit XML here' })
       .option('timeout', { type: 'number', describe: 'give up after this many seconds in all (default: 20 min per cell / jobs + 60 min for kernel builds)' })
-      .option('shard', { type: 'string', describe: "run only shard i of N (e.g. 2/3): the same split on every runner; merge the folders with 'ramoops report merge'" })
-      .option('only', { type: 'string', array: true, describe: "run only these cells: a cell's number (as in its folder cells/NNN-...) or 'KERNEL / CONFIG / SCENARIO'; each cell's rerun.txt has the line" })
+      .option('shard', {
+        type: 'string',
+        describe: "run only shard i of N (e.g. 2/3): the same split on every runner; merge the folders with 'ramoops report merge'",
+      })
+      .option('only', {
+        type: 'string',
+        array: true,
+        describe: "run only these cells: a cell's number (as in its folder cells/NNN-...) or 'KERNEL / CONFIG / SCENARIO'; each cell's rerun.txt has the line",
+      })
       .option('rerun-failed', { type: 'string', describe: 'run only the cells that mismatched or faulted in this earlier --out folder (its matrix.json)' })
       .epilog(
         'Kernels are obtained (and built) once each before any VM starts. A cell is skipped (not failed) when the guest lacks what its scenario requires (e.g. LKDTM on a stock kernel).\n' +
           'Exit codes: 0 every cell passed or was skipped; 1 a mismatch; 2 a fault or bad options; 130/143 interrupted.',
-      ) as unknown as Argv<MatrixArgs>,
+      ),
   handler: async (a) => {
     if (a.out !== undefined) checkOutDir('--out', a.out);
-    const kernels = [...a.kernels.filter((k) => !(a.source !== undefined && k === 'debian' && a.kernels.length === 1)), ...(a.source ?? []).map((s) => kernelSpecOf({ kernel: 'debian', source: s, ...(a['kernel-config'] === undefined ? {} : { 'kernel-config': a['kernel-config'] }) }))];
+    const kernels = [
+      ...a.kernels.filter((k) => !(a.source !== undefined && k === 'debian' && a.kernels.length === 1)),
+      ...(a.source ?? []).map((s) =>
+        kernelSpecOf({ kernel: 'debian', source: s, ...(a['kernel-config'] === undefined ? {} : { 'kernel-config': a['kernel-config'] }) }),
+      ),
+    ];
     if (a.source === undefined && a['kernel-config'] !== undefined) throw new Error('--kernel-config needs --source');
     const configs = a.configs.map((c) => matrixConfig(c, a.arch));
     for (const c of configs) for (const n of c.notes ?? []) process.stderr.write(`ramoops matrix: note: configuration ${c.label}: ${n}\n`);
@@ -226,7 +267,16 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
     const shard = a.shard === undefined ? { index: 1, count: 1 } : parseShard(a.shard);
     const out = prepareOutDir(a.out ?? mkdtempSync(path.join(os.tmpdir(), 'ramoops-matrix-')));
     // What decides the results (not --jobs, --out, --timeout): the matrix's identity for merge and reruns.
-    const options: MatrixCommandOptions = { kernels, configs: a.configs, scenarios: a.scenarios, arch: a.arch, cycles: a.cycles, accel: a.accel, memory: a.memory, ...(a.cpus === undefined ? {} : { cpus: a.cpus }) };
+    const options: MatrixCommandOptions = {
+      kernels,
+      configs: a.configs,
+      scenarios: a.scenarios,
+      arch: a.arch,
+      cycles: a.cycles,
+      accel: a.accel,
+      memory: a.memory,
+      ...(a.cpus === undefined ? {} : { cpus: a.cpus }),
+    };
     const all = matrixCells(kernels, configs, scenarios, out);
     const id = matrixId({ ...options }, all);
     const split = splitCells(all, shard.count, scenarioCost(scenarios, a.cycles), kernelBuildCost);
@@ -235,43 +285,62 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
     if (a.only !== undefined) keep(onlyCells(all, a.only));
     if (a['rerun-failed'] !== undefined) keep(failedCells(a['rerun-failed'], all));
     const versions = await toolVersions(a.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64');
-    writeShardManifest(out, { tool: 'ramoops-harness matrix shard', matrixId: id, shard, options: { ...options }, matrixCells: all.length, cells: all.filter((c) => mine.has(c.index)).map(shardCell), versions, argv: process.argv.slice(2) });
+    writeShardManifest(out, {
+      tool: 'ramoops-harness matrix shard',
+      matrixId: id,
+      shard,
+      options: { ...options },
+      matrixCells: all.length,
+      cells: all.filter((c) => mine.has(c.index)).map(shardCell),
+      versions,
+      argv: process.argv.slice(2),
+    });
     const what = shard.count > 1 ? `shard ${shard.index}/${shard.count}: ` : '';
     if (mine.size > 0 && versions.qemu === undefined) {
-      throw new Error(`${what}${a.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} does not run on this runner, so no cell can run; install QEMU (apt-get install ${a.arch === 'arm64' ? 'qemu-system-arm' : 'qemu-system-x86'}) or run this shard elsewhere`);
+      throw new Error(
+        `${what}${a.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} does not run on this runner, so no cell can run; install QEMU (apt-get install ${a.arch === 'arm64' ? 'qemu-system-arm' : 'qemu-system-x86'}) or run this shard elsewhere`,
+      );
     }
-    if (mine.size === 0) process.stderr.write(`ramoops matrix: ${what}no cells to run (of the matrix's ${all.length}${a['rerun-failed'] === undefined ? '' : `; nothing failed in ${a['rerun-failed']}`}); wrote shard.json and an empty matrix.json in ${out}\n`);
-    else process.stderr.write(`ramoops matrix: ${what}${kernels.length} kernel(s) x ${configs.length} configuration(s) x ${scenarios.length} scenario(s) = ${all.length} cell(s)${mine.size === all.length ? '' : `, running ${mine.size}`}; matrix ${id}; artifacts in ${out}\n`);
+    if (mine.size === 0)
+      process.stderr.write(
+        `ramoops matrix: ${what}no cells to run (of the matrix's ${all.length}${a['rerun-failed'] === undefined ? '' : `; nothing failed in ${a['rerun-failed']}`}); wrote shard.json and an empty matrix.json in ${out}\n`,
+      );
+    else
+      process.stderr.write(
+        `ramoops matrix: ${what}${kernels.length} kernel(s) x ${configs.length} configuration(s) x ${scenarios.length} scenario(s) = ${all.length} cell(s)${mine.size === all.length ? '' : `, running ${mine.size}`}; matrix ${id}; artifacts in ${out}\n`,
+      );
     const jobs = a.jobs ?? os.availableParallelism();
     const cells = mine.size;
     const view = progressView(cells, jobs, process.stderr.isTTY === true);
     let report: MatrixReport;
     try {
-      report = await withLifetime(
-        { handleSignals: true, timeoutMs: (a.timeout ?? (Math.ceil(cells / jobs) * 20 + 60) * 60) * 1000 },
-        (life) => {
-          const run = runMatrix({
-            kernels,
-            configs,
-            scenarios,
-            outDir: out,
-            arch: a.arch === 'arm64' ? 'arm64' : 'x86_64',
-            jobs,
-            ...(a.cpus === undefined ? {} : { cpus: a.cpus }),
-            cycles: a.cycles,
-            accel: a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto',
-            memoryBytes,
-            signal: life.signal,
-            onEvent: view.onEvent,
-            log: view.log,
-            only: mine,
-            extra: { matrixId: id, shard, versions },
-          });
-          // On Ctrl-C the process exits after this lifetime closes: let every cell stop its VM first.
-          life.defer('matrix cells', () => run.then(() => undefined, () => undefined));
-          return run;
-        },
-      );
+      report = await withLifetime({ handleSignals: true, timeoutMs: (a.timeout ?? (Math.ceil(cells / jobs) * 20 + 60) * 60) * 1000 }, (life) => {
+        const run = runMatrix({
+          kernels,
+          configs,
+          scenarios,
+          outDir: out,
+          arch: a.arch === 'arm64' ? 'arm64' : 'x86_64',
+          jobs,
+          ...(a.cpus === undefined ? {} : { cpus: a.cpus }),
+          cycles: a.cycles,
+          accel: a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto',
+          memoryBytes,
+          signal: life.signal,
+          onEvent: view.onEvent,
+          log: view.log,
+          only: mine,
+          extra: { matrixId: id, shard, versions },
+        });
+        // On Ctrl-C the process exits after this lifetime closes: let every cell stop its VM first.
+        life.defer('matrix cells', () =>
+          run.then(
+            () => undefined,
+            () => undefined,
+          ),
+        );
+        return run;
+      });
     } catch (e) {
       view.stop();
       if (e instanceof RunAbortedError) {

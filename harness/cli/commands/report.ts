@@ -23,7 +23,9 @@ const mergeCommand: CommandModule<object, MergeArgs> = {
       .option('out', { type: 'string', demandOption: true, describe: 'the merged folder: matrix.json, junit.xml, cells/' })
       .option('json', { type: 'boolean', default: false, describe: 'print the merged matrix.json instead of the table' })
       .option('junit', { type: 'string', describe: 'also copy the merged JUnit XML here' })
-      .epilog('Refused (exit 2, one line naming the folder): a shard of another matrix (other options), a cell or shard given twice, a missing shard.\nExit codes otherwise as ramoops matrix: 0 every cell passed or was skipped; 1 a mismatch; 2 a fault.') as unknown as Argv<MergeArgs>,
+      .epilog(
+        'Refused (exit 2, one line naming the folder): a shard of another matrix (other options), a cell or shard given twice, a missing shard.\nExit codes otherwise as ramoops matrix: 0 every cell passed or was skipped; 1 a mismatch; 2 a fault.',
+      ),
   handler: (a) => {
     const report = mergeShards(a.dirs, a.out);
     if (a.junit !== undefined) {

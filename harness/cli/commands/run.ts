@@ -5,13 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import {
-  buildConfig,
-  mergeSettings,
-  parseSize,
-  splitCmdline,
-  type ConfigSettings,
-} from '../../../src/index.js';
+import { buildConfig, mergeSettings, parseSize, splitCmdline, type ConfigSettings } from '../../../src/index.js';
 import type { RamoopsNodeSpec } from '../../../src/dt/ramoops-node.js';
 import { ARM64_DEFAULT_NODE } from '../../qemu/virt-arm64.js';
 import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
@@ -78,7 +72,7 @@ export function runCmdline(a: ConfigArgs): { ramoops: string; extra: string[]; n
     if (typeof v === 'number') words.push(`${word}=${hexed && v >= 0 ? `0x${v.toString(16)}` : v}`);
   }
   if (s.compress !== undefined) words.push(`pstore.compress=${s.compress}`);
-  if (a['kernel-version'] !== undefined || s.kernelVersion !== undefined) notes.push('--kernel-version is ignored by run: the booted kernel\'s release is used');
+  if (a['kernel-version'] !== undefined || s.kernelVersion !== undefined) notes.push("--kernel-version is ignored by run: the booted kernel's release is used");
   // The rest of --cmdline goes to the guest kernel as given.
   const extra = a.cmdline === undefined ? [] : splitCmdline(a.cmdline).filter((w) => !/^(ramoops|pstore)\./.test(w));
   return { ramoops: words.join(' '), extra, notes };
@@ -119,7 +113,7 @@ export function runDtNode(a: ConfigArgs): { node: RamoopsNodeSpec; pstore: strin
     ...(s.ftracePerCpu === undefined ? {} : { flags: s.ftracePerCpu ? 1 : 0 }),
   };
   if (s.dumpOops !== undefined) notes.push('dump_oops has no DT property: give max_reason instead (1 panic, 2 oops)');
-  if (a['kernel-version'] !== undefined || s.kernelVersion !== undefined) notes.push('--kernel-version is ignored by run: the booted kernel\'s release is used');
+  if (a['kernel-version'] !== undefined || s.kernelVersion !== undefined) notes.push("--kernel-version is ignored by run: the booted kernel's release is used");
   const pstore = s.compress === undefined ? '' : `pstore.compress=${s.compress}`;
   const extra = a.cmdline === undefined ? [] : splitCmdline(a.cmdline).filter((w) => !/^(ramoops|pstore)\./.test(w));
   return { node, pstore, extra, notes };
@@ -190,28 +184,51 @@ export const runCommand: CommandModule<object, RunArgs> = {
           default: 'x86_64',
           describe: 'x86_64: q35, ramoops by module parameters; arm64: virt (cortex-a57), ramoops by a /reserved-memory node in the device tree',
         })
-        .option('kernel', { type: 'string', default: 'debian', describe: "debian (Debian 12's stock kernel for --arch), debian-6.12 (x86_64), or a bzImage (x86_64) / Image (arm64) path" })
+        .option('kernel', {
+          type: 'string',
+          default: 'debian',
+          describe: "debian (Debian 12's stock kernel for --arch), debian-6.12 (x86_64), or a bzImage (x86_64) / Image (arm64) path",
+        })
         .option('modules', { type: 'string', describe: 'modules for a kernel path: a folder holding lib/modules/<release> (or, x86_64, that folder)' })
-        .option('source', { type: 'string', describe: 'build the kernel first: debian-6.1, debian-6.12 or a kernel tree (as `ramoops kernel build --source`); replaces --kernel' })
+        .option('source', {
+          type: 'string',
+          describe: 'build the kernel first: debian-6.1, debian-6.12 or a kernel tree (as `ramoops kernel build --source`); replaces --kernel',
+        })
         .option('kernel-config', { type: 'string', describe: 'with --source: kernel-configs fragments, comma-separated (default base,pstore-full)' })
         .option('crash', { type: 'string', default: 'sysrq', describe: 'sysrq (echo c > /proc/sysrq-trigger) or any shell command the guest runs to crash' })
-        .option('scenario', { type: 'string', describe: `a scenario instead of --crash: a built-in name (${builtinScenarioNames().join(', ')}) or a JSON file (format: guest/scenarios/README.md)` })
+        .option('scenario', {
+          type: 'string',
+          describe: `a scenario instead of --crash: a built-in name (${builtinScenarioNames().join(', ')}) or a JSON file (format: guest/scenarios/README.md)`,
+        })
         .option('selftests', {
           type: 'boolean',
           default: false,
-          describe: "run the booted kernel's own pstore selftests (tools/testing/selftests/pstore) through the cycle and report their TAP beside the checks: the same as --scenario selftests",
+          describe:
+            "run the booted kernel's own pstore selftests (tools/testing/selftests/pstore) through the cycle and report their TAP beside the checks: the same as --scenario selftests",
         })
-        .option('share', { type: 'string', describe: 'a host folder the guest mounts on /rh-share at every boot (virtio-9p); default: share/ in the artifacts for --selftests, else none' })
+        .option('share', {
+          type: 'string',
+          describe: 'a host folder the guest mounts on /rh-share at every boot (virtio-9p); default: share/ in the artifacts for --selftests, else none',
+        })
         .option('cycles', { type: 'number', default: 1, describe: 'crash, capture, warm reboot and compare this many times in one boot chain' })
-        .option('out', { type: 'string', describe: 'artifacts folder (serial log, region images, both sides\' files, report.json, diff.txt); default: a fresh temp folder' })
+        .option('out', {
+          type: 'string',
+          describe: "artifacts folder (serial log, region images, both sides' files, report.json, diff.txt); default: a fresh temp folder",
+        })
         .option('json', { type: 'boolean', default: false, describe: 'print the JSON report instead of the verdict' })
         .option('junit', { type: 'string', describe: 'also write JUnit XML here' })
-        .option('accel', { type: 'string', choices: ['auto', 'tcg', 'kvm'], default: 'auto', describe: 'QEMU accelerator; auto: KVM when /dev/kvm opens and a probe QEMU runs with it, else TCG (report.json says which and why)' })
+        .option('accel', {
+          type: 'string',
+          choices: ['auto', 'tcg', 'kvm'],
+          default: 'auto',
+          describe: 'QEMU accelerator; auto: KVM when /dev/kvm opens and a probe QEMU runs with it, else TCG (report.json says which and why)',
+        })
         .option('boot-path', {
           type: 'string',
           choices: ['auto', 'pvh', 'bzimage'],
           default: 'auto',
-          describe: 'x86_64: boot the uncompressed vmlinux by its PVH entry with qboot (auto: when the kernel has one; several times faster under TCG) or the bzImage through SeaBIOS',
+          describe:
+            'x86_64: boot the uncompressed vmlinux by its PVH entry with qboot (auto: when the kernel has one; several times faster under TCG) or the bzImage through SeaBIOS',
         })
         .option('memory', { type: 'string', default: '512M', describe: 'guest RAM' })
         .option('timeout', { type: 'number', describe: 'give up after this many seconds in all (default 15 min + 2 min per cycle)' })
@@ -221,7 +238,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
             `Defaults: reg 0x${ARM64_DEFAULT_NODE.size.toString(16)}@0x${ARM64_DEFAULT_NODE.address.toString(16)} (RAM starts at 0x40000000; QEMU loads the initrd at RAM base + min(RAM/2, 128 MiB), 0x48000000 in a 512M guest, where the kernel refuses to reserve a region), record-size 0x${(ARM64_DEFAULT_NODE.recordSize ?? 0).toString(16)}, console-size 0x${(ARM64_DEFAULT_NODE.consoleSize ?? 0).toString(16)}, pmsg-size 0x${(ARM64_DEFAULT_NODE.pmsgSize ?? 0).toString(16)}, no ftrace zone, ECC off. The booted DTB is kept as guest.dtb in the artifacts. Debian's arm64 kernel has no pvpanic driver: its panics are seen on the console.\n` +
             'Exit codes: 0 every file matched in every cycle (and every scenario check held); 1 a mismatch or a failed check (see diff.txt); 2 harness fault (no boot, no panic, SSH refused, QEMU died, timeout, bad options); 3 skipped: the guest lacks what --scenario requires; 130/143 interrupted.',
         ),
-    ) as unknown as Argv<RunArgs>,
+    ),
   handler: async (a) => {
     if (a.out !== undefined) checkOutDir('--out', a.out);
     const dt = a.arch === 'arm64' ? runDtNode(a) : undefined;
@@ -229,7 +246,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
     if (a.timeout !== undefined && !(a.timeout > 0)) throw new Error(`--timeout must be a positive number of seconds, got ${a.timeout}`);
     const memoryBytes = parseSize('--memory', a.memory);
-    if (a.selftests && a.scenario !== undefined && a.scenario !== 'selftests') throw new Error('give --selftests or --scenario, not both (--selftests is --scenario selftests)');
+    if (a.selftests && a.scenario !== undefined && a.scenario !== 'selftests')
+      throw new Error('give --selftests or --scenario, not both (--selftests is --scenario selftests)');
     const scenarioName = a.selftests ? 'selftests' : a.scenario;
     const scenario = scenarioName === undefined ? undefined : loadScenario(scenarioName);
     if (scenario !== undefined && a.crash !== 'sysrq') throw new Error('give --scenario or --crash, not both (a scenario names its own crash)');

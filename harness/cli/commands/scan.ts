@@ -113,7 +113,10 @@ async function runScan(a: ScanArgs): Promise<void> {
   // Awaited below; until then a failure must not count as unhandled.
   search?.catch(() => undefined);
   // A raw file needs no other reader.
-  const [open, { scan }] = await Promise.all([kind === 'raw' ? openRawFromArgs : import('../dump-options.js').then((m) => m.openDumpFromArgs), import('../../../src/scan/infer.js')]);
+  const [open, { scan }] = await Promise.all([
+    kind === 'raw' ? openRawFromArgs : import('../dump-options.js').then((m) => m.openDumpFromArgs),
+    import('../../../src/scan/infer.js'),
+  ]);
   const dump = open(a);
   let r: ScanResult;
   try {
@@ -133,10 +136,13 @@ async function runScan(a: ScanArgs): Promise<void> {
     for (const g of r.regions) {
       process.stdout.write(`\nregion at 0x${g.config.memAddress.toString(16)}, ${g.config.memSize} bytes (confidence: ${g.confidence})\n`);
       for (const why of g.reasons) process.stdout.write(`  - ${why}\n`);
-      process.stdout.write(`\n  kernel command line:\n    ${configAsCmdline(g.config)}\n\n  device tree:\n${configAsDtNode(g.config).replace(/^/gm, '    ')}\n`);
+      process.stdout.write(
+        `\n  kernel command line:\n    ${configAsCmdline(g.config)}\n\n  device tree:\n${configAsDtNode(g.config).replace(/^/gm, '    ')}\n`,
+      );
       if (g.alternatives.length) process.stdout.write(`\n  also possible:\n${g.alternatives.map((x) => '    ' + configAsCmdline(x)).join('\n')}\n`);
     }
-    for (const u of r.unexplained) process.stdout.write(`\nnote: ${u.hits} signature(s) near 0x${u.address.toString(16)} fit no ramoops layout (stray bytes or a damaged region)\n`);
+    for (const u of r.unexplained)
+      process.stdout.write(`\nnote: ${u.hits} signature(s) near 0x${u.address.toString(16)} fit no ramoops layout (stray bytes or a damaged region)\n`);
   }
   process.exitCode = r.regions.length ? 0 : 1;
 }
@@ -153,6 +159,6 @@ export const scanCommand: CommandModule<object, ScanArgs> = {
   builder: (y: Argv) =>
     withDumpOptions(y)
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
-      .epilog('Exit codes: 0 at least one region found; 1 none found; 2 error.') as unknown as Argv<ScanArgs>,
+      .epilog('Exit codes: 0 at least one region found; 1 none found; 2 error.'),
   handler: (a) => runScan(a),
 };

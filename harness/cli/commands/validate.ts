@@ -21,7 +21,16 @@ import { arm64BootConfig, arm64BootGuest, proveByBoot, type Arm64BootGuest, type
 function x86BootArgs(s: ConfigSettings): string[] {
   const hx = (n: number): string => `0x${n.toString(16)}`;
   const out = ['--mem-address', hx(s.memAddress ?? 0), '--mem-size', hx(s.memSize ?? 0)];
-  out.push('--record-size', hx(s.recordSize ?? 4096), '--console-size', hx(s.consoleSize ?? 4096), '--ftrace-size', hx(s.ftraceSize ?? 4096), '--pmsg-size', hx(s.pmsgSize ?? 4096));
+  out.push(
+    '--record-size',
+    hx(s.recordSize ?? 4096),
+    '--console-size',
+    hx(s.consoleSize ?? 4096),
+    '--ftrace-size',
+    hx(s.ftraceSize ?? 4096),
+    '--pmsg-size',
+    hx(s.pmsgSize ?? 4096),
+  );
   if (s.ecc !== undefined) out.push('--ecc', String(s.ecc));
   if (s.compress !== undefined) out.push('--compress', s.compress);
   return out;
@@ -46,7 +55,10 @@ export function validateArch(a: { arch?: string; dts?: string; dtb?: string; ssh
     );
   }
   if (a.boot === true && a.ssh !== undefined) {
-    throw new ConfigError('--boot', 'proves configurations given by flags, --cmdline, --config (x86_64 module parameters, or --arch arm64 as a DT node) or --dts/--dtb (arm64); not --ssh: validate the machine itself without --boot');
+    throw new ConfigError(
+      '--boot',
+      'proves configurations given by flags, --cmdline, --config (x86_64 module parameters, or --arch arm64 as a DT node) or --dts/--dtb (arm64); not --ssh: validate the machine itself without --boot',
+    );
   }
   return arch;
 }
@@ -109,31 +121,61 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
   describe: 'check a ramoops configuration: the zones the kernel will make, what it refuses, and what quietly goes wrong',
   builder: (y: Argv) =>
     withConfigOptions(y)
-      .option('dts', { type: 'string', group: 'Device tree:', describe: 'a device-tree source with a compatible = "ramoops" node (no #include: run cpp first)' })
+      .option('dts', {
+        type: 'string',
+        group: 'Device tree:',
+        describe: 'a device-tree source with a compatible = "ramoops" node (no #include: run cpp first)',
+      })
       .option('dtb', { type: 'string', group: 'Device tree:', describe: 'a device-tree blob with a ramoops node' })
-      .option('ssh', { type: 'string', group: 'Running machine:', describe: 'USER@HOST[:PORT]: read /sys/module/ramoops/parameters, /proc/cmdline and uname -r over SSH' })
+      .option('ssh', {
+        type: 'string',
+        group: 'Running machine:',
+        describe: 'USER@HOST[:PORT]: read /sys/module/ramoops/parameters, /proc/cmdline and uname -r over SSH',
+      })
       .option('key', { type: 'string', group: 'Running machine:', describe: 'private key file for --ssh' })
-      .option('host-key', { type: 'string', group: 'Running machine:', describe: 'expected host key fingerprint (SHA256:..., as ssh-keygen -lf prints it); without it any key is accepted and its fingerprint shown' })
-      .option('ram-size', { type: 'string', group: 'Machine:', describe: 'guest RAM (e.g. 1G): checks the region lies in RAM and clear of what QEMU loads there' })
+      .option('host-key', {
+        type: 'string',
+        group: 'Running machine:',
+        describe: 'expected host key fingerprint (SHA256:..., as ssh-keygen -lf prints it); without it any key is accepted and its fingerprint shown',
+      })
+      .option('ram-size', {
+        type: 'string',
+        group: 'Machine:',
+        describe: 'guest RAM (e.g. 1G): checks the region lies in RAM and clear of what QEMU loads there',
+      })
       .option('initrd-size', { type: 'string', group: 'Machine:', describe: 'size of the initrd QEMU loads (default: assume up to 64 MiB)' })
-      .option('arch', { type: 'string', choices: ARCH_CHOICES, group: 'Machine:', describe: 'x86_64 (q35, memmap=; `x86` also accepted) or arm64 (virt, device tree); default arm64 for --dts/--dtb (which refuse x86_64), else x86_64' })
+      .option('arch', {
+        type: 'string',
+        choices: ARCH_CHOICES,
+        group: 'Machine:',
+        describe: 'x86_64 (q35, memmap=; `x86` also accepted) or arm64 (virt, device tree); default arm64 for --dts/--dtb (which refuse x86_64), else x86_64',
+      })
       .option('svg', { type: 'string', describe: 'write a zone map picture (SVG) with the problems to FILE' })
-      .option('json', { type: 'boolean', default: false, describe: 'print JSON: zones (kind, index, address, size) and problems (severity, code, message, fix)' })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'print JSON: zones (kind, index, address, size) and problems (severity, code, message, fix)',
+      })
       .option('strict', { type: 'boolean', default: false, describe: 'exit 1 when there are warnings' })
-      .option('boot', { type: 'boolean', default: false, describe: 'prove it: boot a QEMU guest (Debian\'s stock kernel) with exactly this configuration, crash it once, show what survived, and check the kernel refuses exactly when validate says it will (exit 2 when it does not)' })
+      .option('boot', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "prove it: boot a QEMU guest (Debian's stock kernel) with exactly this configuration, crash it once, show what survived, and check the kernel refuses exactly when validate says it will (exit 2 when it does not)",
+      })
       .epilog(
         'Exit codes: 0 clean (warnings allowed), 1 warnings with --strict, 2 errors (the kernel refuses or disables ramoops) or bad options.\n' +
           '--arch: x86_64 (default for flags, --cmdline, --config) or arm64; --dts/--dtb imply arm64 and refuse --arch x86_64 (x86 kernels never read /reserved-memory). The QEMU loader rules (initrd, kernel, DTB windows) apply when --arch or --ram-size says the machine is a QEMU guest.\n' +
-          '--boot proves it with one verified crash cycle of `ramoops run` on Debian\'s stock kernel: x86_64 q35 with these module parameters, or arm64 virt with the node\'s settings (from the options, or the --dts/--dtb node\'s reg, record/console/ftrace/pmsg sizes, ecc-size (literal), mem-type, max-reason and flags; absent sizes are 0) as /reserved-memory/ramoops@ADDR with no-map in QEMU\'s own device tree. ' +
-          'A node that would be reserved differently (not under /reserved-memory, no no-map, several ramoops nodes) or that the kernel cannot parse is refused before booting (exit 2). On arm64 the rules are checked for the guest that boots: its kernel (unless --kernel-version), --ram-size (default 512M, the guest\'s RAM) and the real initrd size.\n' +
+          "--boot proves it with one verified crash cycle of `ramoops run` on Debian's stock kernel: x86_64 q35 with these module parameters, or arm64 virt with the node's settings (from the options, or the --dts/--dtb node's reg, record/console/ftrace/pmsg sizes, ecc-size (literal), mem-type, max-reason and flags; absent sizes are 0) as /reserved-memory/ramoops@ADDR with no-map in QEMU's own device tree. " +
+          "A node that would be reserved differently (not under /reserved-memory, no no-map, several ramoops nodes) or that the kernel cannot parse is refused before booting (exit 2). On arm64 the rules are checked for the guest that boots: its kernel (unless --kernel-version), --ram-size (default 512M, the guest's RAM) and the real initrd size.\n" +
           'Verdicts: proved (the crash survived; exit as without --boot), refused-as-predicted (an error predicted a probe refusal, or on arm64 the boot-image-collision warning predicted "Reserved memory: failed to reserve memory for node", and the kernel logged the quoted message; exit as without --boot: 2 for an error, 0 for the collision warning, 1 with --strict), contradicted or fault (exit 2).',
       )
       .check((a) => {
         if (a.dts && a.dtb) throw new Error('give either --dts or --dtb');
-        if ((a.dts || a.dtb) && a.ssh) throw new Error('--ssh reads the machine\'s own configuration; do not combine it with --dts/--dtb');
+        if ((a.dts || a.dtb) && a.ssh) throw new Error("--ssh reads the machine's own configuration; do not combine it with --dts/--dtb");
         if (a.ssh && !a.key) throw new Error('--ssh needs --key FILE');
         return true;
-      }) as unknown as Argv<ValidateArgs>,
+      }),
   handler: async (a) => {
     const arch = validateArch(a);
     if (!a.boot) {
@@ -196,7 +238,8 @@ async function proveHandler(a: ValidateArgs, arch: Arch): Promise<void> {
       notes.push(`checked for --kernel-version ${a['kernel-version']}, but the proof boots ${guest.release}`);
     }
     const given = a['initrd-size'] === undefined ? undefined : parseSize('--initrd-size', a['initrd-size']);
-    if (given !== undefined && given !== guest.initrdBytes) notes.push(`--initrd-size ignored: the proof boots the harness's initrd of ${guest.initrdBytes} bytes`);
+    if (given !== undefined && given !== guest.initrdBytes)
+      notes.push(`--initrd-size ignored: the proof boots the harness's initrd of ${guest.initrdBytes} bytes`);
     machine = { ramSize: parseSize('--ram-size', memory), initrdSize: guest.initrdBytes };
   }
   const result = check(a, g, arch, machine);
@@ -210,7 +253,11 @@ async function proveHandler(a: ValidateArgs, arch: Arch): Promise<void> {
     reservationFailure: result.problems.some((p) => p.code === 'boot-image-collision' && p.kernelMessage?.startsWith(RESERVE_FAILED_TEXT) === true),
   };
   if (!a.json) {
-    const expect = predicted.refusal ? 'the kernel should refuse this configuration' : predicted.reservationFailure ? 'the kernel should refuse to reserve the node' : 'the crash should survive';
+    const expect = predicted.refusal
+      ? 'the kernel should refuse this configuration'
+      : predicted.reservationFailure
+        ? 'the kernel should refuse to reserve the node'
+        : 'the crash should survive';
     process.stdout.write(`\nproving by boot (one crash cycle, ${arch === 'arm64' ? 'arm64 virt' : 'x86_64 q35'}): ${expect}\n`);
   }
   const proof =
@@ -224,7 +271,11 @@ async function proveHandler(a: ValidateArgs, arch: Arch): Promise<void> {
   } else {
     if (proof.verdict === 'refused-as-predicted') {
       const quoted = quotedFor(result.problems, proof);
-      process.stdout.write(messageSeen ? 'boot: the kernel logged the message validate quoted\n' : `boot: the kernel refused, but did not log the quoted message (${quoted.join(' / ')})\n`);
+      process.stdout.write(
+        messageSeen
+          ? 'boot: the kernel logged the message validate quoted\n'
+          : `boot: the kernel refused, but did not log the quoted message (${quoted.join(' / ')})\n`,
+      );
     }
     process.stdout.write(`boot: ${proof.verdict}: ${proof.message}\n`);
     if (proof.kernelLine !== undefined) process.stdout.write(`  the kernel said: ${proof.kernelLine}\n`);
@@ -238,7 +289,8 @@ async function proveHandler(a: ValidateArgs, arch: Arch): Promise<void> {
 
 /** The kernel messages validate quoted for what the boot showed: the reservation warning's, or the errors'. */
 function quotedFor(problems: readonly Problem[], proof: Pick<BootProof, 'observed'>): string[] {
-  const relevant = proof.observed === 'not-reserved' ? problems.filter((p) => p.code === 'boot-image-collision') : problems.filter((p) => p.severity === 'error');
+  const relevant =
+    proof.observed === 'not-reserved' ? problems.filter((p) => p.code === 'boot-image-collision') : problems.filter((p) => p.severity === 'error');
   return relevant.map((p) => p.kernelMessage).filter((m): m is string => !!m);
 }
 
@@ -255,10 +307,14 @@ export function kernelMessageSeen(problems: readonly Problem[], proof: Pick<Boot
 async function gather(a: ValidateArgs): Promise<Gathered> {
   const kernel = a['kernel-version'] ? parseKernelVersion(a['kernel-version']) : undefined;
   const extras: ConfigSettings = { kernelVersion: a['kernel-version'], cpus: a.cpus, compress: a.compress };
-  const given = (o: ConfigSettings): ConfigSettings => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ConfigSettings;
+  const given = (o: ConfigSettings): ConfigSettings => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   if (a.dts || a.dtb) {
     const clash = REGION_FLAGS.filter((f) => a[f] !== undefined);
-    if (clash.length > 0) throw new ConfigError(`--${clash[0] ?? ''}`, 'the device tree gives the configuration; drop the region/size flags (use --kernel-version, --cpus, --cmdline for the rest)');
+    if (clash.length > 0)
+      throw new ConfigError(
+        `--${clash[0] ?? ''}`,
+        'the device tree gives the configuration; drop the region/size flags (use --kernel-version, --cpus, --cmdline for the rest)',
+      );
     const file = a.dts ?? a.dtb ?? '';
     const tree: DeviceTree = a.dts ? parseDts(readFileSync(file, 'utf8'), file) : readFdt(new Uint8Array(readFileSync(file)));
     const dt = ramoopsNodeFromDt(tree, kernel);
@@ -300,8 +356,12 @@ async function gather(a: ValidateArgs): Promise<Gathered> {
         notes: [...notes, ...dt.notes],
       };
     }
-    if (Object.keys(remote.params).length === 0) throw new ConfigError('--ssh', `${a.ssh} has no /sys/module/ramoops/parameters: ramoops is not loaded (or not built)`);
-    if (remote.dtNodes.length > 0) notes.push(`ramoops comes from the device tree (${remote.dtNodes.join(', ')}) but /sys/firmware/fdt was not readable (needs root): ECC and flags are not visible in sysfs`);
+    if (Object.keys(remote.params).length === 0)
+      throw new ConfigError('--ssh', `${a.ssh} has no /sys/module/ramoops/parameters: ramoops is not loaded (or not built)`);
+    if (remote.dtNodes.length > 0)
+      notes.push(
+        `ramoops comes from the device tree (${remote.dtNodes.join(', ')}) but /sys/firmware/fdt was not readable (needs root): ECC and flags are not visible in sysfs`,
+      );
     return {
       settings: { ...settingsFromParams(remote), ...given(extras), ...(release ? { kernelVersion: release } : {}) },
       source: 'modparams',

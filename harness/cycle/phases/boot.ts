@@ -69,7 +69,14 @@ export class Guest {
     const port = this.qemu.sshPort;
     if (port === undefined) throw new HarnessError('ssh', 'QEMU has no SSH port forward');
     const { keys, pin } = this.prepared;
-    const connecting = SshSession.connect({ port, privateKey: keys.privateKey, hostKey: pin, timeout: this.plan.timeouts.ssh, signal: this.life.signal, lifetime: this.life });
+    const connecting = SshSession.connect({
+      port,
+      privateKey: keys.privateKey,
+      hostKey: pin,
+      timeout: this.plan.timeouts.ssh,
+      signal: this.life.signal,
+      lifetime: this.life,
+    });
     this.ssh = await this.qemu.guard(connecting, 'an SSH login');
     return this.ssh;
   }
@@ -139,7 +146,14 @@ export async function boot(ctx: RunContext, prepared: Prepared): Promise<{ reado
  * one that announced a key of its own (its init could not take ours, or was not given one) is
  * pinned to that announcement, which comes before READY on the trusted serial console.
  */
-async function waitReady(qemu: QemuProcess, prepared: Pick<Prepared, 'pin' | 'hostKeyGiven'>, since: LineMark, qmark: EventMark, timeoutMs: number, signal: AbortSignal): Promise<void> {
+async function waitReady(
+  qemu: QemuProcess,
+  prepared: Pick<Prepared, 'pin' | 'hostKeyGiven'>,
+  since: LineMark,
+  qmark: EventMark,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<void> {
   const stop = new AbortController();
   const sig = AbortSignal.any([signal, stop.signal]);
   const died = new Promise<never>((_, reject) => {

@@ -13,7 +13,13 @@ import type { Read } from './read.js';
 /** The cycle's report, without its timings (the loop adds them once the phase has ended). */
 export type Judged = Omit<CycleReport, 'timings'>;
 
-export function compare(ctx: RunContext, n: number, crashed: Crashed, captured: Captured, read: Read): Promise<{ readonly value: Judged; readonly detail: string }> {
+export function compare(
+  ctx: RunContext,
+  n: number,
+  crashed: Crashed,
+  captured: Captured,
+  read: Read,
+): Promise<{ readonly value: Judged; readonly detail: string }> {
   const { extraction, guestFiles } = read;
   const comparison = compareFiles(extraction.files, guestFiles);
   const anyDmesg = [...extraction.files, ...guestFiles].some((f) => f.name.startsWith('dmesg-'));
@@ -38,5 +44,5 @@ export function compare(ctx: RunContext, n: number, crashed: Crashed, captured: 
 
 /** Phase timings rounded to milliseconds, as report.json carries them. */
 export function roundedTimes(t: Partial<Record<string, number>>): PhaseTimes {
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round((v ?? 0) * 1000) / 1000])) as PhaseTimes;
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round((v ?? 0) * 1000) / 1000]));
 }

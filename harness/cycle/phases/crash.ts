@@ -38,7 +38,12 @@ export async function crash(ctx: RunContext, guest: Guest, n: number): Promise<{
     );
   if (accepted !== undefined) {
     // The guest may have died before confirming the channel; a panic settles it.
-    await Promise.race([panic, sleep(5000).then((): never => { throw accepted; })]);
+    await Promise.race([
+      panic,
+      sleep(5000).then((): never => {
+        throw accepted;
+      }),
+    ]);
   }
   const panicSeenBy = await panic;
   ctx.state.kselftests?.panicked(n);
@@ -72,7 +77,14 @@ async function beforeTheCrash(ctx: RunContext, guest: Guest, n: number): Promise
  * whichever comes first. A reset without either is a fault (the command rebooted the guest
  * without crashing it), and so is silence until the timeout.
  */
-async function waitPanic(qemu: QemuProcess, qmark: EventMark, smark: LineMark, timeoutMs: number, command: string, signal: AbortSignal): Promise<'qmp' | 'console'> {
+async function waitPanic(
+  qemu: QemuProcess,
+  qmark: EventMark,
+  smark: LineMark,
+  timeoutMs: number,
+  command: string,
+  signal: AbortSignal,
+): Promise<'qmp' | 'console'> {
   const stop = new AbortController();
   const sig = AbortSignal.any([signal, stop.signal]);
   try {
@@ -91,7 +103,10 @@ async function waitPanic(qemu: QemuProcess, qmark: EventMark, smark: LineMark, t
     if (signal.aborted) throw signal.reason;
     const died = e.errors.find((x: unknown) => x instanceof HarnessError && x.stage === 'qemu');
     if (died !== undefined) throw died;
-    throw new HarnessError('guest', `no panic within ${timeoutMs / 1000} s after \`${command}\` (no GUEST_PANICKED event, no "Kernel panic - not syncing" line)`);
+    throw new HarnessError(
+      'guest',
+      `no panic within ${timeoutMs / 1000} s after \`${command}\` (no GUEST_PANICKED event, no "Kernel panic - not syncing" line)`,
+    );
   } finally {
     stop.abort();
   }

@@ -23,7 +23,13 @@ export interface Read {
   readonly checks: readonly Check[];
 }
 
-export async function read(ctx: RunContext, guest: Guest, prepared: Prepared, captured: Captured, n: number): Promise<{ readonly value: Read; readonly detail: string }> {
+export async function read(
+  ctx: RunContext,
+  guest: Guest,
+  prepared: Prepared,
+  captured: Captured,
+  n: number,
+): Promise<{ readonly value: Read; readonly detail: string }> {
   const { out, timeouts, scenario } = ctx.plan;
   const signal = ctx.life.signal;
   const ssh = await guest.login();

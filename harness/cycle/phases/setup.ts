@@ -55,13 +55,25 @@ export async function setup(ctx: RunContext): Promise<{ readonly value: Prepared
   }
   const keys = generateRunKeys();
   const hostKey = generateGuestHostKey();
-  const configured = plan.node === undefined ? moduleParamConfig(ctx, kernel, keys, hostKey.cmdlineWord) : await deviceTreeConfig(ctx, kernel, keys, hostKey.cmdlineWord);
+  const configured =
+    plan.node === undefined ? moduleParamConfig(ctx, kernel, keys, hostKey.cmdlineWord) : await deviceTreeConfig(ctx, kernel, keys, hostKey.cmdlineWord);
   // Per-CPU ftrace zones follow the writing kernel's possible CPUs: the guest's -smp.
   const config = plan.cpus > 1 ? { ...configured.config, cpus: plan.cpus } : configured.config;
   // Fail before booting when the region is not plain RAM of this guest.
   physToFileOffset(plan.machine, plan.memoryBytes, config.memAddress, config.memSize);
   state.cmdline = configured.append;
-  const value: Prepared = { kernel, bootPath, image, config, append: configured.append, dtb: configured.dtb, keys, pin: new HostKeyPin(hostKey.publicBlob.toString('base64')), hostKeyGiven: true, shareDir };
+  const value: Prepared = {
+    kernel,
+    bootPath,
+    image,
+    config,
+    append: configured.append,
+    dtb: configured.dtb,
+    keys,
+    pin: new HostKeyPin(hostKey.publicBlob.toString('base64')),
+    hostKeyGiven: true,
+    shareDir,
+  };
   return { value, detail: `kernel ${kernel.release}, boot ${bootPath.path}` };
 }
 

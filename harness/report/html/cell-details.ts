@@ -47,9 +47,10 @@ function side(label: string, bytes: Uint8Array | undefined, at: number | undefin
   if (bytes === undefined) return `<div class="side"><b>${escapeHtml(label)}</b>: absent</div>`;
   const start = at === undefined ? 0 : Math.max(0, at - WINDOW / 2);
   const end = Math.min(bytes.length, start + WINDOW);
-  const body = at === undefined || at >= bytes.length
-    ? text(bytes.subarray(start, end)) + (at !== undefined ? '<mark class="diff">[end of file]</mark>' : '')
-    : text(bytes.subarray(start, at)) + `<mark class="diff">${text(bytes.subarray(at, at + 1))}</mark>` + text(bytes.subarray(at + 1, end));
+  const body =
+    at === undefined || at >= bytes.length
+      ? text(bytes.subarray(start, end)) + (at !== undefined ? '<mark class="diff">[end of file]</mark>' : '')
+      : text(bytes.subarray(start, at)) + `<mark class="diff">${text(bytes.subarray(at, at + 1))}</mark>` + text(bytes.subarray(at + 1, end));
   const cut = `${start > 0 ? `${start} bytes before not shown; ` : ''}${end < bytes.length ? `${bytes.length - end} bytes after not shown` : ''}`;
   return `<div class="side"><b>${escapeHtml(label)}</b> (${bytes.length} bytes)${cut === '' ? '' : ` <i>${escapeHtml(cut)}</i>`}<pre>${body}</pre></div>`;
 }
@@ -94,7 +95,9 @@ function zoneMapHtml(dir: string, r: RunReport, c: CycleReport): string {
 function serialHtml(dir: string): string {
   let logs: string[];
   try {
-    logs = readdirSync(dir).filter((f) => f.endsWith('serial.log')).sort();
+    logs = readdirSync(dir)
+      .filter((f) => f.endsWith('serial.log'))
+      .sort();
   } catch {
     return '';
   }
@@ -116,7 +119,9 @@ export function cellDetailsHtml(dir: string, r: RunReport | undefined): string {
   if (r.skipped !== undefined) out.push(`<p>skipped: ${escapeHtml(r.skipped)}</p>`);
   for (const c of r.cycles) {
     out.push(`<h3>cycle ${c.cycle}: ${escapeHtml(c.verdict)}${c.reason === undefined ? '' : `: ${escapeHtml(c.reason)}`}</h3>`);
-    const checks = c.checks.map((k) => `<li class="${k.ok ? 'ok' : 'bad'}">${k.ok ? 'ok' : 'FAIL'} ${escapeHtml(k.name)}${k.ok ? '' : `: ${escapeHtml(k.detail)}`}</li>`);
+    const checks = c.checks.map(
+      (k) => `<li class="${k.ok ? 'ok' : 'bad'}">${k.ok ? 'ok' : 'FAIL'} ${escapeHtml(k.name)}${k.ok ? '' : `: ${escapeHtml(k.detail)}`}</li>`,
+    );
     if (checks.length > 0) out.push(`<ul class="checks">${checks.join('')}</ul>`);
     out.push(`<p>timings: ${escapeHtml(timingText(c.timings))}</p>`, filesHtml(dir, c), eccHtml(c));
   }

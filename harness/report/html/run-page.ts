@@ -13,7 +13,14 @@ function why(r: RunReport): string | undefined {
 }
 
 export function renderRunHtml(r: RunReport): string {
-  const cell = { kernelLabel: r.kernel.release ?? r.kernel.spec, config: r.cmdline, scenario: r.scenario.name, verdict: r.verdict, seconds: r.seconds, why: why(r) };
+  const cell = {
+    kernelLabel: r.kernel.release ?? r.kernel.spec,
+    config: r.cmdline,
+    scenario: r.scenario.name,
+    verdict: r.verdict,
+    seconds: r.seconds,
+    why: why(r),
+  };
   const summary = { cells: 1, pass: 0, mismatch: 0, fault: 0, skipped: 0, [r.verdict]: 1 };
   // The one cell's details start open: there is nothing else to look at.
   return renderMatrixHtml({ summary, exitCode: r.exitCode, cells: [cell] }, [cellDetailsHtml(r.outDir, r)]).replace('<details>', '<details open>');

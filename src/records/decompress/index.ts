@@ -13,7 +13,12 @@ export type Algorithm = 'deflate' | 'zlib' | 'zstd' | 'lzo' | 'lz4' | 'lz4hc' | 
 /** Feed `input` in small pieces so one push can never produce more than ~1 MB past the limit. */
 const CHUNK = 1024;
 
-function collect(algorithm: string, limit: number, make: (ondata: (c: Uint8Array) => void) => { push(c: Uint8Array, final: boolean): void }, input: Uint8Array): Uint8Array {
+function collect(
+  algorithm: string,
+  limit: number,
+  make: (ondata: (c: Uint8Array) => void) => { push(c: Uint8Array, final: boolean): void },
+  input: Uint8Array,
+): Uint8Array {
   const parts: Uint8Array[] = [];
   let total = 0;
   let done = false;
@@ -39,7 +44,7 @@ function collect(algorithm: string, limit: number, make: (ondata: (c: Uint8Array
 function adler32(b: Uint8Array): number {
   let a = 1;
   let s = 0;
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const end = Math.min(i + 3800, b.length);
     for (; i < end; i++) {
       a += b[i] ?? 0;
@@ -111,10 +116,15 @@ export function inflateZlib(input: Uint8Array, limit: number): Uint8Array {
 
 /** zstd frames (4.19 .. 6.5, `pstore.compress=zstd`). */
 export function unzstd(input: Uint8Array, limit: number): Uint8Array {
-  return collect('zstd', limit, (ondata) => {
-    const s = new ZstdStream((c: Uint8Array) => ondata(c));
-    return { push: (c: Uint8Array, final: boolean): void => void s.push(c, final) };
-  }, input);
+  return collect(
+    'zstd',
+    limit,
+    (ondata) => {
+      const s = new ZstdStream((c: Uint8Array) => ondata(c));
+      return { push: (c: Uint8Array, final: boolean): void => void s.push(c, final) };
+    },
+    input,
+  );
 }
 
 /** Decompress with the named algorithm, bounded by `limit` bytes of output. */

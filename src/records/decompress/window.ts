@@ -38,7 +38,7 @@ export class Window {
     let o = this.length;
     let m = o - distance;
     if (distance >= n) b.copyWithin(o, m, m + n);
-    else for (const end = o + n; o < end; ) b[o++] = b[m++] ?? 0;
+    else for (const end = o + n; o < end;) b[o++] = b[m++] ?? 0;
     this.length += n;
   }
 

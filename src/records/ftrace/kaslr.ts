@@ -22,7 +22,10 @@ const OFFSET_LINE = /Kernel Offset: (?:0x([0-9a-fA-F]+) from 0x([0-9a-fA-F]+)[^\
 export function findKernelOffset(text: string): KernelOffsetLine | undefined {
   let found: KernelOffsetLine | undefined;
   for (const m of text.matchAll(OFFSET_LINE)) {
-    found = m[1] === undefined ? { offset: 'disabled', base: undefined, text: m[0] } : { offset: BigInt('0x' + m[1]), base: BigInt('0x' + (m[2] ?? '0')), text: m[0] };
+    found =
+      m[1] === undefined
+        ? { offset: 'disabled', base: undefined, text: m[0] }
+        : { offset: BigInt('0x' + m[1]), base: BigInt('0x' + (m[2] ?? '0')), text: m[0] };
   }
   return found;
 }

@@ -89,7 +89,10 @@ export function parseKallsyms(text: string): SymbolTable {
   const table = build(text, 'kallsyms');
   if (table.addrs.length === 0) throw new ConfigError('kallsyms', 'no text symbols (lines "ADDRESS t|T|w|W NAME") in the file');
   if (table.addrs.length === 1 && table.addrs[0] === 0n) {
-    throw new ConfigError('kallsyms', 'every address is 0: the copy was read without permission to see addresses (kptr_restrict); read it as root, or after `echo 0 > /proc/sys/kernel/kptr_restrict`');
+    throw new ConfigError(
+      'kallsyms',
+      'every address is 0: the copy was read without permission to see addresses (kptr_restrict); read it as root, or after `echo 0 > /proc/sys/kernel/kptr_restrict`',
+    );
   }
   return table;
 }
@@ -136,7 +139,12 @@ export function lookup(table: SymbolTable, addr: bigint, shift = 0n): Resolved |
     // kallsyms names only kernel text (is_ksym_addr without KALLSYMS_ALL): an address past
     // _etext (another boot's offset makes many) stays a raw 0x... in the kernel's %ps, and a
     // section's last symbol ends at _etext / _einittext (get_symbol_pos).
-    const end = at >= ranges.stext && at < ranges.etext ? ranges.etext : ranges.init !== undefined && at >= ranges.init[0] && at < ranges.init[1] ? ranges.init[1] : undefined;
+    const end =
+      at >= ranges.stext && at < ranges.etext
+        ? ranges.etext
+        : ranges.init !== undefined && at >= ranges.init[0] && at < ranges.init[1]
+          ? ranges.init[1]
+          : undefined;
     if (end === undefined) return undefined;
     if (next > end) next = end;
   }
@@ -153,7 +161,10 @@ function textRanges(table: SymbolTable): { stext: bigint; etext: bigint; init: r
     const etext = symbolAddress(table, '_etext');
     const si = symbolAddress(table, '_sinittext');
     const ei = symbolAddress(table, '_einittext');
-    r = stext !== undefined && etext !== undefined && stext < etext ? { stext, etext, init: si !== undefined && ei !== undefined && si < ei ? [si, ei] : undefined } : null;
+    r =
+      stext !== undefined && etext !== undefined && stext < etext
+        ? { stext, etext, init: si !== undefined && ei !== undefined && si < ei ? [si, ei] : undefined }
+        : null;
     rangesOf.set(table, r);
   }
   return r ?? undefined;

@@ -170,7 +170,7 @@ class Codec implements RsCodec {
       const p = j << 2;
       differs |= reg[j]! ^ (parity[p]! | (parity[p + 1]! << 8) | (parity[p + 2]! << 16) | (parity[p + 3]! << 24));
     }
-    for (let p = full << 2; p < e; p++) differs |= (reg[p >> 2]! >>> ((p & 3) << 3) ^ parity[p]!) & 0xff;
+    for (let p = full << 2; p < e; p++) differs |= ((reg[p >> 2]! >>> ((p & 3) << 3)) ^ parity[p]!) & 0xff;
     if (differs === 0) return 0;
     return this.correct(data, parity, mode === 'legacy', corrections);
   }

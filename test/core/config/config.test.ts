@@ -19,8 +19,21 @@ test('sizes: decimal, hex, K/M/G', (t) => {
 });
 
 test('command line: ramoops words, kernel defaults for the rest, ecc=1 means 16', (t) => {
-  const c = configFromCmdline('console=ttyS0 memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.ecc=1 pstore.compress=zstd');
-  t.like(c, { memAddress: 0x8000000, memSize: 0x100000, recordSize: 4096, consoleSize: 4096, ftraceSize: 4096, pmsgSize: 4096, eccSize: 16, compress: 'zstd', ftracePerCpu: true, maxReason: 2 });
+  const c = configFromCmdline(
+    'console=ttyS0 memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.ecc=1 pstore.compress=zstd',
+  );
+  t.like(c, {
+    memAddress: 0x8000000,
+    memSize: 0x100000,
+    recordSize: 4096,
+    consoleSize: 4096,
+    ftraceSize: 4096,
+    pmsgSize: 4096,
+    eccSize: 16,
+    compress: 'zstd',
+    ftracePerCpu: true,
+    maxReason: 2,
+  });
 });
 
 test('command line: the kernel rejects suffixes in module parameters, and we say so', (t) => {
@@ -37,7 +50,12 @@ test('max_reason: dump_oops maps, max_reason wins', (t) => {
 });
 
 test('JSON: kernel names or ours, strings with suffixes, unknown keys refused', (t) => {
-  t.like(settingsFromJson('{"mem_address":"0x8000000","memSize":"1M","ecc":16,"kernelVersion":"6.1.0-56-amd64"}'), { memAddress: 0x8000000, memSize: 1 << 20, ecc: 16, kernelVersion: '6.1.0-56-amd64' });
+  t.like(settingsFromJson('{"mem_address":"0x8000000","memSize":"1M","ecc":16,"kernelVersion":"6.1.0-56-amd64"}'), {
+    memAddress: 0x8000000,
+    memSize: 1 << 20,
+    ecc: 16,
+    kernelVersion: '6.1.0-56-amd64',
+  });
   t.throws(() => settingsFromJson('{"mem_adress":1}'), { message: /mem_adress: unknown setting/ });
   t.throws(() => settingsFromJson('[1]'), { instanceOf: ConfigError });
 });

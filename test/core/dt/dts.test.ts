@@ -36,8 +36,14 @@ test('merges: redefinition in place, later additions, &label extension, deletion
   t.deepEqual(tree.root.properties.map((p) => p.name).slice(0, 3), ['#address-cells', '#size-cells', 'model']);
   t.is(tree.root.properties[tree.root.properties.length - 1]?.name, 'late');
   const node = nodeAtPath(tree, '/node@1');
-  t.deepEqual(node?.properties.map((p) => p.name), ['reg', 'z', 'phandle']);
-  t.deepEqual(node?.children.map((c) => c.name), ['child']);
+  t.deepEqual(
+    node?.properties.map((p) => p.name),
+    ['reg', 'z', 'phandle'],
+  );
+  t.deepEqual(
+    node?.children.map((c) => c.name),
+    ['child'],
+  );
   const child = nodeAtPath(tree, '/node@1/child');
   t.deepEqual(cells(child, 'x'), [2]);
   t.truthy(child && getProp(child, 'extra'));
@@ -54,7 +60,11 @@ test('references: phandles allocated like dtc (skipping explicit ones), paths as
 });
 
 const bad: readonly [string, string, RegExp][] = [
-  ['#include', '/dts-v1/;\n#include <dt-bindings/gpio/gpio.h>\n/ { };', /dts:2:1: C preprocessor directive "#include" is not supported: run the file through `cpp/],
+  [
+    '#include',
+    '/dts-v1/;\n#include <dt-bindings/gpio/gpio.h>\n/ { };',
+    /dts:2:1: C preprocessor directive "#include" is not supported: run the file through `cpp/,
+  ],
   ['#define', '/dts-v1/;\n  #define X 1\n/ { };', /dts:2:3: .*"#define"/],
   ['/include/', '/dts-v1/;\n/include/ "other.dtsi"\n/ { };', /\/include\/ is not supported/],
   ['/plugin/', '/dts-v1/;\n/plugin/;\n/ { };', /overlays/],

@@ -57,7 +57,15 @@ test('reader: header fields, reservations, strings and cells', (t) => {
 
 test('writer: property names share the string table by suffix, as dtc does', (t) => {
   const tree: DeviceTree = {
-    root: { name: '', properties: [{ name: '#size-cells', value: cellBytes([1]) }, { name: 'size-cells', value: cellBytes([2]) }, { name: 'cells', value: cellBytes([3]) }], children: [] },
+    root: {
+      name: '',
+      properties: [
+        { name: '#size-cells', value: cellBytes([1]) },
+        { name: 'size-cells', value: cellBytes([2]) },
+        { name: 'cells', value: cellBytes([3]) },
+      ],
+      children: [],
+    },
     memReserve: [],
     bootCpuidPhys: 0,
   };
@@ -68,7 +76,11 @@ test('writer: property names share the string table by suffix, as dtc does', (t)
 });
 
 test('writer: boot_cpuid_phys and 64-bit reservations survive', (t) => {
-  const tree: DeviceTree = { root: { name: '', properties: [{ name: 'x', value: stringBytes('a', 'b') }], children: [] }, memReserve: [{ address: 0x1_0000_0000n, size: 0x2000n }], bootCpuidPhys: 3 };
+  const tree: DeviceTree = {
+    root: { name: '', properties: [{ name: 'x', value: stringBytes('a', 'b') }], children: [] },
+    memReserve: [{ address: 0x1_0000_0000n, size: 0x2000n }],
+    bootCpuidPhys: 3,
+  };
   t.deepEqual(readFdt(writeFdt(tree)), tree);
 });
 

@@ -25,7 +25,8 @@ const tree = (props: string, opts: { parent?: string; rmProps?: string; rootProp
 		};
 	};
 };`;
-const node = (props: string, kernel?: string, opts?: Parameters<typeof tree>[1]) => ramoopsNodeFromDt(parseDts(tree(props, opts)), kernel ? v(kernel) : undefined);
+const node = (props: string, kernel?: string, opts?: Parameters<typeof tree>[1]) =>
+  ramoopsNodeFromDt(parseDts(tree(props, opts)), kernel ? v(kernel) : undefined);
 
 test('a full node: every property as the kernel reads it', (t) => {
   const n = ramoopsNodeFromDt(parseDts(VIRT_RAMOOPS));
@@ -42,7 +43,14 @@ test('a full node: every property as the kernel reads it', (t) => {
     ftracePerCpu: true,
     maxReason: 4,
   });
-  t.like(n, { underReservedMemory: true, reservedMemoryAccepted: true, regReservable: true, noMap: true, parentName: 'reserved-memory', coveredByMemreserve: false });
+  t.like(n, {
+    underReservedMemory: true,
+    reservedMemoryAccepted: true,
+    regReservable: true,
+    noMap: true,
+    parentName: 'reserved-memory',
+    coveredByMemreserve: false,
+  });
   t.deepEqual(n.refusals, []);
 });
 
@@ -96,23 +104,39 @@ test('old-Chromebook rule (5.4+): not under reserved-memory and no other sizes -
 test('u32 values above INT_MAX are refused with the kernel message', (t) => {
   const n = node('record-size = <0x80000000>; console-size = <0x1000>;');
   t.deepEqual(n.refusals, [{ code: 'dt-value-overflow', property: 'record-size', message: 'record-size 2147483648 > INT_MAX' }]);
-  t.deepEqual(node('max-reason = <0xffffffff>; record-size = <0x1000>;').refusals.map((r) => r.message), ['max-reason 4294967295 > INT_MAX']);
+  t.deepEqual(
+    node('max-reason = <0xffffffff>; record-size = <0x1000>;').refusals.map((r) => r.message),
+    ['max-reason 4294967295 > INT_MAX'],
+  );
   t.deepEqual(node('record-size = <0x7fffffff>;').refusals, []);
 });
 
 test('properties of the wrong length are refused as of_property_read_u32 fails', (t) => {
   // Seen on Debian 6.1 arm64: an empty FDT property is too short (-EOVERFLOW), not missing data.
-  t.deepEqual(node('record-size;').refusals.map((r) => r.message), ['failed to parse property record-size: -75']);
-  t.deepEqual(node('record-size = [01 02];').refusals.map((r) => r.message), ['failed to parse property record-size: -75']);
+  t.deepEqual(
+    node('record-size;').refusals.map((r) => r.message),
+    ['failed to parse property record-size: -75'],
+  );
+  t.deepEqual(
+    node('record-size = [01 02];').refusals.map((r) => r.message),
+    ['failed to parse property record-size: -75'],
+  );
   // Longer than a u32: the first cell is used.
   t.is(node('record-size = <0x2000 0x1>;').settings.recordSize, 0x2000);
 });
 
 test('reg: missing, too short, or not translatable is "failed to locate DT /reserved-memory resource"', (t) => {
-  const noReg = ramoopsNodeFromDt(parseDts('/dts-v1/; / { #address-cells = <1>; #size-cells = <1>; reserved-memory { #address-cells = <1>; #size-cells = <1>; ranges; r { compatible = "ramoops"; record-size = <4096>; }; }; };'));
+  const noReg = ramoopsNodeFromDt(
+    parseDts(
+      '/dts-v1/; / { #address-cells = <1>; #size-cells = <1>; reserved-memory { #address-cells = <1>; #size-cells = <1>; ranges; r { compatible = "ramoops"; record-size = <4096>; }; }; };',
+    ),
+  );
   t.is(noReg.refusals[0]?.code, 'dt-no-reg');
   t.regex(noReg.refusals[0]?.message ?? '', /^failed to locate DT \/reserved-memory resource/);
-  t.regex(node('record-size = <4096>;', undefined, { rmProps: '#address-cells = <2>; #size-cells = <2>; ranges;' }).refusals[0]?.message ?? '', /less than one entry of 2\+2 cells/);
+  t.regex(
+    node('record-size = <4096>;', undefined, { rmProps: '#address-cells = <2>; #size-cells = <2>; ranges;' }).refusals[0]?.message ?? '',
+    /less than one entry of 2\+2 cells/,
+  );
   t.regex(node('record-size = <4096>;', undefined, { rmProps: '#address-cells = <1>; #size-cells = <1>;' }).refusals[0]?.message ?? '', /no `ranges`/);
 });
 
@@ -140,15 +164,30 @@ test('reservation facts: /reserved-memory format, no-map, /memreserve/ coverage,
 });
 
 test('withRamoopsNode: adds a conforming node to a virt-like tree; it reads back to the same settings', (t) => {
-  const virt = parseDts('/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; compatible = "linux,dummy-virt"; memory@40000000 { device_type = "memory"; reg = <0 0x40000000 0 0x20000000>; }; };');
+  const virt = parseDts(
+    '/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; compatible = "linux,dummy-virt"; memory@40000000 { device_type = "memory"; reg = <0 0x40000000 0 0x20000000>; }; };',
+  );
   const spec = { address: 0x50000000, size: 0x100000, recordSize: 0x4000, consoleSize: 0x4000, pmsgSize: 0x4000, eccSize: 16, maxReason: 2, flags: 1 };
   const out = readFdt(writeFdt(withRamoopsNode(virt, spec)));
   const n = ramoopsNodeFromDt(out);
   t.like(n, { path: '/reserved-memory/ramoops@50000000', underReservedMemory: true, reservedMemoryAccepted: true, noMap: true, regReservable: true });
-  t.like(n.settings, { memAddress: 0x50000000, memSize: 0x100000, recordSize: 0x4000, consoleSize: 0x4000, ftraceSize: 0, pmsgSize: 0x4000, ecc: 16, maxReason: 2, ftracePerCpu: true });
+  t.like(n.settings, {
+    memAddress: 0x50000000,
+    memSize: 0x100000,
+    recordSize: 0x4000,
+    consoleSize: 0x4000,
+    ftraceSize: 0,
+    pmsgSize: 0x4000,
+    ecc: 16,
+    maxReason: 2,
+    ftracePerCpu: true,
+  });
   // Replacing keeps one node.
   const again = withRamoopsNode(out, { ...spec, address: 0x60000000 });
-  t.deepEqual(ramoopsFromDt(again).map((r) => r.path), ['/reserved-memory/ramoops@60000000']);
+  t.deepEqual(
+    ramoopsFromDt(again).map((r) => r.path),
+    ['/reserved-memory/ramoops@60000000'],
+  );
   if (haveDtc) t.regex(dtcDecompile(writeFdt(again)), /ramoops@60000000 \{\s+compatible = "ramoops";\s+reg = <0x00 0x60000000 0x00 0x100000>;/);
   t.throws(() => withRamoopsNode(virt, { address: 0x50000000, size: 0x1000, recordSize: 0x80000000 }), { message: /INT_MAX/ });
 });

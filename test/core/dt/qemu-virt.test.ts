@@ -20,7 +20,10 @@ run('QEMU virt DTB: read, re-encoded byte for byte as dtc does, ramoops node add
   const dir = mkdtempSync(join(tmpdir(), 'rh-virt-'));
   try {
     const file = join(dir, 'virt.dtb');
-    execFileSync('qemu-system-aarch64', ['-machine', `virt,dumpdtb=${file}`, '-cpu', 'cortex-a57', '-m', '512M', '-nographic'], { stdio: 'ignore', timeout: 60000 });
+    execFileSync('qemu-system-aarch64', ['-machine', `virt,dumpdtb=${file}`, '-cpu', 'cortex-a57', '-m', '512M', '-nographic'], {
+      stdio: 'ignore',
+      timeout: 60000,
+    });
     const blob = new Uint8Array(readFileSync(file));
     const tree = readFdt(blob);
     t.deepEqual(propCells(getProp(tree.root, '#address-cells') ?? { name: '', value: new Uint8Array() }), [2]);

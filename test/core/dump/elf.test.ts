@@ -6,16 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AddressNotCapturedError,
-  DumpFormatError,
-  TruncatedError,
-  elfNotes,
-  elfVmcoreinfo,
-  openDump,
-  openElf,
-  type ByteSource,
-} from '../../../src/index.js';
+import { AddressNotCapturedError, DumpFormatError, TruncatedError, elfNotes, elfVmcoreinfo, openDump, openElf, type ByteSource } from '../../../src/index.js';
 import { writeElf, type TestElf } from './elf-writer.js';
 import { readFileSync } from 'node:fs';
 import { configFromCmdline, extract } from '../../../src/index.js';
@@ -143,7 +134,7 @@ function hasReadelf(): boolean {
   return spawnSync('readelf', ['--version']).status === 0;
 }
 
-(hasReadelf() ? test : test.skip)('binutils readelf reads our writer\'s headers and notes as we do', (t) => {
+(hasReadelf() ? test : test.skip)("binutils readelf reads our writer's headers and notes as we do", (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rh-elf-'));
   try {
     for (const [bits, le] of combos) {
@@ -234,7 +225,7 @@ test('forcing --format kdump on an ELF file is a DumpFormatError', (t) => {
 // headers between the ELF header and the program headers.
 const qemuElfPath = join(repoRoot(), 'test', 'core', 'dump', 'fixtures', 'qemu-region.elf');
 
-test('real QEMU ELF: segment by physical address, QEMU\'s notes, the planted capture extracts', (t) => {
+test("real QEMU ELF: segment by physical address, QEMU's notes, the planted capture extracts", (t) => {
   const file = new Uint8Array(readFileSync(qemuElfPath));
   const mem = openElf(source(file));
   t.deepEqual(mem.ranges(), [{ start: REGION - 4096, end: REGION + 0x100000 + 4096 }]);
@@ -259,5 +250,8 @@ test('real QEMU ELF: segment by physical address, QEMU\'s notes, the planted cap
   const l = openElf(source(new Uint8Array(readFileSync(qemuElfPath)))).elf.loads[0];
   t.deepEqual([l?.offset, l?.paddr, l?.filesz, l?.memsz], [Number(m?.[1]), Number(m?.[3]), Number(m?.[4]), Number(m?.[5])]);
   const notes = [...out.matchAll(/^\s+(CORE|QEMU)\s+(0x[0-9a-f]+)/gm)].map((x) => [x[1], Number(x[2])]);
-  t.deepEqual(notes, elfNotes(source(new Uint8Array(readFileSync(qemuElfPath)))).map((n) => [n.name, n.desc.length]));
+  t.deepEqual(
+    notes,
+    elfNotes(source(new Uint8Array(readFileSync(qemuElfPath)))).map((n) => [n.name, n.desc.length]),
+  );
 });

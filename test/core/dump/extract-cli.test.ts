@@ -27,7 +27,16 @@ function run(args: readonly string[]): { status: number | null; stdout: string; 
 
 function configArgs(): string[] {
   if (!capture) throw new Error('fixture c61-full-deflate missing');
-  return ['--cmdline', capture.cmdline, '--kernel-version', capture.release, '--mem-address', `0x${REGION.toString(16)}`, '--system-map', join(capture.dir, 'System.map')];
+  return [
+    '--cmdline',
+    capture.cmdline,
+    '--kernel-version',
+    capture.release,
+    '--mem-address',
+    `0x${REGION.toString(16)}`,
+    '--system-map',
+    join(capture.dir, 'System.map'),
+  ];
 }
 
 for (const [file, format] of [

@@ -84,7 +84,9 @@ test('ELF: damaged headers give typed errors only', (t) => {
       notes: [{ name: 'VMCOREINFO', type: 0, desc: new TextEncoder().encode('PAGESIZE=4096\n') }],
     });
     fc.assert(
-      fc.property(mutations(256), fc.option(fc.nat({ max: base.length }), { nil: undefined }), (edits, cut) => contract(mutate(base, edits, cut), [0x1000, 0x10000])),
+      fc.property(mutations(256), fc.option(fc.nat({ max: base.length }), { nil: undefined }), (edits, cut) =>
+        contract(mutate(base, edits, cut), [0x1000, 0x10000]),
+      ),
       { numRuns: 500 },
     );
   }

@@ -14,7 +14,12 @@ function searchable(b: Uint8Array): ByteSource {
     read: (p, n) => b.subarray(p, p + n),
     findAll(needle, max) {
       const out: number[] = [];
-      for (let i = Buffer.from(b.buffer, b.byteOffset, b.byteLength).indexOf(Buffer.from(needle)); i >= 0 && out.length < max; i = Buffer.from(b.buffer, b.byteOffset, b.byteLength).indexOf(Buffer.from(needle), i + 1)) out.push(i);
+      for (
+        let i = Buffer.from(b.buffer, b.byteOffset, b.byteLength).indexOf(Buffer.from(needle));
+        i >= 0 && out.length < max;
+        i = Buffer.from(b.buffer, b.byteOffset, b.byteLength).indexOf(Buffer.from(needle), i + 1)
+      )
+        out.push(i);
       return out;
     },
   };
@@ -98,7 +103,8 @@ test('QEMU RAM (q35, 2.75 GiB file, sparse): no hits from the legacy hole or acr
       const out: number[] = [];
       for (const page of [...pages.keys()].sort((x, y) => x - y)) {
         const buf = this.read(page * 4096, 4096 + needle.length - 1);
-        for (let i = Buffer.from(buf).indexOf(Buffer.from(needle)); i >= 0 && i < 4096; i = Buffer.from(buf).indexOf(Buffer.from(needle), i + 1)) out.push(page * 4096 + i);
+        for (let i = Buffer.from(buf).indexOf(Buffer.from(needle)); i >= 0 && i < 4096; i = Buffer.from(buf).indexOf(Buffer.from(needle), i + 1))
+          out.push(page * 4096 + i);
       }
       return out.slice(0, max);
     },

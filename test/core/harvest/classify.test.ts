@@ -50,7 +50,12 @@ test('c61-full-deflate: Oops#1 (lkdtm BUG, only guessed frames) then Panic#2 (Sy
 test('c61-zstd-ecc16-full: the same pair, zstd-compressed and with ECC notices', (t) => {
   t.like(classifyDmesg(text('c61-zstd-ecc16-full', 'dmesg-ramoops-0')), { reason: 'Oops', counter: 1 });
   t.like(classifyDmesg(text('c61-zstd-ecc16-full', 'dmesg-ramoops-1')), { reason: 'Panic', counter: 2 });
-  t.like(parseEccNotice(expected('c61-zstd-ecc16-full', 'console-ramoops-0')), { text: 'ECC: No errors detected', corrected: 0, unrecoverable: 0, prefixed: true });
+  t.like(parseEccNotice(expected('c61-zstd-ecc16-full', 'console-ramoops-0')), {
+    text: 'ECC: No errors detected',
+    corrected: 0,
+    unrecoverable: 0,
+    prefixed: true,
+  });
 });
 
 test('ECC notices of the captures: none, clean, corrected, unrecoverable', (t) => {
@@ -73,7 +78,7 @@ test('ECC notices of kernels before 5.18 have no prefix', (t) => {
   t.deepEqual(withoutEccNotice(enc.encode('abc\nECC: No errors detected\n')), enc.encode('abc'));
 });
 
-test('log prefixes: syslog level, time stamp, caller id; the text\'s own indentation stays', (t) => {
+test("log prefixes: syslog level, time stamp, caller id; the text's own indentation stays", (t) => {
   t.is(stripLogPrefix('<4>[    3.251027]  dump_stack_lvl+0x44/0x5c'), ' dump_stack_lvl+0x44/0x5c');
   t.is(stripLogPrefix('<0>[    3.250024][    T96] Kernel panic - not syncing: x'), 'Kernel panic - not syncing: x');
   t.is(stripLogPrefix('[    6.399770] sysrq: Trigger a crash'), 'sysrq: Trigger a crash');
@@ -134,7 +139,8 @@ test('panic_on_oops: the panic is the headline and the oops its cause', (t) => {
 
 test('general protection fault (6.10+ "Oops: " form) and an arm64 report', (t) => {
   t.is(
-    classifyDmesg(lines('Oops#1 Part1', '<4>[ 1.0] Oops: general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] SMP')).headline,
+    classifyDmesg(lines('Oops#1 Part1', '<4>[ 1.0] Oops: general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] SMP'))
+      .headline,
     'Oops: general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] SMP',
   );
   const arm = classifyDmesg(

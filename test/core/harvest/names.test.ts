@@ -14,7 +14,20 @@ test('pstore names are taken apart; anything pstore would not make is refused', 
   t.deepEqual(parsePstoreName('dmesg-ramoops-0.enc.z'), { type: 'dmesg', backend: 'ramoops', id: 0, encZ: true });
   t.deepEqual(parsePstoreName('powerpc-ofw-nvram-0'), { type: 'powerpc-ofw', backend: 'nvram', id: 0, encZ: false });
   t.deepEqual(parsePstoreName('dmesg-efi_pstore-170000000000001'), { type: 'dmesg', backend: 'efi_pstore', id: 170000000000001, encZ: false });
-  for (const bad of ['', '.', '..', '../etc', 'a/b', '-rf', 'dmesg-ramoops-0;rm', 'Dmesg-ramoops-0', 'dmesg ramoops 0', 'dmesg-ramoops-0\n', "x'y", 'a'.repeat(64)]) {
+  for (const bad of [
+    '',
+    '.',
+    '..',
+    '../etc',
+    'a/b',
+    '-rf',
+    'dmesg-ramoops-0;rm',
+    'Dmesg-ramoops-0',
+    'dmesg ramoops 0',
+    'dmesg-ramoops-0\n',
+    "x'y",
+    'a'.repeat(64),
+  ]) {
     t.false(isSafePstoreName(bad), bad);
     t.is(parsePstoreName(bad), undefined, bad);
   }
@@ -56,11 +69,18 @@ for (const fx of fixtures) {
     const golden = GOLDEN[fx.name];
     // A capture folder added later needs no code change: its names are held to the format and to
     // stability below; the pinned ones also guard against accidental renames.
-    if (golden) t.deepEqual(a.crashes.map((c) => c.name), [...golden]);
+    if (golden)
+      t.deepEqual(
+        a.crashes.map((c) => c.name),
+        [...golden],
+      );
     else for (const c of a.crashes) t.regex(c.name, /^\d{8}T\d{6}Z-[a-z]+-[0-9a-f]{12}$/);
     t.true(a.crashes.length > 0);
     // The same record again, in any order: the same names.
-    t.deepEqual(analyze([...captured(fx.name)].reverse(), sha256).crashes.map((c) => c.name), a.crashes.map((c) => c.name));
+    t.deepEqual(
+      analyze([...captured(fx.name)].reverse(), sha256).crashes.map((c) => c.name),
+      a.crashes.map((c) => c.name),
+    );
   });
 }
 

@@ -55,7 +55,10 @@ test('parts of one dump (same reason, counter, time) are one crash, ordered by p
   t.is(a.crashes.length, 2);
   t.like(a.crashes[0], { reason: 'Oops', counter: 2 });
   t.like(a.crashes[1], { reason: 'Panic', counter: 3, headline: 'Kernel panic - not syncing: boom' });
-  t.deepEqual(a.crashes[1]?.parts.map((p) => p.file), ['dmesg-efi-1', 'dmesg-efi-2']);
+  t.deepEqual(
+    a.crashes[1]?.parts.map((p) => p.file),
+    ['dmesg-efi-1', 'dmesg-efi-2'],
+  );
   t.regex(a.crashes[1]?.name ?? '', /^20231114T221320Z-panic-[0-9a-f]{12}$/);
 });
 
@@ -79,7 +82,10 @@ test('harvesting the same records again plans nothing new', (t) => {
     files: new Set(first.folders.flatMap((f) => [...(f.crash?.parts ?? []), ...f.logs]).map((r) => archivedFileKey(r.file, r.sha256))),
   };
   const again = planArchive(analyze(c61, sha256), state, sha256);
-  t.deepEqual(again.folders.map((f) => f.status), ['exists', 'exists']);
+  t.deepEqual(
+    again.folders.map((f) => f.status),
+    ['exists', 'exists'],
+  );
   t.true(again.folders.every((f) => f.logs.length === 0));
   t.is(again.logsAlreadyArchived.length, 3);
 });
@@ -94,12 +100,21 @@ test('new boot logs with no new crash get their own folder; the old crash is not
   // The next boot did not crash: same dmesg records, a new console log.
   const files = c61.map((f) => (f.name === 'console-ramoops-0' ? file(f.name, 'a later boot\n', 1_795_679_000) : f));
   const plan = planArchive(analyze(files, sha256), state, sha256);
-  t.deepEqual(plan.folders.map((f) => f.status), ['exists', 'exists', 'new']);
+  t.deepEqual(
+    plan.folders.map((f) => f.status),
+    ['exists', 'exists', 'new'],
+  );
   const logs = plan.folders[2];
   t.is(logs?.kind, 'logs');
   t.regex(logs?.name ?? '', /^20261126T074320Z-logs-[0-9a-f]{12}$/);
-  t.deepEqual(logs?.logs.map((l) => l.file), ['console-ramoops-0']);
-  t.deepEqual(plan.logsAlreadyArchived.map((l) => l.file), ['ftrace-ramoops-0', 'pmsg-ramoops-0']);
+  t.deepEqual(
+    logs?.logs.map((l) => l.file),
+    ['console-ramoops-0'],
+  );
+  t.deepEqual(
+    plan.logsAlreadyArchived.map((l) => l.file),
+    ['ftrace-ramoops-0', 'pmsg-ramoops-0'],
+  );
 });
 
 test('names pstore would not make are refused, not grouped', (t) => {
@@ -116,7 +131,10 @@ test('meta.json round trip, manifest lines, and what a tampered meta.json gets',
   const back = metas.map((m) => parseCrashMeta(JSON.parse(JSON.stringify(m)), m.name));
   t.deepEqual(back, metas);
   const manifest = buildManifest(metas, ctx.harvestedAt);
-  t.deepEqual(manifest.crashes.map((c) => c.name), [oops.name, panic.name]);
+  t.deepEqual(
+    manifest.crashes.map((c) => c.name),
+    [oops.name, panic.name],
+  );
   t.deepEqual(
     manifest.records.map((r) => [r.archive, r.type, r.id, r.reason, r.counter, r.part, r.role]),
     [
@@ -179,8 +197,14 @@ test('text, JUnit and exit status of a report', (t) => {
   };
   const text = harvestText(report);
   t.regex(text, /^harvested root@board:22 \(board, 6\.1\.192, boot 0b7c1f4e/);
-  t.regex(text, /SEEN 20261126T073532Z-oops-1eb0bbbe21d8 {2}2026-11-26T07:35:32Z Oops#1: invalid opcode: 0000 \[#1\] \[after: lkdtm: Performing direct entry BUG\] at lkdtm_BUG\+0x5\/0x7 \| \?direct_entry < /);
-  t.regex(text, /NEW {2}20261126T073534Z-panic-c1549a6d6adf {2}2026-11-26T07:35:34Z Panic#2: Kernel panic - not syncing: sysrq triggered crash \[after: sysrq: Trigger a crash\]\n/);
+  t.regex(
+    text,
+    /SEEN 20261126T073532Z-oops-1eb0bbbe21d8 {2}2026-11-26T07:35:32Z Oops#1: invalid opcode: 0000 \[#1\] \[after: lkdtm: Performing direct entry BUG\] at lkdtm_BUG\+0x5\/0x7 \| \?direct_entry < /,
+  );
+  t.regex(
+    text,
+    /NEW {2}20261126T073534Z-panic-c1549a6d6adf {2}2026-11-26T07:35:34Z Panic#2: Kernel panic - not syncing: sysrq triggered crash \[after: sysrq: Trigger a crash\]\n/,
+  );
   t.regex(text, /beside it: console-ramoops-0, pmsg-ramoops-0/);
   t.regex(text, /2 crash\(es\): 1 archived, 1 already archived; 5 file\(s\) read/);
   t.regex(text, /STILL PRESENT: dmesg-ramoops-1/);

@@ -24,7 +24,11 @@ test('a vmlinux whose notes lack the Xen entry has no PVH entry', (t) => {
   // Turn every Xen note's type into an unused one: the kernel built without CONFIG_PVH.
   const view = new DataView(copy.buffer);
   for (let at = 0; at + 16 <= copy.length; at++) {
-    if (view.getUint32(at, true) === 4 && view.getUint32(at + 8, true) === XEN_ELFNOTE_PHYS32_ENTRY && new TextDecoder().decode(copy.subarray(at + 12, at + 15)) === 'Xen') {
+    if (
+      view.getUint32(at, true) === 4 &&
+      view.getUint32(at + 8, true) === XEN_ELFNOTE_PHYS32_ENTRY &&
+      new TextDecoder().decode(copy.subarray(at + 12, at + 15)) === 'Xen'
+    ) {
       view.setUint32(at + 8, 0x7777, true);
     }
   }

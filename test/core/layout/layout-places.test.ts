@@ -5,7 +5,16 @@
 // and comparing it zone by zone, including where computeLayout refuses the configuration.
 import test from 'ava';
 import fc from 'fast-check';
-import { computeLayout, expectZones, layoutPlaces, MAX_ZONES, type ExpectedZone, type LayoutRules, type Zone, type ZoneKind } from '../../../src/layout/layout.js';
+import {
+  computeLayout,
+  expectZones,
+  layoutPlaces,
+  MAX_ZONES,
+  type ExpectedZone,
+  type LayoutRules,
+  type Zone,
+  type ZoneKind,
+} from '../../../src/layout/layout.js';
 import { hex, isRamoopsError, LayoutError } from '../../../src/errors.js';
 import type { RamoopsConfig } from '../../../src/config/types.js';
 import { buildConfig } from '../../../src/config/build.js';
@@ -25,7 +34,8 @@ function referenceLayout(config: RamoopsConfig, rules: LayoutRules): { zones: Zo
   const zones: Zone[] = [];
   let p = 0;
   const regionText = `(${hex(size)}@${hex(base)})`;
-  const noRoom = (name: string, memSz: bigint): LayoutError => new LayoutError(`no room for ${name} mem region (${hex(memSz)}@${hex(base + p)}) in ${regionText}`);
+  const noRoom = (name: string, memSz: bigint): LayoutError =>
+    new LayoutError(`no room for ${name} mem region (${hex(memSz)}@${hex(base + p)}) in ${regionText}`);
   const add = (kind: ZoneKind, index: number, zoneSize: number): void => {
     const at = base + p;
     const geometry = zoneGeometry(zoneSize, eccSize, () => `${kind} zone ${index} at ${hex(at)}`);
@@ -92,10 +102,13 @@ function outcome(f: () => { zones: readonly Zone[]; unused: number }): string {
 function reference(config: RamoopsConfig, rules: LayoutRules, expected: readonly ExpectedZone[]): boolean {
   try {
     const l = computeLayout(config, rules);
-    return l.zones.length === expected.length && l.zones.every((z, i) => {
-      const w = expected[i];
-      return !!w && z.address === w.address && (z.kind === 'ftrace') === w.ftrace && (w.size === undefined || w.size === z.geometry.size);
-    });
+    return (
+      l.zones.length === expected.length &&
+      l.zones.every((z, i) => {
+        const w = expected[i];
+        return !!w && z.address === w.address && (z.kind === 'ftrace') === w.ftrace && (w.size === undefined || w.size === z.geometry.size);
+      })
+    );
   } catch (e) {
     if (isRamoopsError(e)) return false;
     throw e;
@@ -124,7 +137,15 @@ test('computeLayout gives what the zone-by-zone BigInt version gave, refusals in
   const anySize = fc.oneof(sizeArb, fc.constantFrom(2 ** 53 + 4096, 2 ** 60, 0x7fffffff), fc.integer({ min: 0, max: 0x2000000 }));
   fc.assert(
     fc.property(
-      fc.record({ memAddress: fc.constantFrom(0, 0x8000000), memSize: anySize, recordSize: anySize, consoleSize: anySize, ftraceSize: anySize, pmsgSize: anySize, eccSize: fc.constantFrom(0, 16, 100, 127) }),
+      fc.record({
+        memAddress: fc.constantFrom(0, 0x8000000),
+        memSize: anySize,
+        recordSize: anySize,
+        consoleSize: anySize,
+        ftraceSize: anySize,
+        pmsgSize: anySize,
+        eccSize: fc.constantFrom(0, 16, 100, 127),
+      }),
       rulesArb,
       fc.integer({ min: 0, max: 5 }),
       (sizes, rules, ftraceZones) => {

@@ -59,7 +59,12 @@ test('all sizes zero is refused with the kernel message', (t) => {
 });
 
 test('ECC geometry of the doc examples (E=16)', (t) => {
-  for (const [S, C] of [[4096, 3604], [16384, 14532], [65536, 58228], [2048, 1780]] as const) {
+  for (const [S, C] of [
+    [4096, 3604],
+    [16384, 14532],
+    [65536, 58228],
+    [2048, 1780],
+  ] as const) {
     const c = buildConfig({ memAddress: 0, memSize: S, recordSize: S, consoleSize: 0, ftraceSize: 0, pmsgSize: 0, ecc: 16 }).config;
     t.is(computeLayout(c, rules({})).zones[0]?.geometry.capacity, C, `S=${S}`);
   }

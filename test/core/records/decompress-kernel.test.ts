@@ -86,7 +86,11 @@ function cases(vectors: readonly Buffer[], n: number, seed: number): { readonly 
   return out;
 }
 
-function runKernel(tool: string, alg: string, list: readonly { readonly input: Buffer; readonly limit: number }[]): { readonly status: number; readonly out: Buffer }[] {
+function runKernel(
+  tool: string,
+  alg: string,
+  list: readonly { readonly input: Buffer; readonly limit: number }[],
+): { readonly status: number; readonly out: Buffer }[] {
   const parts: Buffer[] = [];
   for (const c of list) {
     const h = Buffer.alloc(8);

@@ -125,19 +125,41 @@ test('842: data, index, repeat, zeros and short data templates, CRC checked', (t
   const crc = crc32be(Uint8Array.from(expected));
   const d8 = data.map((b) => [b, 8] as const);
   const stream = bits842([
-    [0x00, 5], ...d8, // D8
-    [0x19, 5], [0, 8], // I8 index 0: the first 8 bytes
-    [0x1b, 5], [1, 6], // repeat the last 8 bytes twice
+    [0x00, 5],
+    ...d8, // D8
+    [0x19, 5],
+    [0, 8], // I8 index 0: the first 8 bytes
+    [0x1b, 5],
+    [1, 6], // repeat the last 8 bytes twice
     [0x1c, 5], // 8 zeros
-    [0x1d, 5], [3, 3], [9, 8], [10, 8], [11, 8], // 3 bytes of short data
-    [0x1e, 5], [crc, 32],
+    [0x1d, 5],
+    [3, 3],
+    [9, 8],
+    [10, 8],
+    [11, 8], // 3 bytes of short data
+    [0x1e, 5],
+    [crc, 32],
   ]);
   t.deepEqual([...sw842Decompress(stream, 100)], expected);
   // (Eight zeros have CRC 0 with this seed, so 1 is wrong.)
-  const badCrc = bits842([[0x1c, 5], [0x1e, 5], [1, 32]]);
+  const badCrc = bits842([
+    [0x1c, 5],
+    [0x1e, 5],
+    [1, 32],
+  ]);
   t.throws(() => sw842Decompress(badCrc, 100), { instanceOf: DecompressError, message: /CRC/ });
   t.throws(() => sw842Decompress(bits842([[0x1a, 5]]), 100), { instanceOf: DecompressError, message: /template 0x1a/ });
-  t.throws(() => sw842Decompress(bits842([[0x19, 5], [0, 8]]), 100), { instanceOf: DecompressError, message: /points past/ });
+  t.throws(
+    () =>
+      sw842Decompress(
+        bits842([
+          [0x19, 5],
+          [0, 8],
+        ]),
+        100,
+      ),
+    { instanceOf: DecompressError, message: /points past/ },
+  );
 });
 
 test('random bytes: only typed errors, output never past the limit', (t) => {
@@ -157,21 +179,26 @@ test('random bytes: only typed errors, output never past the limit', (t) => {
 
 test('damaged kernel streams: only typed errors, output never past the limit', (t) => {
   fc.assert(
-    fc.property(fc.constantFrom(...VECTORS), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat(TEXT.length * 2), ([file, algorithm], flips, limit) => {
-      const v = vector(file).slice();
-      for (const [at, x] of flips) v[at % v.length] = (v[at % v.length] ?? 0) ^ x;
-      try {
-        return decompress(algorithm, v, limit).length <= limit;
-      } catch (e) {
-        return e instanceof DecompressError || e instanceof OutputLimitError;
-      }
-    }),
+    fc.property(
+      fc.constantFrom(...VECTORS),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }),
+      fc.nat(TEXT.length * 2),
+      ([file, algorithm], flips, limit) => {
+        const v = vector(file).slice();
+        for (const [at, x] of flips) v[at % v.length] = (v[at % v.length] ?? 0) ^ x;
+        try {
+          return decompress(algorithm, v, limit).length <= limit;
+        } catch (e) {
+          return e instanceof DecompressError || e instanceof OutputLimitError;
+        }
+      },
+    ),
     { numRuns: 500 },
   );
   t.pass();
 });
 
-test('work buffer: the reading kernel\'s bound per algorithm and version (lzo +2 from 5.1, zstd 1.3 bound before 5.16)', (t) => {
+test("work buffer: the reading kernel's bound per algorithm and version (lzo +2 from 5.1, zstd 1.3 bound before 5.16)", (t) => {
   const v = (major: number, minor: number) => ({ inflate66: false, ...workBufferRules({ major, minor, sublevel: 0, release: `${major}.${minor}` }) });
   // bufsize 14580: a 16 KiB record with ECC 16 (the capture c61-lzo-ecc16-edge). 6.1's
   // include/linux/lzo.h: lzo1x_worst_compress(x) = x + x/16 + 64 + 3 + 2 = 15560; that capture's

@@ -47,7 +47,7 @@ test('parseKaslrOffset takes hex with or without 0x and refuses the rest', (t) =
   t.is(parseKaslrOffset('12345678901234567'), undefined);
 });
 
-test('extract reports the crashed boot\'s offset from the dump (Debian 6.1, KASLR on)', (t) => {
+test("extract reports the crashed boot's offset from the dump (Debian 6.1, KASLR on)", (t) => {
   const fx = loadFixture('deb61-noecc');
   const x = extractRegion(fx.region, configFromCmdline(fx.cmdline, fx.release));
   t.is(x.kernelOffset?.value, 0x12400000n);
@@ -74,14 +74,20 @@ test('real ftrace records: a System.map shifted by the right KASLR offset names 
   const f = shifted.files.find((ff) => ff.name === 'ftrace-ramoops-0');
   t.true(f !== undefined && Buffer.from(f.bytes).equals(Buffer.from(expected.bytes)));
   t.deepEqual(shifted.symbolShift, { value: delta, source: 'test' });
-  t.true(shifted.decisions.some((d) => d === 'ftrace names: System.map shifted by KASLR offset 0x1e400000 (test)'), shifted.decisions.join('\n'));
+  t.true(
+    shifted.decisions.some((d) => d === 'ftrace names: System.map shifted by KASLR offset 0x1e400000 (test)'),
+    shifted.decisions.join('\n'),
+  );
   t.false(shifted.warnings.some((w) => w.code === 'ftrace-unnamed'));
 
   // Without an explicit offset the dump's own line ("disabled") applies: the lowered map then
   // names nothing, and the extraction says so.
   const unshifted = extractRegion(fx.region, config, { symbols: map });
   t.is(unshifted.symbolShift?.value, 0n);
-  t.true(unshifted.decisions.some((d) => d.includes('"Kernel Offset: disabled" in dmesg-ramoops-1')), unshifted.decisions.join('\n'));
+  t.true(
+    unshifted.decisions.some((d) => d.includes('"Kernel Offset: disabled" in dmesg-ramoops-1')),
+    unshifted.decisions.join('\n'),
+  );
   t.true(unshifted.warnings.some((w) => w.code === 'ftrace-unnamed'));
   const g = unshifted.files.find((ff) => ff.name === 'ftrace-ramoops-0');
   t.false(g !== undefined && Buffer.from(g.bytes).equals(Buffer.from(expected.bytes)));
@@ -101,7 +107,9 @@ test('real ftrace records: a kallsyms copy is used as it is (no offset), module 
   t.is(x.symbolShift?.value, 0n);
   t.true(x.decisions.some((d) => d.startsWith('ftrace names: from the given kallsyms')));
 
-  const mod = parseKallsyms('ffffffffc0000000 t ramoops_probe\t[ramoops]\nffffffffc0000100 t ramoops_remove\t[ramoops]\nffffffffc0000200 t ramoops_end\t[ramoops]\n');
+  const mod = parseKallsyms(
+    'ffffffffc0000000 t ramoops_probe\t[ramoops]\nffffffffc0000100 t ramoops_remove\t[ramoops]\nffffffffc0000200 t ramoops_end\t[ramoops]\n',
+  );
   t.deepEqual(lookup(mod, 0xffffffffc0000010n), { name: 'ramoops_probe', offset: 0x10n, size: 0x100n, module: 'ramoops' });
 });
 
@@ -138,7 +146,11 @@ test(`${KASLR}: with the crashed boot's offset (the default) every record is nam
   if (!symbols) return t.fail('no System.map');
   const x = extractRegion(fx.region, fixtureConfig(fx), { symbols });
   t.is(x.symbolShift?.value, 0x1e000000n);
-  t.true(x.decisions.some((d) => d.startsWith("ftrace names: System.map shifted by the crashed boot's KASLR offset 0x1e000000 (\"Kernel Offset: 0x1e000000 from 0xffffffff81000000")));
+  t.true(
+    x.decisions.some((d) =>
+      d.startsWith('ftrace names: System.map shifted by the crashed boot\'s KASLR offset 0x1e000000 ("Kernel Offset: 0x1e000000 from 0xffffffff81000000'),
+    ),
+  );
   const text = dec(x.files.find((f) => f.name === 'ftrace-ramoops-0')?.bytes ?? new Uint8Array());
   const lines = text.split('\n').filter((l) => l !== '');
   t.is(lines.length, 680);

@@ -86,10 +86,17 @@ test('a log whose length is not a multiple of 24 loses its first len % 24 bytes,
   t.deepEqual(merged, kernelRead([cpu0, cpu1]));
 });
 
-test('property: merging any per-CPU zones equals the kernel\'s algorithm, byte for byte', (t) => {
-  const record = fc.record({ ip: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), parent: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), counter: fc.bigInt({ min: 0n, max: 40n }), cpu: fc.integer({ min: 0, max: 255 }) });
+test("property: merging any per-CPU zones equals the kernel's algorithm, byte for byte", (t) => {
+  const record = fc.record({
+    ip: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    parent: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    counter: fc.bigInt({ min: 0n, max: 40n }),
+    cpu: fc.integer({ min: 0, max: 255 }),
+  });
   // Real zones hold ascending counters per CPU (a ring can wrap: not assumed sorted here either).
-  const zone = fc.tuple(fc.uint8Array({ maxLength: 23 }), fc.array(record, { maxLength: 12 })).map(([junk, rs]) => cat([junk, ...rs.map((r) => rec(r.ip, r.parent, r.counter, r.cpu))]));
+  const zone = fc
+    .tuple(fc.uint8Array({ maxLength: 23 }), fc.array(record, { maxLength: 12 }))
+    .map(([junk, rs]) => cat([junk, ...rs.map((r) => rec(r.ip, r.parent, r.counter, r.cpu))]));
   fc.assert(
     fc.property(fc.array(zone, { minLength: 1, maxLength: 6 }), (zones) => {
       let ours: Uint8Array = new Uint8Array(0);

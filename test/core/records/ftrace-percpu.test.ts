@@ -10,7 +10,10 @@ const withFtrace = loadFixtures().filter((fx) => fx.expected.some((e) => e.name.
 
 test('there are ftrace captures with one and with several CPUs', (t) => {
   t.true(withFtrace.some((fx) => fx.cpus === 1));
-  t.true(withFtrace.some((fx) => fx.cpus > 1), withFtrace.map((fx) => `${fx.name}: ${fx.cpus}`).join(', '));
+  t.true(
+    withFtrace.some((fx) => fx.cpus > 1),
+    withFtrace.map((fx) => `${fx.name}: ${fx.cpus}`).join(', '),
+  );
 });
 
 for (const fx of withFtrace) {
@@ -19,16 +22,24 @@ for (const fx of withFtrace) {
     const inferred = extractRegion(fx.region, config, fixtureSymbols(fx));
     const zones = inferred.zones.filter((z) => z.kind === 'ftrace');
     t.is(zones.length, fx.cpus);
-    t.true(inferred.decisions.some((d) => d.startsWith(`ftrace: ${fx.cpus} per-CPU zone${fx.cpus > 1 ? 's' : ''} of `)), inferred.decisions.join('\n'));
+    t.true(
+      inferred.decisions.some((d) => d.startsWith(`ftrace: ${fx.cpus} per-CPU zone${fx.cpus > 1 ? 's' : ''} of `)),
+      inferred.decisions.join('\n'),
+    );
     const given = extractRegion(fx.region, { ...config, cpus: fx.cpus }, fixtureSymbols(fx));
     t.false(given.warnings.some((w) => w.code === 'cpus-mismatch'));
-    t.deepEqual(given.files.map((f) => [f.name, Buffer.from(f.bytes).toString('base64')]), inferred.files.map((f) => [f.name, Buffer.from(f.bytes).toString('base64')]));
+    t.deepEqual(
+      given.files.map((f) => [f.name, Buffer.from(f.bytes).toString('base64')]),
+      inferred.files.map((f) => [f.name, Buffer.from(f.bytes).toString('base64')]),
+    );
   });
 
   if (fx.cpus > 1) {
     test(`${fx.name}: the guest's merged file holds records of each of its ${fx.cpus} CPUs, and so does ours`, (t) => {
       const guest = new TextDecoder().decode(fx.expected.find((e) => e.name.startsWith('ftrace-'))?.bytes ?? new Uint8Array());
-      const ours = new TextDecoder().decode(extractRegion(fx.region, fixtureConfig(fx), fixtureSymbols(fx)).files.find((f) => f.type === 'ftrace')?.bytes ?? new Uint8Array());
+      const ours = new TextDecoder().decode(
+        extractRegion(fx.region, fixtureConfig(fx), fixtureSymbols(fx)).files.find((f) => f.type === 'ftrace')?.bytes ?? new Uint8Array(),
+      );
       t.is(ours, guest);
       for (let c = 0; c < fx.cpus; c++) t.true(guest.includes(`\nCPU:${c} ts:`) || guest.startsWith(`CPU:${c} ts:`), `CPU ${c}`);
     });

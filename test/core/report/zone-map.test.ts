@@ -9,7 +9,8 @@ import type { Problem } from '../../../src/validate/types.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { fromCmdline } from '../validate/helpers.js';
 
-const C61 = 'memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000 ramoops.console_size=0x10000 ramoops.pmsg_size=0x4000 ramoops.ftrace_size=0x8000 ramoops.ecc=16';
+const C61 =
+  'memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000 ramoops.console_size=0x10000 ramoops.pmsg_size=0x4000 ramoops.ftrace_size=0x8000 ramoops.ecc=16';
 const result = fromCmdline(C61, { kernel: '6.1.192', cpus: 2 });
 const layout = result.layout;
 if (!layout) throw new Error('the c61 configuration must have a layout');
@@ -49,7 +50,10 @@ test('terminal: table, a bar of exactly the width, addresses at both ends, a leg
 });
 
 test('terminal: a small zone still gets a letter; unused tail shown as dots', (t) => {
-  const r = fromCmdline('memmap=0x1000000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x1000000 ramoops.record_size=0x100000 ramoops.console_size=0x100 ramoops.ftrace_size=0 ramoops.pmsg_size=0x1000', { kernel: '6.1.192' });
+  const r = fromCmdline(
+    'memmap=0x1000000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x1000000 ramoops.record_size=0x100000 ramoops.console_size=0x100 ramoops.ftrace_size=0 ramoops.pmsg_size=0x1000',
+    { kernel: '6.1.192' },
+  );
   const text = r.layout ? zoneMapText(r.layout, { width: 30 }) : '';
   const bar = /^\[(.+)\]$/m.exec(text)?.[1] ?? '';
   t.is(bar.length, 30);

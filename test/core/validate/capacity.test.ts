@@ -14,9 +14,15 @@ test('size-not-pow2: says what the kernel rounds to, in the name the user wrote'
 });
 
 test('dmesg-disabled: record size 0 (the DT default) or no room left for records', (t) => {
-  t.regex(expectProblem(t, fromDts(virtDts('console-size = <0x10000>; no-map;')), 'dmesg-disabled', 'warning').message, /on the DT path every size defaults to 0/);
+  t.regex(
+    expectProblem(t, fromDts(virtDts('console-size = <0x10000>; no-map;')), 'dmesg-disabled', 'warning').message,
+    /on the DT path every size defaults to 0/,
+  );
   t.regex(expectProblem(t, r('ramoops.record_size=0'), 'dmesg-disabled').message, /record_size is 0/);
-  const full = fromCmdline('memmap=0x4000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x3000 ramoops.console_size=0x1000 ramoops.ftrace_size=0x1000 ramoops.pmsg_size=0x1000', { kernel: '6.12.117' });
+  const full = fromCmdline(
+    'memmap=0x4000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x3000 ramoops.console_size=0x1000 ramoops.ftrace_size=0x1000 ramoops.pmsg_size=0x1000',
+    { kernel: '6.12.117' },
+  );
   t.regex(expectProblem(t, full, 'dmesg-disabled').message, /fill the whole region/);
   expectNo(t, r(''), 'dmesg-disabled');
 });
@@ -31,7 +37,10 @@ test('record-too-small: under 4 KiB of log text cuts the start of an oops report
   const p = expectProblem(t, r('ramoops.record_size=0x800'), 'record-too-small', 'warning');
   t.regex(p.message, /each dmesg record holds 2036 bytes after its header, about 3393 bytes of log text \(deflate work buffer\)/);
   t.deepEqual(p.zone, { kind: 'dmesg', index: 0 });
-  t.regex(r('ramoops.record_size=0x800 pstore.compress=none', { kernel: '6.1.192' }).problems.find((q) => q.code === 'record-too-small')?.message ?? '', /uncompressed/);
+  t.regex(
+    r('ramoops.record_size=0x800 pstore.compress=none', { kernel: '6.1.192' }).problems.find((q) => q.code === 'record-too-small')?.message ?? '',
+    /uncompressed/,
+  );
   expectNo(t, r('ramoops.record_size=0x4000'), 'record-too-small');
   // The kernel's default 4 KiB records are enough with compression, not without.
   expectNo(t, r('ramoops.record_size=0x1000'), 'record-too-small');
@@ -39,7 +48,10 @@ test('record-too-small: under 4 KiB of log text cuts the start of an oops report
 });
 
 test('console-small: warning at the default loglevel, a note for quiet boots', (t) => {
-  const loud = fromCmdline('memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000', { kernel: '6.12.117', cpus: 2 });
+  const loud = fromCmdline('memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000', {
+    kernel: '6.12.117',
+    cpus: 2,
+  });
   t.regex(expectProblem(t, loud, 'console-small', 'warning').message, /the default console loglevel/);
   t.regex(expectProblem(t, r(''), 'console-small', 'info').message, /console loglevel 4/);
   expectProblem(t, r('ignore_loglevel'), 'console-small', 'warning');

@@ -23,23 +23,37 @@ function virtTree(): DeviceTree {
     const dir = mkdtempSync(join(tmpdir(), 'rh-virt-'));
     try {
       const file = join(dir, 'virt.dtb');
-      execFileSync('qemu-system-aarch64', ['-machine', `virt,dumpdtb=${file}`, '-cpu', 'cortex-a57', '-m', '512M', '-nographic'], { stdio: 'ignore', timeout: 60000 });
+      execFileSync('qemu-system-aarch64', ['-machine', `virt,dumpdtb=${file}`, '-cpu', 'cortex-a57', '-m', '512M', '-nographic'], {
+        stdio: 'ignore',
+        timeout: 60000,
+      });
       return readFdt(new Uint8Array(readFileSync(file)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  return parseDts('/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; compatible = "linux,dummy-virt"; memory@40000000 { device_type = "memory"; reg = <0 0x40000000 0 0x20000000>; }; };');
+  return parseDts(
+    '/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; compatible = "linux,dummy-virt"; memory@40000000 { device_type = "memory"; reg = <0 0x40000000 0 0x20000000>; }; };',
+  );
 }
 
 const base = virtTree();
 const spec = { address: 0x50000000, size: 0x100000, recordSize: 0x4000, consoleSize: 0x4000 } as const;
-const mapRm = (t: DeviceTree, f: (rm: DtNode) => DtNode): DeviceTree => ({ ...t, root: { ...t.root, children: t.root.children.map((c) => (c.name === 'reserved-memory' ? f(c) : c)) } });
+const mapRm = (t: DeviceTree, f: (rm: DtNode) => DtNode): DeviceTree => ({
+  ...t,
+  root: { ...t.root, children: t.root.children.map((c) => (c.name === 'reserved-memory' ? f(c) : c)) },
+});
 const setProp = (n: DtNode, name: string, value: Uint8Array | undefined): DtNode => ({
   ...n,
-  properties: value === undefined ? n.properties.filter((p) => p.name !== name) : n.properties.some((p) => p.name === name) ? n.properties.map((p) => (p.name === name ? { name, value } : p)) : [...n.properties, { name, value }],
+  properties:
+    value === undefined
+      ? n.properties.filter((p) => p.name !== name)
+      : n.properties.some((p) => p.name === name)
+        ? n.properties.map((p) => (p.name === name ? { name, value } : p))
+        : [...n.properties, { name, value }],
 });
-const editNode = (t: DeviceTree, name: string, value: Uint8Array | undefined): DeviceTree => mapRm(t, (rm) => ({ ...rm, children: rm.children.map((c) => setProp(c, name, value)) }));
+const editNode = (t: DeviceTree, name: string, value: Uint8Array | undefined): DeviceTree =>
+  mapRm(t, (rm) => ({ ...rm, children: rm.children.map((c) => setProp(c, name, value)) }));
 
 interface Case {
   readonly tree: DeviceTree;
@@ -74,7 +88,10 @@ const cases: Readonly<Record<string, Case>> = {
   'status disabled': { tree: editNode(good, 'status', stringBytes('disabled')), kernel: ['(no ramoops line: no device)'], errors: ['dt-disabled'] },
   'the issue 8 collision at 0x48000000': {
     tree: withRamoopsNode(base, { ...spec, address: 0x48000000 }),
-    kernel: ["OF: fdt: Reserved memory: failed to reserve memory for node 'ramoops@48000000': base 0x0000000048000000, size 1 MiB", 'ramoops: using 0x100000@0x48000000, ecc: 0'],
+    kernel: [
+      "OF: fdt: Reserved memory: failed to reserve memory for node 'ramoops@48000000': base 0x0000000048000000, size 1 MiB",
+      'ramoops: using 0x100000@0x48000000, ecc: 0',
+    ],
     errors: [],
     warnings: ['boot-image-collision'],
   },
@@ -91,7 +108,14 @@ const kernel = parseKernelVersion('6.1.0-56-arm64');
 for (const [name, c] of Object.entries(cases)) {
   test(`arm64 DT, as the kernel did it: ${name}`, (t) => {
     const dt = ramoopsNodeFromDt(readFdt(writeFdt(c.tree)), kernel);
-    const r = validateSettings({ settings: { ...dt.settings, kernelVersion: '6.1.0-56-arm64' }, source: 'dt', dt, arch: 'arm64', ramSize: 512 << 20, initrdSize: 2980 * 1024 });
+    const r = validateSettings({
+      settings: { ...dt.settings, kernelVersion: '6.1.0-56-arm64' },
+      source: 'dt',
+      dt,
+      arch: 'arm64',
+      ramSize: 512 << 20,
+      initrdSize: 2980 * 1024,
+    });
     const errors = r.problems.filter((p) => p.severity === 'error');
     t.deepEqual(
       errors.map((p) => p.code),
@@ -99,7 +123,11 @@ for (const [name, c] of Object.entries(cases)) {
       `kernel said: ${c.kernel.join(' | ')}`,
     );
     if (c.kernelMessage) t.is(errors[0]?.kernelMessage, c.kernelMessage);
-    for (const w of c.warnings ?? []) t.truthy(r.problems.find((p) => p.code === w && p.severity === 'warning'), w);
+    for (const w of c.warnings ?? [])
+      t.truthy(
+        r.problems.find((p) => p.code === w && p.severity === 'warning'),
+        w,
+      );
     // Probe succeeded exactly when we say there is no error; then our region is the kernel's "using" line.
     const using = c.kernel.map((l) => /using 0x([0-9a-f]+)@0x([0-9a-f]+), ecc: (\d+)/.exec(l)).find((m) => m);
     t.is(exitCode(r.problems, false) !== 2, using !== undefined);

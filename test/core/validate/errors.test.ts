@@ -14,7 +14,10 @@ const base = 'ramoops.mem_address=0x8000000 memmap=0x100000$0x8000000';
 test('a good configuration has no errors and a layout', (t) => {
   const r = fromCmdline(GOOD, { kernel: '6.12.117' });
   t.truthy(r.layout);
-  t.deepEqual(r.problems.filter((p) => p.severity === 'error'), []);
+  t.deepEqual(
+    r.problems.filter((p) => p.severity === 'error'),
+    [],
+  );
   t.is(exitCode(r.problems, true), 0);
 });
 
@@ -36,7 +39,12 @@ test('no-mem-address: the kernel would use physical address 0', (t) => {
 });
 
 test('all-sizes-zero: the kernel message, and the DT hint that sizes default to 0 there', (t) => {
-  const p = expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x100000 ramoops.record_size=0 ramoops.console_size=0 ramoops.ftrace_size=0 ramoops.pmsg_size=0`), 'all-sizes-zero', 'error');
+  const p = expectProblem(
+    t,
+    fromCmdline(`${base} ramoops.mem_size=0x100000 ramoops.record_size=0 ramoops.console_size=0 ramoops.ftrace_size=0 ramoops.pmsg_size=0`),
+    'all-sizes-zero',
+    'error',
+  );
   t.is(p.kernelMessage, 'The memory size and the record/console size must be non-zero', 'seen');
   const dt = expectProblem(t, fromDts(virtDts('')), 'all-sizes-zero', 'error');
   t.regex(dt.fix, /record-size = <0x4000>;/);
@@ -47,14 +55,23 @@ test('no-room: the message a real 6.1 boot printed for a region too small for it
   const p = expectProblem(t, r, 'no-room', 'error');
   t.is(p.kernelMessage, 'no room for dmesg mem region (0xfffffffffffff000@0x3000000) in (0x2000@0x3000000)', 'seen (also at 0x8000000 in a harness run)');
   t.regex(p.fix, /mem_size at least 0x4000/);
-  const console = expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x2000 ramoops.record_size=0 ramoops.console_size=0x4000 ramoops.ftrace_size=0 ramoops.pmsg_size=0`), 'no-room');
+  const console = expectProblem(
+    t,
+    fromCmdline(`${base} ramoops.mem_size=0x2000 ramoops.record_size=0 ramoops.console_size=0x4000 ramoops.ftrace_size=0 ramoops.pmsg_size=0`),
+    'no-room',
+  );
   t.is(console.kernelMessage, 'no room for console mem region (0x4000@0x8000000) in (0x2000@0x8000000)');
   t.deepEqual(console.zone, { kind: 'console', index: 0 });
   t.is(expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x2000`, { kernel: '4.9.337' }), 'no-room').kernelMessage, 'no room for dumps');
 });
 
 test('dmesg-count-zero: less than one record left after the other zones', (t) => {
-  const p = expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x10000 ramoops.record_size=0x8000 ramoops.console_size=0x4000 ramoops.ftrace_size=0x4000 ramoops.pmsg_size=0x1000`), 'dmesg-count-zero', 'error');
+  const p = expectProblem(
+    t,
+    fromCmdline(`${base} ramoops.mem_size=0x10000 ramoops.record_size=0x8000 ramoops.console_size=0x4000 ramoops.ftrace_size=0x4000 ramoops.pmsg_size=0x1000`),
+    'dmesg-count-zero',
+    'error',
+  );
   t.is(p.kernelMessage, 'dmesg record count == 0 (28672 / 32768)', 'seen');
 });
 
@@ -64,10 +81,16 @@ test('zone-size-zero: per-CPU ftrace zones of 0 bytes for the CPU count', (t) =>
   t.is(p.kernelMessage, 'ftrace record size == 0 (4 / 8)');
   t.regex(p.fix, /0x8000/);
   // 8 bytes over 8 CPUs is 1 byte each, which the even-size rule (6.6+) makes 0.
-  t.is(expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x100000 ramoops.ftrace_size=8`, { cpus: 8, kernel: '6.6.87' }), 'zone-size-zero').kernelMessage, 'ftrace zone size == 0');
+  t.is(
+    expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x100000 ramoops.ftrace_size=8`, { cpus: 8, kernel: '6.6.87' }), 'zone-size-zero').kernelMessage,
+    'ftrace zone size == 0',
+  );
   expectNo(t, fromCmdline(`${base} ramoops.mem_size=0x100000 ramoops.ftrace_size=8`, { cpus: 8, kernel: '6.2.1' }), 'zone-size-zero');
   // Seen: ftrace_size=1 on one CPU, Debian 6.1 (even sizes): "ftrace zone size == 0".
-  t.is(expectProblem(t, fromCmdline(`${GOOD} ramoops.ftrace_size=1`, { cpus: 1, kernel: '6.1.0-56-amd64' }), 'zone-size-zero').kernelMessage, 'ftrace zone size == 0');
+  t.is(
+    expectProblem(t, fromCmdline(`${GOOD} ramoops.ftrace_size=1`, { cpus: 1, kernel: '6.1.0-56-amd64' }), 'zone-size-zero').kernelMessage,
+    'ftrace zone size == 0',
+  );
 });
 
 test('ecc-invalid: parity that leaves no data in a zone', (t) => {
@@ -78,7 +101,10 @@ test('ecc-invalid: parity that leaves no data in a zone', (t) => {
 
 test('ecc-out-of-range: more than 127 parity bytes (module parameter or DT), or negative', (t) => {
   // Seen with ramoops.ecc=200: the next boot's probe dies in decode_rs8.
-  t.is(expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x100000 ramoops.ecc=200`), 'ecc-out-of-range', 'error').kernelMessage, 'kernel BUG at lib/reed_solomon/decode_rs.c:43!');
+  t.is(
+    expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x100000 ramoops.ecc=200`), 'ecc-out-of-range', 'error').kernelMessage,
+    'kernel BUG at lib/reed_solomon/decode_rs.c:43!',
+  );
   // Seen with ramoops.ecc=-5: "invalid ecc_size 4294967291".
   t.regex(expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x100000 ramoops.ecc=-5`), 'ecc-out-of-range').message, /4294967291/);
   expectProblem(t, fromDts(virtDts('record-size = <0x4000>; ecc-size = <128>;')), 'ecc-out-of-range', 'error');
@@ -87,7 +113,12 @@ test('ecc-out-of-range: more than 127 parity bytes (module parameter or DT), or 
 });
 
 test('zone-too-small: zones that cannot hold their 12-byte header', (t) => {
-  const p = expectProblem(t, fromCmdline(`${base} ramoops.mem_size=0x100 ramoops.record_size=8 ramoops.console_size=0 ramoops.ftrace_size=0 ramoops.pmsg_size=0`), 'zone-too-small', 'error');
+  const p = expectProblem(
+    t,
+    fromCmdline(`${base} ramoops.mem_size=0x100 ramoops.record_size=8 ramoops.console_size=0 ramoops.ftrace_size=0 ramoops.pmsg_size=0`),
+    'zone-too-small',
+    'error',
+  );
   t.is(p.kernelMessage, 'cannot allocate pstore crash dump buffer', 'seen');
 });
 
@@ -129,6 +160,9 @@ test('exit codes: errors 2; warnings 1 only with --strict; notes never', (t) => 
 test('problems come errors first, then warnings, then notes', (t) => {
   const r = fromCmdline('ramoops.mem_address=0x8000000 ramoops.mem_size=0x2000 ramoops.record_size=5000');
   const order = r.problems.map((p) => p.severity);
-  t.deepEqual(order, [...order].sort((a, b) => ['error', 'warning', 'info'].indexOf(a) - ['error', 'warning', 'info'].indexOf(b)));
+  t.deepEqual(
+    order,
+    [...order].sort((a, b) => ['error', 'warning', 'info'].indexOf(a) - ['error', 'warning', 'info'].indexOf(b)),
+  );
   t.is(order[0], 'error');
 });

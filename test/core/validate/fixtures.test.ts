@@ -18,9 +18,19 @@ for (const fx of fixtures) {
   test(`${fx.name}: every zone validate computes starts with the kernel's signature`, (t) => {
     // line 1 of guest-info.txt is `uname -r`, line 2 the command line; fx.cpus the possible CPUs
     // (per-CPU ftrace zones); DT captures (arm64) are validated from the node of their guest.dtb.
-    const r = fx.configSource === 'dt' && fx.dtb !== undefined ? fromDtb(fx.dtb, { kernel: fx.release, cpus: fx.cpus, arch: 'arm64' }) : fromCmdline(fx.cmdline, { kernel: fx.release, cpus: fx.cpus });
-    t.deepEqual(r.problems.filter((p) => p.severity === 'error'), [], 'no errors for a configuration that worked');
-    t.falsy(r.problems.find((p) => p.code === 'region-not-reserved'), 'the captures reserved the region (memmap= or a /reserved-memory node)');
+    const r =
+      fx.configSource === 'dt' && fx.dtb !== undefined
+        ? fromDtb(fx.dtb, { kernel: fx.release, cpus: fx.cpus, arch: 'arm64' })
+        : fromCmdline(fx.cmdline, { kernel: fx.release, cpus: fx.cpus });
+    t.deepEqual(
+      r.problems.filter((p) => p.severity === 'error'),
+      [],
+      'no errors for a configuration that worked',
+    );
+    t.falsy(
+      r.problems.find((p) => p.code === 'region-not-reserved'),
+      'the captures reserved the region (memmap= or a /reserved-memory node)',
+    );
     const layout = r.layout;
     if (!layout) {
       t.fail('no layout');

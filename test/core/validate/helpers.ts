@@ -85,4 +85,5 @@ export function expectNo(t: ExecutionContext, r: ValidateResult, code: ProblemCo
 }
 
 /** The cmdline every capture used (module path, 1 MiB at 128 MiB, reserved). */
-export const GOOD = 'console=ttyS0 quiet loglevel=4 memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000';
+export const GOOD =
+  'console=ttyS0 quiet loglevel=4 memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000';

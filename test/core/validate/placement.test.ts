@@ -62,11 +62,19 @@ test('region-outside-ram: beyond a small x86 guest, below arm64 RAM', (t) => {
   const arm = expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '8000000' }), { ramSize: 512 << 20 }), 'region-outside-ram');
   t.regex(arm.message, /virt guest/);
   // q35 puts RAM beyond 0xb0000000 above 4 GiB.
-  expectProblem(t, fromCmdline('ramoops.mem_address=0xc0000000 ramoops.mem_size=0x100000 memmap=0x100000$0xc0000000', { ramSize: 4 * 2 ** 30 }), 'region-outside-ram');
-  expectNo(t, fromCmdline('ramoops.mem_address=0x100000000 ramoops.mem_size=0x100000 memmap=0x100000$0x100000000', { ramSize: 4 * 2 ** 30 }), 'region-outside-ram');
+  expectProblem(
+    t,
+    fromCmdline('ramoops.mem_address=0xc0000000 ramoops.mem_size=0x100000 memmap=0x100000$0xc0000000', { ramSize: 4 * 2 ** 30 }),
+    'region-outside-ram',
+  );
+  expectNo(
+    t,
+    fromCmdline('ramoops.mem_address=0x100000000 ramoops.mem_size=0x100000 memmap=0x100000$0x100000000', { ramSize: 4 * 2 ** 30 }),
+    'region-outside-ram',
+  );
 });
 
-test('our q35 RAM map agrees with the harness\'s (which was checked against pmemsave)', (t) => {
+test("our q35 RAM map agrees with the harness's (which was checked against pmemsave)", (t) => {
   for (const ram of [64 << 20, 1 << 30, 0xb0000000, 3 * 2 ** 30, 8 * 2 ** 30]) {
     const ours = qemuRamMap('x86', ram).map((r) => [r.start, r.size]);
     const theirs = ramRanges('q35', ram).map((r) => [r.phys, r.size]);
@@ -82,19 +90,45 @@ test('boot-image-collision: the arm64 virt case of issue 8 (0x48000000 fails, 0x
   t.regex(p.fix, /e\.g\. to 0x49000000/);
   expectNo(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '50000000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }), 'boot-image-collision');
   // The kernel's own window at the RAM base, without knowing the RAM size.
-  t.regex(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '40400000' }), { arch: 'arm64' }), 'boot-image-collision').message, /kernel image/);
+  t.regex(
+    expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '40400000' }), { arch: 'arm64' }), 'boot-image-collision').message,
+    /kernel image/,
+  );
   // A DT alone does not make it a QEMU guest: no loader rule then.
   expectNo(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '40400000' })), 'boot-image-collision');
   // With no-map the kernel refuses the node over the initrd (memblock already holds it): quoted, so
   // validate --boot can hold the kernel to it. Not without no-map (memblock_reserve merges
   // silently), and not for the kernel image's window (QEMU's room, wider than what the kernel reserves).
   t.is(p.kernelMessage, "Reserved memory: failed to reserve memory for node 'ramoops@48000000'");
-  t.is(expectProblem(t, fromDts(virtDts('record-size = <0x4000>;', { at: '48000000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }), 'boot-image-collision').kernelMessage, undefined);
-  t.is(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '40400000' }), { arch: 'arm64' }), 'boot-image-collision').kernelMessage, undefined);
-  t.regex(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '48800000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }), 'boot-image-collision').message, /writes the DTB/);
-  t.truthy(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '48800000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }), 'boot-image-collision').kernelMessage);
+  t.is(
+    expectProblem(t, fromDts(virtDts('record-size = <0x4000>;', { at: '48000000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }), 'boot-image-collision')
+      .kernelMessage,
+    undefined,
+  );
+  t.is(
+    expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '40400000' }), { arch: 'arm64' }), 'boot-image-collision').kernelMessage,
+    undefined,
+  );
+  t.regex(
+    expectProblem(
+      t,
+      fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '48800000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }),
+      'boot-image-collision',
+    ).message,
+    /writes the DTB/,
+  );
+  t.truthy(
+    expectProblem(
+      t,
+      fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '48800000' }), { ramSize: 512 << 20, initrdSize: 8 << 20 }),
+      'boot-image-collision',
+    ).kernelMessage,
+  );
   // Unknown initrd size: up to 64 MiB assumed, and said so.
-  t.regex(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '4b000000' }), { ramSize: 512 << 20 }), 'boot-image-collision').message, /assumed up to 64 MiB/);
+  t.regex(
+    expectProblem(t, fromDts(virtDts('record-size = <0x4000>; no-map;', { at: '4b000000' }), { ramSize: 512 << 20 }), 'boot-image-collision').message,
+    /assumed up to 64 MiB/,
+  );
 });
 
 test('boot-image-collision: x86 QEMU puts the initrd at the top of RAM below 4 GiB', (t) => {
@@ -120,8 +154,11 @@ test('dt-not-under-reserved-memory: the old-Chromebook placement reserves nothin
   expectNo(t, fromDts(CHROMEBOOK.replace('/ {', '/memreserve/ 0x3f000000 0x100000;\n/ {')), 'dt-not-under-reserved-memory');
 });
 
-test('dt-reserved-memory-ignored: /reserved-memory cells differ from the root\'s, or no ranges', (t) => {
-  const oneOne = virtDts('record-size = <0x4000>; no-map;', { rm: '#address-cells = <1>; #size-cells = <1>; ranges;' }).replace('reg = <0x0 0x50000000 0x0 0x100000>;', 'reg = <0x50000000 0x100000>;');
+test("dt-reserved-memory-ignored: /reserved-memory cells differ from the root's, or no ranges", (t) => {
+  const oneOne = virtDts('record-size = <0x4000>; no-map;', { rm: '#address-cells = <1>; #size-cells = <1>; ranges;' }).replace(
+    'reg = <0x0 0x50000000 0x0 0x100000>;',
+    'reg = <0x50000000 0x100000>;',
+  );
   const r = fromDts(oneOne);
   const p = expectProblem(t, r, 'dt-reserved-memory-ignored', 'warning');
   t.is(p.kernelMessage, 'Reserved memory: unsupported node format, ignoring');
@@ -142,14 +179,23 @@ test('dt-no-map: reserved but still in the linear map', (t) => {
 });
 
 test('dt-several-nodes: only one ramoops instance can exist', (t) => {
-  const src = virtDts('record-size = <0x4000>; no-map;').replace('\t\tramoops@50000000 {', '\t\tramoops@60000000 { compatible = "ramoops"; reg = <0 0x60000000 0 0x1000>; record-size = <0x400>; };\n\t\tramoops@50000000 {');
+  const src = virtDts('record-size = <0x4000>; no-map;').replace(
+    '\t\tramoops@50000000 {',
+    '\t\tramoops@60000000 { compatible = "ramoops"; reg = <0 0x60000000 0 0x1000>; record-size = <0x400>; };\n\t\tramoops@50000000 {',
+  );
   expectProblem(t, fromDts(src), 'dt-several-nodes', 'warning');
 });
 
 test('uncovered(): the parts of a range no cover touches', (t) => {
-  t.deepEqual(uncovered(0, 100, [{ start: 10, size: 10 }, { start: 50, size: 60 }]), [
-    { start: 0, size: 10 },
-    { start: 20, size: 30 },
-  ]);
+  t.deepEqual(
+    uncovered(0, 100, [
+      { start: 10, size: 10 },
+      { start: 50, size: 60 },
+    ]),
+    [
+      { start: 0, size: 10 },
+      { start: 20, size: 30 },
+    ],
+  );
   t.deepEqual(uncovered(0, 100, [{ start: 0, size: 100 }]), []);
 });

@@ -18,7 +18,11 @@ test('version-zone-rounding: odd dmesg zone sizes move addresses between 6.1.x s
   // An exact multiple needs no rounding anywhere.
   expectNo(t, fromCmdline(GOOD.replace('mem_size=0x100000', 'mem_size=0xff000'), { kernel: '6.1.0-56-amd64', cpus: 1 }), 'version-zone-rounding');
   // Per-CPU ftrace with 3 CPUs: 4096 / 3 = 1365, odd.
-  const ft = expectProblem(t, fromCmdline(GOOD.replace('mem_size=0x100000', 'mem_size=0xff000'), { kernel: '6.1.0-56-amd64', cpus: 3 }), 'version-zone-rounding');
+  const ft = expectProblem(
+    t,
+    fromCmdline(GOOD.replace('mem_size=0x100000', 'mem_size=0xff000'), { kernel: '6.1.0-56-amd64', cpus: 3 }),
+    'version-zone-rounding',
+  );
   t.deepEqual(ft.zone, { kind: 'ftrace', index: 0 });
 });
 
@@ -31,7 +35,10 @@ test('version-zone-order: pmsg before ftrace from 6.2', (t) => {
 
 test('version-mem-type: DT mem-type needs 5.15', (t) => {
   const node = virtDts('record-size = <0x4000>; mem-type = <1>; no-map;');
-  t.regex(expectProblem(t, fromDts(node, { kernel: '5.10.89' }), 'version-mem-type', 'warning').message, /5\.10\.89 ignores it and maps the region write-combined/);
+  t.regex(
+    expectProblem(t, fromDts(node, { kernel: '5.10.89' }), 'version-mem-type', 'warning').message,
+    /5\.10\.89 ignores it and maps the region write-combined/,
+  );
   expectProblem(t, fromDts(node), 'version-mem-type', 'info');
   expectNo(t, fromDts(node, { kernel: '5.15.16' }), 'version-mem-type');
 });
@@ -40,11 +47,19 @@ test('version-max-reason: max_reason / max-reason need 5.8', (t) => {
   expectProblem(t, fromCmdline(`${GOOD} ramoops.max_reason=3`, { kernel: '5.4.286' }), 'version-max-reason', 'warning');
   expectNo(t, fromCmdline(`${GOOD} ramoops.max_reason=3`, { kernel: '5.8.1' }), 'version-max-reason');
   expectNo(t, fromCmdline(GOOD, { kernel: '5.4.286' }), 'version-max-reason');
-  t.regex(expectProblem(t, fromDts(virtDts('record-size = <0x4000>; max-reason = <4>; no-dump-oops; no-map;'), { kernel: '5.7.14' }), 'version-max-reason').message, /only panics with no-dump-oops/);
+  t.regex(
+    expectProblem(t, fromDts(virtDts('record-size = <0x4000>; max-reason = <4>; no-dump-oops; no-map;'), { kernel: '5.7.14' }), 'version-max-reason').message,
+    /only panics with no-dump-oops/,
+  );
 });
 
 test('version-dt-flags: DT flags need 4.10', (t) => {
-  expectProblem(t, fromDts(virtDts('record-size = <0x4000>; ftrace-size = <0x4000>; flags = <1>; no-map;'), { kernel: '4.9.337' }), 'version-dt-flags', 'warning');
+  expectProblem(
+    t,
+    fromDts(virtDts('record-size = <0x4000>; ftrace-size = <0x4000>; flags = <1>; no-map;'), { kernel: '4.9.337' }),
+    'version-dt-flags',
+    'warning',
+  );
   expectNo(t, fromDts(virtDts('record-size = <0x4000>; ftrace-size = <0x4000>; flags = <1>; no-map;'), { kernel: '4.10.17', cpus: 2 }), 'version-dt-flags');
 });
 

@@ -18,10 +18,12 @@ interface Json {
   decisions: string[];
 }
 
-test('--system-map alone: the crashed boot\'s offset from the dump, said in --json', (t) => {
+test("--system-map alone: the crashed boot's offset from the dump, said in --json", (t) => {
   const out = mkdtempSync(join(tmpdir(), 'rh-kaslr-'));
   try {
-    const json = JSON.parse(execFileSync(process.execPath, [...base(), '--system-map', join(fx.dir, 'System.map'), '--out', out, '--json'], { encoding: 'utf8' })) as Json;
+    const json = JSON.parse(
+      execFileSync(process.execPath, [...base(), '--system-map', join(fx.dir, 'System.map'), '--out', out, '--json'], { encoding: 'utf8' }),
+    ) as Json;
     t.deepEqual(json.kernelOffset?.value, '0x1e000000');
     t.is(json.kernelOffset?.file, 'dmesg-ramoops-0');
     t.is(json.symbolShift?.value, '0x1e000000');
@@ -32,10 +34,14 @@ test('--system-map alone: the crashed boot\'s offset from the dump, said in --js
   }
 });
 
-test('--kaslr-offset wins and reproduces the guest\'s own file (the reading boot\'s offset)', (t) => {
+test("--kaslr-offset wins and reproduces the guest's own file (the reading boot's offset)", (t) => {
   const out = mkdtempSync(join(tmpdir(), 'rh-kaslr-'));
   try {
-    const json = JSON.parse(execFileSync(process.execPath, [...base(), '--system-map', join(fx.dir, 'System.map'), '--kaslr-offset', '35600000', '--out', out, '--json'], { encoding: 'utf8' })) as Json;
+    const json = JSON.parse(
+      execFileSync(process.execPath, [...base(), '--system-map', join(fx.dir, 'System.map'), '--kaslr-offset', '35600000', '--out', out, '--json'], {
+        encoding: 'utf8',
+      }),
+    ) as Json;
     t.deepEqual(json.symbolShift, { value: '0x35600000', source: '--kaslr-offset' });
     t.true(json.decisions.includes('ftrace names: System.map shifted by KASLR offset 0x35600000 (--kaslr-offset)'));
     t.true(readFileSync(join(out, 'ftrace-ramoops-0')).equals(Buffer.from(fx.expected.find((e) => e.name === 'ftrace-ramoops-0')?.bytes ?? new Uint8Array())));
@@ -46,10 +52,14 @@ test('--kaslr-offset wins and reproduces the guest\'s own file (the reading boot
 
 test('bad symbol options are refused with exit 2 and the flag named', (t) => {
   const out = join(tmpdir(), 'rh-kaslr-never');
-  const both = spawnSync(process.execPath, [...base(), '--system-map', join(fx.dir, 'System.map'), '--kallsyms', join(fx.dir, 'System.map'), '--out', out], { encoding: 'utf8' });
+  const both = spawnSync(process.execPath, [...base(), '--system-map', join(fx.dir, 'System.map'), '--kallsyms', join(fx.dir, 'System.map'), '--out', out], {
+    encoding: 'utf8',
+  });
   t.is(both.status, 2);
   t.regex(both.stderr, /--kallsyms: give either --system-map or --kallsyms, not both/);
-  const bad = spawnSync(process.execPath, [...base(), '--system-map', join(fx.dir, 'System.map'), '--kaslr-offset', '0xkaslr', '--out', out], { encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, [...base(), '--system-map', join(fx.dir, 'System.map'), '--kaslr-offset', '0xkaslr', '--out', out], {
+    encoding: 'utf8',
+  });
   t.is(bad.status, 2);
   t.regex(bad.stderr, /--kaslr-offset: "0xkaslr" is not a hex offset/);
 });

@@ -99,7 +99,11 @@ test('extract --force clears a non-empty --out and writes only this dump', (t) =
   const out = join(work, 'forced');
   mkdirSync(out);
   writeFileSync(join(out, 'stale-file'), 'x');
-  const r = spawnSync(process.execPath, [cli, 'extract', join(C61, 'region.bin'), '--base', '0x8000000', '--cmdline', c61Cmdline(), '--kernel-version', '6.1.192', '--out', out, '--force'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [cli, 'extract', join(C61, 'region.bin'), '--base', '0x8000000', '--cmdline', c61Cmdline(), '--kernel-version', '6.1.192', '--out', out, '--force'],
+    { encoding: 'utf8' },
+  );
   t.is(r.status, 0, r.stderr);
   const files = readdirSync(out);
   t.false(files.includes('stale-file'));
@@ -108,7 +112,16 @@ test('extract --force clears a non-empty --out and writes only this dump', (t) =
 
 test('extract: repeated per-zone warnings are one line with count and span; --verbose lists each', (t) => {
   // The c61 region read at the wrong size: zones past the dump's end are not captured.
-  const base = ['extract', join(C61, 'region.bin'), '--base', '0x8000000', '--cmdline', c61Cmdline().replace(/ramoops\.mem_size=\S+/, 'ramoops.mem_size=0x400000'), '--kernel-version', '6.1.192'];
+  const base = [
+    'extract',
+    join(C61, 'region.bin'),
+    '--base',
+    '0x8000000',
+    '--cmdline',
+    c61Cmdline().replace(/ramoops\.mem_size=\S+/, 'ramoops.mem_size=0x400000'),
+    '--kernel-version',
+    '6.1.192',
+  ];
   const short = spawnSync(process.execPath, [cli, ...base, '--out', join(work, 'w1')], { encoding: 'utf8' });
   const long = spawnSync(process.execPath, [cli, ...base, '--out', join(work, 'w2'), '--verbose'], { encoding: 'utf8' });
   t.is(short.status, 1, short.stderr);

@@ -20,12 +20,19 @@ for (const fx of loadFixtures()) {
       const dump = new Uint8Array(used.memAddress - base + fx.region.length + 0x300000);
       dump.set(fx.region, used.memAddress - base);
       writeFileSync(join(dir, 'dump.bin'), dump);
-      const json = JSON.parse(execFileSync(process.execPath, [cli(), 'scan', join(dir, 'dump.bin'), '--base', `0x${base.toString(16)}`, '--json'], { encoding: 'utf8' })) as {
+      const json = JSON.parse(
+        execFileSync(process.execPath, [cli(), 'scan', join(dir, 'dump.bin'), '--base', `0x${base.toString(16)}`, '--json'], { encoding: 'utf8' }),
+      ) as {
         regions: { cmdline: string; confidence: string }[];
       };
       t.is(json.regions.length, 1);
       const line = json.regions[0]?.cmdline ?? '';
-      for (const w of [`ramoops.mem_address=0x${used.memAddress.toString(16)}`, `ramoops.mem_size=0x${used.memSize.toString(16)}`, `ramoops.record_size=0x${used.recordSize.toString(16)}`, `ramoops.ecc=${used.eccSize}`]) {
+      for (const w of [
+        `ramoops.mem_address=0x${used.memAddress.toString(16)}`,
+        `ramoops.mem_size=0x${used.memSize.toString(16)}`,
+        `ramoops.record_size=0x${used.recordSize.toString(16)}`,
+        `ramoops.ecc=${used.eccSize}`,
+      ]) {
         t.true(line.includes(w), `${w} in ${line}`);
       }
       const args = [cli(), 'extract', join(dir, 'dump.bin'), '--base', `0x${base.toString(16)}`, '--auto', '--out', join(dir, 'out')];
@@ -46,7 +53,10 @@ test('extract --auto on a dump without ramoops: a clear message, exit 2', (t) =>
     let code = 0;
     let stderr = '';
     try {
-      execFileSync(process.execPath, [cli(), 'extract', join(dir, 'empty.bin'), '--auto', '--out', join(dir, 'out')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync(process.execPath, [cli(), 'extract', join(dir, 'empty.bin'), '--auto', '--out', join(dir, 'out')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } catch (e) {
       code = (e as { status: number }).status;
       stderr = (e as { stderr: string }).stderr;
@@ -61,7 +71,9 @@ test('extract --auto on a dump without ramoops: a clear message, exit 2', (t) =>
 for (const f of ['qemu-region.elf', 'qemu-zlib.flat', 'qemu-zlib.kdump', 'reencoded-lzo.kdump']) {
   test(`scan reads ${f} (a real QEMU dump holding the c61-full-deflate region at 0x1000000) by physical address`, (t) => {
     const out = execFileSync(process.execPath, [cli(), 'scan', join(repoRoot(), 'test/core/dump/fixtures', f), '--json'], { encoding: 'utf8' });
-    const json = JSON.parse(out) as { regions: { memAddress: string; memSize: string; recordSize: number; consoleSize: number; ftraceSize: number; pmsgSize: number }[] };
+    const json = JSON.parse(out) as {
+      regions: { memAddress: string; memSize: string; recordSize: number; consoleSize: number; ftraceSize: number; pmsgSize: number }[];
+    };
     t.is(json.regions.length, 1);
     t.like(json.regions[0], { memAddress: '0x1000000', memSize: '0x100000', recordSize: 0x4000, consoleSize: 0x10000, ftraceSize: 0x8000, pmsgSize: 0x4000 });
   });

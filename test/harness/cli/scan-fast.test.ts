@@ -82,7 +82,8 @@ test('the fast path and the yargs path print the same scan', (t) => {
     dump.set(region, 0x100000);
     writeFileSync(join(dir, 'd.bin'), dump);
     const cli = join(repoRoot(), 'dist', 'harness', 'cli', 'main.js');
-    const run = (...args: string[]): string => execFileSync(process.execPath, [cli, 'scan', join(dir, 'd.bin'), '--base', '0x7f00000', ...args], { encoding: 'utf8' });
+    const run = (...args: string[]): string =>
+      execFileSync(process.execPath, [cli, 'scan', join(dir, 'd.bin'), '--base', '0x7f00000', ...args], { encoding: 'utf8' });
     // --json=true and --json=false are not plain: yargs parses those runs.
     t.is(run('--json'), run('--json=true'));
     t.is(run(), run('--format', 'auto', '--json=false'));

@@ -20,7 +20,8 @@ const cli = join(repoRoot(), 'dist', 'harness', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'rh-validate-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-const GOOD = 'console=ttyS0 quiet loglevel=4 memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000 ramoops.console_size=0x4000 ramoops.ftrace_size=0 ramoops.pmsg_size=0';
+const GOOD =
+  'console=ttyS0 quiet loglevel=4 memmap=0x100000$0x8000000 ramoops.mem_address=0x8000000 ramoops.mem_size=0x100000 ramoops.record_size=0x4000 ramoops.console_size=0x4000 ramoops.ftrace_size=0 ramoops.pmsg_size=0';
 
 interface JsonOut {
   readonly source: string;
@@ -75,7 +76,21 @@ test('--dts: the arm64 virt case of issue 8 warns about the initrd; the fixed no
   t.is(r.status, 0);
   const good = join(dir, 'good.dts');
   writeFileSync(good, virtDts('record-size = <0x4000>; console-size = <0x4000>; no-map;', { at: '50000000' }).replace('0x0 0x100000>', '0x0 0xfc000>'));
-  const g = run(['--dts', good, '--cmdline', 'console=ttyAMA0 quiet', '--arch', 'arm64', '--ram-size', '512M', '--initrd-size', '8M', '--kernel-version', '6.1.0-56-arm64', '--strict']);
+  const g = run([
+    '--dts',
+    good,
+    '--cmdline',
+    'console=ttyAMA0 quiet',
+    '--arch',
+    'arm64',
+    '--ram-size',
+    '512M',
+    '--initrd-size',
+    '8M',
+    '--kernel-version',
+    '6.1.0-56-arm64',
+    '--strict',
+  ]);
   t.is(g.status, 0, g.stdout);
 });
 
@@ -113,7 +128,10 @@ test('--arch: x86_64 (or x86) and arm64 for flags; a device tree implies arm64 a
   const f = join(dir, 'arch.dts');
   writeFileSync(f, virtDts('record-size = <0x4000>; no-map;'));
   for (const extra of [[], ['--boot']]) {
-    for (const input of [['--dts', f], ['--dtb', join(dir, 'never-read.dtb')]]) {
+    for (const input of [
+      ['--dts', f],
+      ['--dtb', join(dir, 'never-read.dtb')],
+    ]) {
       const r = run([...input, '--arch', 'x86_64', ...extra]);
       t.is(r.status, 2, `${input[0] ?? ''} ${extra.join(' ')}`);
       t.regex(r.stderr, /--arch: x86_64 with --dt[sb]: a device tree configures ramoops on arm64 here .*x86 kernels never read \/reserved-memory/);
@@ -135,8 +153,16 @@ test('--boot refuses, before anything boots (exit 2): --ssh, and DT nodes the pr
   t.regex(r.stderr, /--boot: proves configurations given by flags.*not --ssh/);
   const cases: readonly (readonly [string, string, RegExp])[] = [
     ['no-map missing', virtDts('record-size = <0x4000>;'), /it has no no-map/],
-    ['outside /reserved-memory', '/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; ramoops@50000000 { compatible = "ramoops"; reg = <0 0x50000000 0 0x100000>; record-size = <0x4000>; no-map; }; };', /not a direct child of \/reserved-memory/],
-    ['record-size above INT_MAX', virtDts('record-size = <0xffffffff>; no-map;'), /the kernel refuses \/reserved-memory\/ramoops@50000000 while reading it \(record-size 4294967295 > INT_MAX\)/],
+    [
+      'outside /reserved-memory',
+      '/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; ramoops@50000000 { compatible = "ramoops"; reg = <0 0x50000000 0 0x100000>; record-size = <0x4000>; no-map; }; };',
+      /not a direct child of \/reserved-memory/,
+    ],
+    [
+      'record-size above INT_MAX',
+      virtDts('record-size = <0xffffffff>; no-map;'),
+      /the kernel refuses \/reserved-memory\/ramoops@50000000 while reading it \(record-size 4294967295 > INT_MAX\)/,
+    ],
   ];
   for (const [name, text, why] of cases) {
     const f = join(dir, `boot-${name.replace(/\W+/g, '-')}.dts`);
@@ -196,7 +222,10 @@ test('--ssh: reads a running machine (in-process server) and validates what it r
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
     const json = JSON.parse(out) as JsonOut & { notes: string[] };
     t.is(json.source, 'modparams');
-    t.truthy(json.problems.find((p) => p.code === 'region-not-reserved'), 'the remote command line has no memmap=');
+    t.truthy(
+      json.problems.find((p) => p.code === 'region-not-reserved'),
+      'the remote command line has no memmap=',
+    );
     t.truthy(json.problems.find((p) => p.code === 'version-sysfs-ecc'));
     t.is(json.layout?.zones.filter((z) => z.kind === 'ftrace').length, 4, 'per-CPU ftrace over the 4 possible CPUs');
     t.regex(json.notes.join('\n'), /accepted without verification/);

@@ -34,10 +34,13 @@ test('equal files match, whatever the console mtime', (t) => {
     [guest('dmesg-ramoops-0', 'Panic#1 Part1\nsysrq\n'), guest('console-ramoops-0', 'boot log', { mtime: { seconds: 5, nsec: 0 } })],
   );
   t.true(c.matched);
-  t.deepEqual(c.files.map((f) => [f.name, f.status, f.mtimeCompared]), [
-    ['console-ramoops-0', 'match', false],
-    ['dmesg-ramoops-0', 'match', true],
-  ]);
+  t.deepEqual(
+    c.files.map((f) => [f.name, f.status, f.mtimeCompared]),
+    [
+      ['console-ramoops-0', 'match', false],
+      ['dmesg-ramoops-0', 'match', true],
+    ],
+  );
   t.is(formatComparison(c), 'all files match\n');
 });
 
@@ -57,7 +60,10 @@ test('a byte difference reports the first offset with context; stat size is comp
   t.is(f?.status, 'differs');
   const bytes = f?.problems.find((p) => p.kind === 'bytes');
   t.like(bytes, { kind: 'bytes', offset: 44, hostLength: 89, guestLength: 89 });
-  t.like(f?.problems.find((p) => p.kind === 'size'), { host: 89, guest: 7 });
+  t.like(
+    f?.problems.find((p) => p.kind === 'size'),
+    { host: 89, guest: 7 },
+  );
   const out = formatComparison(c);
   t.regex(out, /first difference at offset 44 \(0x2c\)/);
   t.regex(out, /\|x{12}Corrected/);

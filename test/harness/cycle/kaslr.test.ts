@@ -31,7 +31,7 @@ test('kallsymsAddress takes the _stext line and treats a hidden (0) address as a
   t.is(kallsymsAddress('ffffffff9e400000 T _text\n', '_text'), 0xffffffff9e400000n);
 });
 
-test('readingKernelOffset: running _stext minus the real System.map\'s _stext (0xffffffff81000000)', async (t) => {
+test("readingKernelOffset: running _stext minus the real System.map's _stext (0xffffffff81000000)", async (t) => {
   const ssh = fake('ffffffff9e400000 T _stext\n');
   const off = await readingKernelOffset(ssh, map());
   t.is(off.value, 0x1d400000n);

@@ -44,7 +44,16 @@ test('malformed scenarios name the field', (t) => {
     [[], /\(top\): must be a JSON object/],
     [{ name: 'x', crash: [] }, /crash: must be a non-empty array/],
     [{ name: 'x', crash: [{ run: 'a', expect: 'oops' }] }, /crash: exactly one step expects a panic, and it is the last/],
-    [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }, { run: 'b', expect: 'oops' }] }, /the last/],
+    [
+      {
+        name: 'x',
+        crash: [
+          { run: 'a', expect: 'panic' },
+          { run: 'b', expect: 'oops' },
+        ],
+      },
+      /the last/,
+    ],
     [{ name: 'x', crash: [{ run: 'a', expect: 'boom' }] }, /crash\[0\]\.expect: must be panic, oops, warning or none/],
     [{ name: 'x', crash: [{ run: 'a', expect: 'panic', repeat: 2 }] }, /cannot repeat/],
     [{ name: 'x', crash: [{ run: 'a', expect: 'panic' }], expect: [{ file: '(' }] }, /expect\[0\]\.file: not a regular expression/],
@@ -82,7 +91,13 @@ test('expectations: min, max, contains', (t) => {
     {
       name: 'x',
       crash: [{ run: 'a', expect: 'panic' }],
-      expect: [{ file: '^dmesg-', min: 2 }, { file: '^dmesg-', contains: 'Oops#1' }, { file: '^pmsg-' }, { file: '^dmesg-', max: 1 }, { file: '^ftrace-', max: 0 }],
+      expect: [
+        { file: '^dmesg-', min: 2 },
+        { file: '^dmesg-', contains: 'Oops#1' },
+        { file: '^pmsg-' },
+        { file: '^dmesg-', max: 1 },
+        { file: '^ftrace-', max: 0 },
+      ],
     },
     't',
   );
@@ -93,14 +108,23 @@ test('expectations: min, max, contains', (t) => {
   t.regex(judgeExpectations(s.expect, files)[2]?.detail ?? '', /0 file\(s\) match, want at least 1/);
 });
 
-test('scenario words override the run\'s words of the same parameter', (t) => {
-  t.is(overrideWords('ramoops.mem_size=0x100000 ramoops.record_size=0x4000 pstore.compress=lz4', ['ramoops.record_size=0x1000']), 'ramoops.mem_size=0x100000 pstore.compress=lz4 ramoops.record_size=0x1000');
+test("scenario words override the run's words of the same parameter", (t) => {
+  t.is(
+    overrideWords('ramoops.mem_size=0x100000 ramoops.record_size=0x4000 pstore.compress=lz4', ['ramoops.record_size=0x1000']),
+    'ramoops.mem_size=0x100000 pstore.compress=lz4 ramoops.record_size=0x1000',
+  );
 });
 
 test('the selftests scenario runs the three pstore scripts with kselftest-run: before, as the crash, after the read', (t) => {
   const s = loadScenario('selftests');
-  t.deepEqual({ ...s.kselftest, adapt: undefined }, { collection: 'pstore', tests: ['pstore_tests', 'pstore_crash_test', 'pstore_post_reboot_tests'], adapt: undefined });
-  t.deepEqual(s.kselftest?.adapt.map((a) => a.file), ['pstore_post_reboot_tests']);
+  t.deepEqual(
+    { ...s.kselftest, adapt: undefined },
+    { collection: 'pstore', tests: ['pstore_tests', 'pstore_crash_test', 'pstore_post_reboot_tests'], adapt: undefined },
+  );
+  t.deepEqual(
+    s.kselftest?.adapt.map((a) => a.file),
+    ['pstore_post_reboot_tests'],
+  );
   // selftests-verbatim: the same run, the scripts exactly as shipped.
   const v = loadScenario('selftests-verbatim');
   t.deepEqual(v.kselftest?.adapt, []);
@@ -116,7 +140,9 @@ test('the selftests scenario runs the three pstore scripts with kselftest-run: b
 test('kselftest.adapt: each edit names its file, literal text and reason; anything else is refused with its field', (t) => {
   const base = { name: 'x', crash: [{ run: 'a', expect: 'panic' }] };
   const ks = (adapt: unknown): unknown => ({ ...base, kselftest: { collection: 'pstore', tests: ['t'], adapt } });
-  t.deepEqual(parseScenario(ks([{ file: 't', replace: 'a b', with: '', why: 'w' }]), 't').kselftest?.adapt, [{ file: 't', replace: 'a b', with: '', why: 'w' }]);
+  t.deepEqual(parseScenario(ks([{ file: 't', replace: 'a b', with: '', why: 'w' }]), 't').kselftest?.adapt, [
+    { file: 't', replace: 'a b', with: '', why: 'w' },
+  ]);
   for (const [adapt, field] of [
     [{}, /kselftest\.adapt: must be a list/],
     [[{ file: '../t', replace: 'a', with: 'b', why: 'w' }], /kselftest\.adapt\[0\]\.file/],

@@ -70,16 +70,28 @@ test('prepare refuses a tree without the collection or without a named test', as
   const { tree, share } = fixture();
   const e1 = await t.throwsAsync(KselftestRun.prepare({ collection: 'nope', tests: ['x'], adapt: [] }, tree, share), { instanceOf: HarnessError });
   t.regex(e1?.message ?? '', /has no selftests folder tools\/testing\/selftests\/nope/);
-  const e2 = await t.throwsAsync(KselftestRun.prepare({ collection: 'pstore', tests: ['pstore_tests', 'missing_test'], adapt: [] }, tree, share), { instanceOf: HarnessError });
+  const e2 = await t.throwsAsync(KselftestRun.prepare({ collection: 'pstore', tests: ['pstore_tests', 'missing_test'], adapt: [] }, tree, share), {
+    instanceOf: HarnessError,
+  });
   t.regex(e2?.message ?? '', /lacks missing_test/);
 });
 
 test('a cycle: exit statuses become checks; the test that was running at the panic passes', async (t) => {
   const { tree, share } = fixture();
   const run = await KselftestRun.prepare(SPEC, tree, share);
-  leave(share, 'pstore_tests', 'Checking /dev/pmsg0 exists ... ok\ncmdline=console=ttyS0 rh.key=c3NoLWVk rh.hostkey=AAAAC3NzaC1lZDI1NTE5 rh.share=rhshare\n', 0);
+  leave(
+    share,
+    'pstore_tests',
+    'Checking /dev/pmsg0 exists ... ok\ncmdline=console=ttyS0 rh.key=c3NoLWVk rh.hostkey=AAAAC3NzaC1lZDI1NTE5 rh.share=rhshare\n',
+    0,
+  );
   leave(share, 'pstore_crash_test', 'Causing kernel crash ...\n');
-  leave(share, 'pstore_post_reboot_tests', 'Checking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... FAIL\nChecking console file contains oops end marker ... FAIL\n', 1);
+  leave(
+    share,
+    'pstore_post_reboot_tests',
+    'Checking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... FAIL\nChecking console file contains oops end marker ... FAIL\n',
+    1,
+  );
   run.panicked(1);
   const checks = run.cycleDone(1);
   t.deepEqual(
@@ -92,16 +104,27 @@ test('a cycle: exit statuses become checks; the test that was running at the pan
   );
   t.is(checks[0]?.detail, 'exit 0');
   t.regex(checks[1]?.detail ?? '', /panicked while it ran/);
-  t.is(checks[2]?.detail, 'exit 1: Checking dmesg files contain oops end marker: dmesg-ramoops-0 ... FAIL; Checking console file contains oops end marker ... FAIL');
+  t.is(
+    checks[2]?.detail,
+    'exit 1: Checking dmesg files contain oops end marker: dmesg-ramoops-0 ... FAIL; Checking console file contains oops end marker ... FAIL',
+  );
   t.false(existsSync(path.join(share, 'pstore', '.kselftest')), 'read results are cleared for the next cycle');
   const r = run.report(undefined);
   t.false(r.passed);
   t.deepEqual(
     r.tap.split('\n').filter((l) => /^(ok|not ok|1\.\.)/.test(l)),
-    ['1..3', 'ok 1 selftests: pstore: pstore_tests', 'ok 2 selftests: pstore: pstore_crash_test', 'not ok 3 selftests: pstore: pstore_post_reboot_tests # exit=1'],
+    [
+      '1..3',
+      'ok 1 selftests: pstore: pstore_tests',
+      'ok 2 selftests: pstore: pstore_crash_test',
+      'not ok 3 selftests: pstore: pstore_post_reboot_tests # exit=1',
+    ],
   );
   t.true(r.tap.startsWith('TAP version 13\n1..3\n# selftests: pstore: pstore_tests\n# Checking /dev/pmsg0 exists ... ok\n'));
-  t.true(r.tap.includes('# cmdline=console=ttyS0 rh.key=<run key> rh.hostkey=<run host key> rh.share=rhshare\n'), 'both key words are shortened as in report.json');
+  t.true(
+    r.tap.includes('# cmdline=console=ttyS0 rh.key=<run key> rh.hostkey=<run host key> rh.share=rhshare\n'),
+    'both key words are shortened as in report.json',
+  );
   t.false(r.tap.includes('AAAAC3NzaC1lZDI1NTE5'), 'the guest host key (a private key) is nowhere in the TAP');
   t.true(r.tap.includes('# \tdmesg-ramoops-0 ... FAIL\n'));
 });
@@ -140,7 +163,10 @@ test('the report of a run that faulted mid-cycle reads the share; a skipped run 
   );
   const skipped = (await KselftestRun.prepare(SPEC, tree, share)).report(0, 'the guest lacks the 9p share');
   t.true(skipped.passed);
-  t.deepEqual(skipped.results.map((x) => x.result), ['skip', 'skip', 'skip']);
+  t.deepEqual(
+    skipped.results.map((x) => x.result),
+    ['skip', 'skip', 'skip'],
+  );
   t.true(skipped.tap.includes('# the guest lacks the 9p share\nok 1 selftests: pstore: pstore_tests # SKIP\n'));
   t.is((await KselftestRun.prepare(SPEC, tree, share)).report(undefined).tap, 'TAP version 13\n1..0\n');
 });
@@ -154,7 +180,8 @@ test('TAP over several cycles numbers on and names the cycle', (t) => {
 });
 
 test('failed steps: a bare FAIL line is joined to the line an error message ended', (t) => {
-  const out = 'Checking a ... ok\nChecking console ... grep: console-ramoops-0: No such file or directory\nFAIL\nError: no log dir\nChecking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... FAIL\n\tdmesg-ramoops-1 ... ok\n';
+  const out =
+    'Checking a ... ok\nChecking console ... grep: console-ramoops-0: No such file or directory\nFAIL\nError: no log dir\nChecking dmesg files contain oops end marker\n\tdmesg-ramoops-0 ... FAIL\n\tdmesg-ramoops-1 ... ok\n';
   t.deepEqual(failedSteps(out), [
     'Checking console ... grep: console-ramoops-0: No such file or directory FAIL',
     'Error: no log dir',
@@ -162,7 +189,7 @@ test('failed steps: a bare FAIL line is joined to the line an error message ende
   ]);
 });
 
-test('the scripts come from a build\'s own tree; a release no Debian source matches is refused', async (t) => {
+test("the scripts come from a build's own tree; a release no Debian source matches is refused", async (t) => {
   const { tree } = fixture();
   t.is(await selftestSourceTree(`build:${tree}:base,selftests`, '6.1.0', {}), tree);
   const e = await t.throwsAsync(selftestSourceTree('/boot/vmlinuz-5.10', '5.10.0-9-amd64', {}), { instanceOf: HarnessError });
@@ -183,7 +210,13 @@ test('guest/kselftest-run: runs the test in its folder, keeps output and status,
   t.is(out, 'in c\noops\n');
   t.is(readFileSync(path.join(share, 'c', '.kselftest', 't1.rc'), 'utf8'), '3\n');
   t.is(readFileSync(path.join(share, 'c', '.kselftest', 't1.out'), 'utf8'), 'in c\noops\n');
-  for (const bad of [['..', 't1'], ['c', '../x'], ['c', ''], ['c', '.hidden'], ['c', 'a b']]) {
+  for (const bad of [
+    ['..', 't1'],
+    ['c', '../x'],
+    ['c', ''],
+    ['c', '.hidden'],
+    ['c', 'a b'],
+  ]) {
     const e = t.throws(() => execFileSync(...sh([copy, ...bad]), { stdio: 'pipe' }));
     t.is((e as unknown as { status: number }).status, 2, bad.join(' '));
   }
@@ -208,10 +241,16 @@ test('adapt: the selftests scenario widens both oops end marker greps in the cop
   leave(share, 'pstore_post_reboot_tests', 'all ok\n', 0);
   run.panicked(1);
   const checks = run.cycleDone(1);
-  t.regex(checks[2]?.detail ?? '', /^exit 0; adapted pstore_post_reboot_tests: replaced 2 x "grep -q \\"\\\\---\\\\\[ end trace\\"" with .*Kernel panic - not syncing.*\(sysrq-c calls panic\(\) directly/);
+  t.regex(
+    checks[2]?.detail ?? '',
+    /^exit 0; adapted pstore_post_reboot_tests: replaced 2 x "grep -q \\"\\\\---\\\\\[ end trace\\"" with .*Kernel panic - not syncing.*\(sysrq-c calls panic\(\) directly/,
+  );
   t.false(checks[0]?.detail.includes('adapted'), 'only the adapted script says so');
   const r = run.report(1);
-  t.deepEqual(r.adaptations.map((a) => [a.file, a.places]), [['pstore_post_reboot_tests', 2]]);
+  t.deepEqual(
+    r.adaptations.map((a) => [a.file, a.places]),
+    [['pstore_post_reboot_tests', 2]],
+  );
   t.true(r.tap.startsWith('TAP version 13\n1..3\n# adapted pstore_post_reboot_tests: replaced 2 x '), r.tap);
 });
 
@@ -222,7 +261,9 @@ test('adapt: a script that no longer holds the text runs as shipped and the TAP 
   const r = run.report(undefined);
   t.is(r.adaptations[0]?.places, 0);
   t.true(r.tap.includes('# adapted pstore_post_reboot_tests: not needed: the script no longer holds "grep -q'), r.tap);
-  const e = await t.throwsAsync(KselftestRun.prepare({ ...SPEC, adapt: [{ file: 'gone', replace: 'a', with: 'b', why: 'c' }] }, tree, share), { instanceOf: HarnessError });
+  const e = await t.throwsAsync(KselftestRun.prepare({ ...SPEC, adapt: [{ file: 'gone', replace: 'a', with: 'b', why: 'c' }] }, tree, share), {
+    instanceOf: HarnessError,
+  });
   t.regex(e?.message ?? '', /adapts gone, which .*pstore does not have/);
 });
 

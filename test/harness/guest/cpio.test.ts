@@ -48,9 +48,16 @@ test('same entries give the same bytes, also after gzip', (t) => {
 });
 
 test('rejects duplicate and escaping paths', (t) => {
-  t.throws(() => writeCpio([{ type: 'dir', path: 'a', mode: 0o755 }, { type: 'dir', path: '/a/', mode: 0o755 }]), {
-    instanceOf: RangeError,
-  });
+  t.throws(
+    () =>
+      writeCpio([
+        { type: 'dir', path: 'a', mode: 0o755 },
+        { type: 'dir', path: '/a/', mode: 0o755 },
+      ]),
+    {
+      instanceOf: RangeError,
+    },
+  );
   t.throws(() => writeCpio([{ type: 'dir', path: 'a/../b', mode: 0o755 }]), { instanceOf: RangeError });
 });
 

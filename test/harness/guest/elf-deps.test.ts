@@ -105,7 +105,10 @@ test('a library (no PT_INTERP) still lists its NEEDED; a file without PT_DYNAMIC
 });
 
 test('bad input is a HarnessError naming the file, never a RangeError', (t) => {
-  t.throws(() => elfDynamicInfo(new TextEncoder().encode('#!/bin/sh\necho not elf, but long enough for a header'), 'x'), { instanceOf: HarnessError, message: /x: not an ELF file/ });
+  t.throws(() => elfDynamicInfo(new TextEncoder().encode('#!/bin/sh\necho not elf, but long enough for a header'), 'x'), {
+    instanceOf: HarnessError,
+    message: /x: not an ELF file/,
+  });
   const good = synthElf({ bits: 64, le: true, machine: EM_AARCH64, interp: '/lib/ld.so', needed: ['libc.so.6'] });
   for (const cut of [70, 200, good.length - 20]) {
     t.throws(() => elfDynamicInfo(good.subarray(0, cut), 'cut'), { instanceOf: HarnessError }, `cut at ${cut}`);

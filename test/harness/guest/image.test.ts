@@ -22,8 +22,7 @@ function onPath(cmd: string): boolean {
 }
 
 const haveGuestTools = existsSync('/bin/busybox') && existsSync('/usr/sbin/dropbear') && onPath('cpio');
-const integration =
-  process.env['RAMOOPS_SKIP_INTEGRATION'] !== '1' && onPath('qemu-system-x86_64') && onPath('apt-get') && haveGuestTools;
+const integration = process.env['RAMOOPS_SKIP_INTEGRATION'] !== '1' && onPath('qemu-system-x86_64') && onPath('apt-get') && haveGuestTools;
 
 test('parseLdd keeps resolved libraries and the loader, drops the vDSO', (t) => {
   const out = [
@@ -75,34 +74,56 @@ test('imageEntries puts every directory before what it holds', (t) => {
     t.true(seen.has(parent), `${e.path} comes before its directory`);
     seen.add(e.path);
   }
-  t.like(entries.find((e) => e.path === '/root/.ssh'), { type: 'dir', mode: 0o700 });
-  t.like(entries.find((e) => e.path === '/bin/sh'), { type: 'symlink', target: '/bin/busybox' });
-  t.like(entries.find((e) => e.path === '/dev/console'), { type: 'chardev', major: 5, minor: 1 });
+  t.like(
+    entries.find((e) => e.path === '/root/.ssh'),
+    { type: 'dir', mode: 0o700 },
+  );
+  t.like(
+    entries.find((e) => e.path === '/bin/sh'),
+    { type: 'symlink', target: '/bin/busybox' },
+  );
+  t.like(
+    entries.find((e) => e.path === '/dev/console'),
+    { type: 'chardev', major: 5, minor: 1 },
+  );
 });
 
-(haveGuestTools ? test : test.skip)('an image for a kernel without modules holds init, busybox, dropbear and its libraries; cached on the second call', async (t) => {
-  const tmp = await dir({ unsafeCleanup: true });
-  try {
-    const kernel: KernelArtifacts = { kernelPath: '/nonexistent', modulesRoot: undefined, release: '6.1.99-test', source: 'test' };
-    const lines: string[] = [];
-    const path = await buildGuestImage(kernel, { cacheDir: tmp.path, log: (l) => lines.push(l) });
-    t.true(path.startsWith(join(tmp.path, 'images')));
-    const { stdout } = await execa('cpio', ['-it', '--quiet'], { input: gunzipSync(await readFile(path)), encoding: 'utf8' });
-    const names = new Set(stdout.split('\n'));
-    for (const n of ['init', 'bin/busybox', 'bin/sh', 'sbin/modprobe', 'usr/sbin/dropbear', 'lib64/ld-linux-x86-64.so.2', 'etc/passwd', 'dev/console', 'root/.ssh']) {
-      t.true(names.has(n), n);
+(haveGuestTools ? test : test.skip)(
+  'an image for a kernel without modules holds init, busybox, dropbear and its libraries; cached on the second call',
+  async (t) => {
+    const tmp = await dir({ unsafeCleanup: true });
+    try {
+      const kernel: KernelArtifacts = { kernelPath: '/nonexistent', modulesRoot: undefined, release: '6.1.99-test', source: 'test' };
+      const lines: string[] = [];
+      const path = await buildGuestImage(kernel, { cacheDir: tmp.path, log: (l) => lines.push(l) });
+      t.true(path.startsWith(join(tmp.path, 'images')));
+      const { stdout } = await execa('cpio', ['-it', '--quiet'], { input: gunzipSync(await readFile(path)), encoding: 'utf8' });
+      const names = new Set(stdout.split('\n'));
+      for (const n of [
+        'init',
+        'bin/busybox',
+        'bin/sh',
+        'sbin/modprobe',
+        'usr/sbin/dropbear',
+        'lib64/ld-linux-x86-64.so.2',
+        'etc/passwd',
+        'dev/console',
+        'root/.ssh',
+      ]) {
+        t.true(names.has(n), n);
+      }
+      t.false([...names].some((n) => n.startsWith('lib/modules')));
+
+      const mtime = (await stat(path)).mtimeMs;
+      const again: string[] = [];
+      t.is(await buildGuestImage(kernel, { cacheDir: tmp.path, log: (l) => again.push(l) }), path);
+      t.is((await stat(path)).mtimeMs, mtime);
+      t.regex(again.join('\n'), /cached/);
+    } finally {
+      await tmp.cleanup();
     }
-    t.false([...names].some((n) => n.startsWith('lib/modules')));
-
-    const mtime = (await stat(path)).mtimeMs;
-    const again: string[] = [];
-    t.is(await buildGuestImage(kernel, { cacheDir: tmp.path, log: (l) => again.push(l) }), path);
-    t.is((await stat(path)).mtimeMs, mtime);
-    t.regex(again.join('\n'), /cached/);
-  } finally {
-    await tmp.cleanup();
-  }
-});
+  },
+);
 
 /** The host port QEMU bound for hostfwd port 0, asked over its QMP socket: no probe-then-bind race. */
 async function forwardedPort(qmpSocket: string): Promise<number> {
@@ -173,11 +194,34 @@ async function bootSmoke(t: ExecutionContext, spec: 'debian' | 'debian-6.12'): P
     qemu = execa(
       'qemu-system-x86_64',
       [
-        '-accel', 'tcg', '-machine', 'q35', '-m', '512', '-nographic', '-no-reboot',
-        '-kernel', kernel.kernelPath, '-initrd', image, '-append', append,
-        '-netdev', 'user,id=n0,hostfwd=tcp:127.0.0.1:0-:22', '-device', 'virtio-net-pci,netdev=n0',
-        '-qmp', `unix:${qmpSocket},server=on,wait=off`,
-        '-device', 'pvpanic', '-serial', 'stdio', '-display', 'none', '-monitor', 'none',
+        '-accel',
+        'tcg',
+        '-machine',
+        'q35',
+        '-m',
+        '512',
+        '-nographic',
+        '-no-reboot',
+        '-kernel',
+        kernel.kernelPath,
+        '-initrd',
+        image,
+        '-append',
+        append,
+        '-netdev',
+        'user,id=n0,hostfwd=tcp:127.0.0.1:0-:22',
+        '-device',
+        'virtio-net-pci,netdev=n0',
+        '-qmp',
+        `unix:${qmpSocket},server=on,wait=off`,
+        '-device',
+        'pvpanic',
+        '-serial',
+        'stdio',
+        '-display',
+        'none',
+        '-monitor',
+        'none',
       ],
       { stdin: 'ignore', reject: false, timeout: 5 * 60_000, forceKillAfterDelay: 2000, encoding: 'utf8' },
     );
@@ -218,9 +262,7 @@ async function bootSmoke(t: ExecutionContext, spec: 'debian' | 'debian-6.12'): P
   }
 }
 
-(integration ? test.serial : test.skip)("Debian's 6.1 kernel boots the image to READY without errors and takes an SSH login", (t) =>
-  bootSmoke(t, 'debian'),
-);
+(integration ? test.serial : test.skip)("Debian's 6.1 kernel boots the image to READY without errors and takes an SSH login", (t) => bootSmoke(t, 'debian'));
 (integration ? test.serial : test.skip)("Debian's 6.12 kernel (.ko.xz modules) boots the image to READY without errors and takes an SSH login", (t) =>
   bootSmoke(t, 'debian-6.12'),
 );

@@ -77,7 +77,8 @@ for (const engine of engines) {
     const all = bruteForce(data, needle, 1 << 22);
     // Enough to reach into the second slice of a two-thread search.
     const deep = all.findIndex((o) => o >= SIZE / 2) + 3;
-    for (const max of [0, 1, 3, deep]) t.is(same(await parallelFindAll(file, needle, max, undefined, { engine, threads: 2 }), all.slice(0, max)), 'same', `max ${max}`);
+    for (const max of [0, 1, 3, deep])
+      t.is(same(await parallelFindAll(file, needle, max, undefined, { engine, threads: 2 }), all.slice(0, max)), 'same', `max ${max}`);
   });
   test(`${engine}: an empty file, and a match in a file's last bytes`, async (t) => {
     t.deepEqual(await parallelFindAll(join(dir, 'empty.bin'), Buffer.from('DBGC'), 10, undefined, { engine }), []);
@@ -85,10 +86,16 @@ for (const engine of engines) {
   });
   test(`${engine}: progress adds up to the file size`, async (t) => {
     let last = 0;
-    await parallelFindAll(file, Buffer.from('DBGC'), 1 << 22, (done, total) => {
-      t.is(total, SIZE);
-      last = done;
-    }, { engine, threads: 2 });
+    await parallelFindAll(
+      file,
+      Buffer.from('DBGC'),
+      1 << 22,
+      (done, total) => {
+        t.is(total, SIZE);
+        last = done;
+      },
+      { engine, threads: 2 },
+    );
     t.is(last, SIZE);
   });
 }

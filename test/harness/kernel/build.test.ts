@@ -35,7 +35,10 @@ test('build specs: source and configs, defaults, and a directory with a colon', 
 test('every fragment in kernel-configs/ is data: comments and CONFIG_ lines only, each explained by a header', (t) => {
   const dir = kernelConfigsDir();
   const names = readdirSync(dir).filter((n) => !n.startsWith('.'));
-  t.true(['base', 'pstore-full', 'lkdtm', 'smp'].every((n) => names.includes(n)), names.join(','));
+  t.true(
+    ['base', 'pstore-full', 'lkdtm', 'smp'].every((n) => names.includes(n)),
+    names.join(','),
+  );
   for (const n of names) {
     const text = readFileSync(join(dir, n), 'utf8');
     t.true(text.startsWith('# '), `${n} starts with a comment header`);
@@ -60,12 +63,15 @@ test('fragments are found by name or path; an unknown name lists the known ones'
 
 test('config lines: values and "is not set"', (t) => {
   const m = parseConfigLines('# a comment\nCONFIG_A=y\nCONFIG_B="deflate"\n# CONFIG_C is not set\nCONFIG_NR_CPUS=4\n');
-  t.deepEqual([...m], [
-    ['CONFIG_A', 'y'],
-    ['CONFIG_B', '"deflate"'],
-    ['CONFIG_C', 'n'],
-    ['CONFIG_NR_CPUS', '4'],
-  ]);
+  t.deepEqual(
+    [...m],
+    [
+      ['CONFIG_A', 'y'],
+      ['CONFIG_B', '"deflate"'],
+      ['CONFIG_C', 'n'],
+      ['CONFIG_NR_CPUS', '4'],
+    ],
+  );
 });
 
 test('missing options: absent from the version vs off for unmet dependencies; asking for n is met by absence', (t) => {
@@ -109,7 +115,16 @@ test('the cache key changes with the source, a fragment byte and the order, and 
 test('the arm64-virt fragment is base for the virt machine: its console, PCI host and RTC, no x86 devices', async (t) => {
   const [f] = await readFragments(['arm64-virt']);
   const opts = parseConfigLines(f?.text ?? '');
-  for (const o of ['CONFIG_SERIAL_AMBA_PL011_CONSOLE', 'CONFIG_PCI_HOST_GENERIC', 'CONFIG_VIRTIO_NET', 'CONFIG_RTC_DRV_PL031', 'CONFIG_PVPANIC_PCI', 'CONFIG_BLK_DEV_INITRD', 'CONFIG_RD_GZIP']) t.is(opts.get(o), 'y', o);
+  for (const o of [
+    'CONFIG_SERIAL_AMBA_PL011_CONSOLE',
+    'CONFIG_PCI_HOST_GENERIC',
+    'CONFIG_VIRTIO_NET',
+    'CONFIG_RTC_DRV_PL031',
+    'CONFIG_PVPANIC_PCI',
+    'CONFIG_BLK_DEV_INITRD',
+    'CONFIG_RD_GZIP',
+  ])
+    t.is(opts.get(o), 'y', o);
   for (const o of ['CONFIG_SERIAL_8250', 'CONFIG_ACPI', 'CONFIG_RTC_DRV_CMOS', 'CONFIG_64BIT']) t.false(opts.has(o), o);
 });
 
@@ -124,9 +139,13 @@ test('treeFixups: objtool that fails on a missing symbol table (4.19.108) gets t
   };
   // The two versions of the check, as in the 4.19.108 and 5.4.286 trees.
   const old = '\tsymtab = find_section_by_name(elf, ".symtab");\n\tif (!symtab) {\n\t\tWARN("missing symbol table");\n\t\treturn -1;\n\t}\n';
-  const fixed = '\tif (!symtab) {\n\t\t/*\n\t\t * A missing symbol table is actually possible if it\'s an empty\n\t\t * .o file.  This can happen for thunk_64.o.\n\t\t */\n\t\treturn 0;\n\t}\n';
+  const fixed =
+    "\tif (!symtab) {\n\t\t/*\n\t\t * A missing symbol table is actually possible if it's an empty\n\t\t * .o file.  This can happen for thunk_64.o.\n\t\t */\n\t\treturn 0;\n\t}\n";
   const f = await treeFixups(await tree(old));
-  t.deepEqual(f.map((x) => x.name), ['harness-old-objtool']);
+  t.deepEqual(
+    f.map((x) => x.name),
+    ['harness-old-objtool'],
+  );
   t.regex(f[0]?.text ?? '', /^# CONFIG_UNWINDER_ORC is not set$/m);
   t.regex(f[0]?.text ?? '', /^CONFIG_UNWINDER_FRAME_POINTER=y$/m);
   t.regex(f[0]?.text ?? '', /^# CONFIG_STACK_VALIDATION is not set$/m);

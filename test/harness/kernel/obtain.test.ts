@@ -39,7 +39,16 @@ async function cacheEntry(kernelsDir: string, name: string, spec: string): Promi
   const entry = join(kernelsDir, name);
   await mkdir(join(entry, 'boot'), { recursive: true });
   await writeFile(join(entry, 'boot/vmlinuz'), fakeBzImage('6.1.0-56-amd64'));
-  const meta = { spec, package: 'linux-image-6.1.0-56-amd64', version: '6.1.158-1', release: '6.1.0-56-amd64', kernel: 'boot/vmlinuz', modulesRoot: '.', systemMap: undefined, config: undefined };
+  const meta = {
+    spec,
+    package: 'linux-image-6.1.0-56-amd64',
+    version: '6.1.158-1',
+    release: '6.1.0-56-amd64',
+    kernel: 'boot/vmlinuz',
+    modulesRoot: '.',
+    systemMap: undefined,
+    config: undefined,
+  };
   await writeFile(join(entry, 'meta.json'), JSON.stringify(meta));
   return entry;
 }
@@ -114,8 +123,7 @@ function onPath(cmd: string): boolean {
   return (process.env['PATH'] ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
 }
 
-const integration =
-  process.env['RAMOOPS_SKIP_INTEGRATION'] !== '1' && ['apt-get', 'apt-cache', 'dpkg-deb', 'depmod'].every(onPath);
+const integration = process.env['RAMOOPS_SKIP_INTEGRATION'] !== '1' && ['apt-get', 'apt-cache', 'dpkg-deb', 'depmod'].every(onPath);
 const itest = integration ? test.serial : test.skip;
 
 for (const spec of ['debian', 'debian-6.12'] as const) {
@@ -134,7 +142,10 @@ for (const spec of ['debian', 'debian-6.12'] as const) {
     const again: string[] = [];
     const k2 = await obtainKernel(spec, { log: (l) => again.push(l) });
     t.deepEqual(k2, k);
-    t.false(again.some((l) => /download|unpacking|depmod/.test(l)), again.join('\n'));
+    t.false(
+      again.some((l) => /download|unpacking|depmod/.test(l)),
+      again.join('\n'),
+    );
     t.true(again.some((l) => /cached/.test(l)));
   });
 }

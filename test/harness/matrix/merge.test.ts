@@ -10,8 +10,19 @@ import { mergeShards } from '../../../harness/matrix/merge.js';
 import { matrixCells, type CellVerdict, type MatrixCell, type MatrixReport } from '../../../harness/matrix/run.js';
 import { matrixId, splitCells } from '../../../harness/matrix/shard.js';
 
-const OPTIONS = { kernels: ['debian'], configs: ['', 'ecc16:ramoops.ecc=16'], scenarios: ['panic-sysrq', 'parts', 'lkdtm-panic'], arch: 'x86_64', cycles: 1, accel: 'tcg', memory: '512M' };
-const CONFIGS = [{ label: 'default', ramoopsCmdline: '', extraCmdline: [] }, { label: 'ecc16', ramoopsCmdline: 'ramoops.ecc=16', extraCmdline: [] }];
+const OPTIONS = {
+  kernels: ['debian'],
+  configs: ['', 'ecc16:ramoops.ecc=16'],
+  scenarios: ['panic-sysrq', 'parts', 'lkdtm-panic'],
+  arch: 'x86_64',
+  cycles: 1,
+  accel: 'tcg',
+  memory: '512M',
+};
+const CONFIGS = [
+  { label: 'default', ramoopsCmdline: '', extraCmdline: [] },
+  { label: 'ecc16', ramoopsCmdline: 'ramoops.ecc=16', extraCmdline: [] },
+];
 const SCENARIOS = OPTIONS.scenarios.map((name) => ({ name }));
 const LABELS = new Map([['debian', '6.1.0-28-amd64']]);
 const VERSIONS = { ramoopsHarness: '0.1.0', qemu: 'QEMU emulator version 7.2.22', node: 'v20.20.2' };
@@ -33,9 +44,28 @@ function shardFolder(root: string, name: string, index: number, count: number, m
   const results = cells.map((c) => ({ ...c, ...verdictOf(c), seconds: 30 + c.index }));
   const count1 = (v: CellVerdict): number => results.filter((r) => r.verdict === v).length;
   const summary = { cells: results.length, pass: count1('pass'), mismatch: count1('mismatch'), fault: count1('fault'), skipped: count1('skipped') };
-  const m: MatrixReport = { tool: 'ramoops-harness matrix', startedAt: `2026-12-06T03:0${index}:00.000Z`, seconds: 100 + index, jobs: 2, kernels: cells.length === 0 ? [] : [{ spec: 'debian', release: '6.1.0-28-amd64', seconds: 1.5 }], summary, exitCode: summary.mismatch > 0 ? 1 : 0, cells: results, outDir: dir };
+  const m: MatrixReport = {
+    tool: 'ramoops-harness matrix',
+    startedAt: `2026-12-06T03:0${index}:00.000Z`,
+    seconds: 100 + index,
+    jobs: 2,
+    kernels: cells.length === 0 ? [] : [{ spec: 'debian', release: '6.1.0-28-amd64', seconds: 1.5 }],
+    summary,
+    exitCode: summary.mismatch > 0 ? 1 : 0,
+    cells: results,
+    outDir: dir,
+  };
   writeFileSync(path.join(dir, 'matrix.json'), JSON.stringify({ matrixId: id, shard: { index, count }, ...m }, null, 2));
-  writeShardManifest(dir, { tool: 'ramoops-harness matrix shard', matrixId: id, shard: { index, count }, options: OPTIONS, matrixCells: 6, cells: cells.map(shardCell), versions: VERSIONS, argv: ['matrix', '--shard', `${index}/${count}`] });
+  writeShardManifest(dir, {
+    tool: 'ramoops-harness matrix shard',
+    matrixId: id,
+    shard: { index, count },
+    options: OPTIONS,
+    matrixCells: 6,
+    cells: cells.map(shardCell),
+    versions: VERSIONS,
+    argv: ['matrix', '--shard', `${index}/${count}`],
+  });
   return dir;
 }
 
@@ -50,7 +80,12 @@ function setup(t: ExecutionContext): { root: string; dirs: string[]; whole: stri
   return { root, dirs, whole };
 }
 
-const comparable = (m: MatrixReport): unknown => ({ summary: m.summary, exitCode: m.exitCode, kernels: m.kernels, cells: m.cells.map(({ seconds: _s, outDir, ...c }) => ({ ...c, folder: path.basename(outDir) })) });
+const comparable = (m: MatrixReport): unknown => ({
+  summary: m.summary,
+  exitCode: m.exitCode,
+  kernels: m.kernels,
+  cells: m.cells.map(({ seconds: _s, outDir, ...c }) => ({ ...c, folder: path.basename(outDir) })),
+});
 
 test('merge: 3 shards in any order give the unsharded matrix cell for cell, diffs included', (t) => {
   const { root, dirs, whole } = setup(t);
@@ -70,7 +105,10 @@ test('merge: 3 shards in any order give the unsharded matrix cell for cell, diff
   // The merged folder has the same HTML page a single run writes, with the summary matrix.json gives.
   const html = readFileSync(path.join(root, 'm1', 'report.html'), 'utf8');
   t.true(html.includes('6 cells: pass 3, mismatch 1, fault 0, skipped 2'));
-  t.is(readFileSync(path.join(root, 'm1', 'junit.xml'), 'utf8').replace(/time="[^"]*"|timestamp="[^"]*"|m1/g, ''), readFileSync(path.join(root, 'm2', 'junit.xml'), 'utf8').replace(/time="[^"]*"|timestamp="[^"]*"|m2/g, ''));
+  t.is(
+    readFileSync(path.join(root, 'm1', 'junit.xml'), 'utf8').replace(/time="[^"]*"|timestamp="[^"]*"|m1/g, ''),
+    readFileSync(path.join(root, 'm2', 'junit.xml'), 'utf8').replace(/time="[^"]*"|timestamp="[^"]*"|m2/g, ''),
+  );
 });
 
 test('merge refuses a shard of another matrix, naming its folder', (t) => {
@@ -88,11 +126,17 @@ test('merge refuses a cell twice and a shard given twice', (t) => {
   const wm = JSON.parse(readFileSync(path.join(whole, 'shard.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(path.join(whole, 'shard.json'), JSON.stringify({ ...wm, shard: { index: 2, count: 3 } }));
   t.throws(() => mergeShards([dirs[0]!, whole, dirs[2]!], path.join(root, 'm')), { instanceOf: ShardFolderError, message: /cell \d+ \(.*\) is also in / });
-  t.throws(() => mergeShards([dirs[0]!, dirs[0]!, dirs[1]!, dirs[2]!], path.join(root, 'm')), { instanceOf: ShardFolderError, message: /shard 1\/3 is also in / });
+  t.throws(() => mergeShards([dirs[0]!, dirs[0]!, dirs[1]!, dirs[2]!], path.join(root, 'm')), {
+    instanceOf: ShardFolderError,
+    message: /shard 1\/3 is also in /,
+  });
 });
 
 test('merge names the missing shard', (t) => {
   const { root, dirs } = setup(t);
-  t.throws(() => mergeShards([dirs[2]!, dirs[0]!], path.join(root, 'm')), { instanceOf: ShardFolderError, message: 'shard(s) 2/3 missing: give every shard\'s folder' });
+  t.throws(() => mergeShards([dirs[2]!, dirs[0]!], path.join(root, 'm')), {
+    instanceOf: ShardFolderError,
+    message: "shard(s) 2/3 missing: give every shard's folder",
+  });
   t.throws(() => mergeShards([path.join(root, 'nope')], path.join(root, 'm')), { instanceOf: ShardFolderError, message: /nope: no shard\.json/ });
 });

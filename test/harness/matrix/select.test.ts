@@ -7,7 +7,10 @@ import path from 'node:path';
 import { matrixCells } from '../../../harness/matrix/run.js';
 import { CellSelectionError, failedCells, onlyCells, rerunLine } from '../../../harness/matrix/select.js';
 
-const CONFIGS = [{ label: 'default', ramoopsCmdline: '', extraCmdline: [] }, { label: 'ecc16', ramoopsCmdline: 'ramoops.ecc=16', extraCmdline: [] }];
+const CONFIGS = [
+  { label: 'default', ramoopsCmdline: '', extraCmdline: [] },
+  { label: 'ecc16', ramoopsCmdline: 'ramoops.ecc=16', extraCmdline: [] },
+];
 const cells = matrixCells(['debian'], CONFIGS, [{ name: 'panic-sysrq' }, { name: 'parts' }] as never, '/out');
 
 test('onlyCells: by number, by folder name, by KERNEL / CONFIG / SCENARIO; anything else is a CellSelectionError', (t) => {
@@ -28,6 +31,12 @@ test('failedCells: the mismatched and faulted cells of an earlier matrix.json, r
 });
 
 test('rerunLine: the same options, shell-quoted, and --only with the cell number', (t) => {
-  const line = rerunLine({ kernels: ['debian'], configs: ['', "q:ramoops.ecc=16 x'y"], scenarios: ['parts'], arch: 'x86_64', cycles: 2, accel: 'tcg', memory: '512M', cpus: 2 }, cells[3]!);
-  t.is(line, `ramoops matrix --kernels debian --configs '' 'q:ramoops.ecc=16 x'\\''y' --scenarios parts --arch x86_64 --cycles 2 --accel tcg --memory 512M --cpus 2 --only 4`);
+  const line = rerunLine(
+    { kernels: ['debian'], configs: ['', "q:ramoops.ecc=16 x'y"], scenarios: ['parts'], arch: 'x86_64', cycles: 2, accel: 'tcg', memory: '512M', cpus: 2 },
+    cells[3]!,
+  );
+  t.is(
+    line,
+    `ramoops matrix --kernels debian --configs '' 'q:ramoops.ecc=16 x'\\''y' --scenarios parts --arch x86_64 --cycles 2 --accel tcg --memory 512M --cpus 2 --only 4`,
+  );
 });

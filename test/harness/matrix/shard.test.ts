@@ -23,31 +23,67 @@ test('split: every cell once, same result for the same list, built kernels stay 
   const all = cells(['a', 'b', 'c', 'd', 'e', 'f'], 2);
   const built = (): number => 5;
   const s1 = splitCells(all, 3, () => 1, built);
-  t.deepEqual(s1, splitCells([...all].reverse(), 3, () => 1, built));
-  t.deepEqual(s1.flat().map((c) => c.index).sort((x, y) => x - y), all.map((c) => c.index));
+  t.deepEqual(
+    s1,
+    splitCells([...all].reverse(), 3, () => 1, built),
+  );
+  t.deepEqual(
+    s1
+      .flat()
+      .map((c) => c.index)
+      .sort((x, y) => x - y),
+    all.map((c) => c.index),
+  );
   for (const shard of s1) t.is(shard.length, 4);
   for (const k of ['a', 'b', 'c']) t.is(s1.filter((s) => s.some((c) => c.kernel === k)).length, 1);
 });
 
 test('split: more shards than kernels leaves empty shards, heavy kernels spread', (t) => {
-  const s = splitCells(cells(['a', 'b'], 3), 3, () => 1, (k) => (k === 'a' ? 10 : 1));
+  const s = splitCells(
+    cells(['a', 'b'], 3),
+    3,
+    () => 1,
+    (k) => (k === 'a' ? 10 : 1),
+  );
   t.is(s.filter((x) => x.length === 0).length, 1);
-  t.is(s[0]!.every((c) => c.kernel === 'a'), true);
+  t.is(
+    s[0]!.every((c) => c.kernel === 'a'),
+    true,
+  );
 });
 
 test('split: a stock kernel (nothing to build) spreads its cells over every shard, by cost', (t) => {
   const all = cells(['debian'], 12);
   const s = splitCells(all, 3);
-  t.deepEqual(s.map((x) => x.length), [4, 4, 4]);
-  t.deepEqual(s.flat().map((c) => c.index).sort((x, y) => x - y), all.map((c) => c.index));
+  t.deepEqual(
+    s.map((x) => x.length),
+    [4, 4, 4],
+  );
+  t.deepEqual(
+    s
+      .flat()
+      .map((c) => c.index)
+      .sort((x, y) => x - y),
+    all.map((c) => c.index),
+  );
   // One heavy cell (selftests) balances against several light ones.
   const heavy = splitCells(all.slice(0, 4), 2, (c) => (c.index === 0 ? 3 : 1));
-  t.deepEqual(heavy.map((x) => x.map((c) => c.index)), [[0], [1, 2, 3]]);
+  t.deepEqual(
+    heavy.map((x) => x.map((c) => c.index)),
+    [[0], [1, 2, 3]],
+  );
 });
 
 test('scenarioCost and kernelBuildCost: selftests, several crashes, cycles and builds weigh more', (t) => {
   const all = cells(['debian'], 3);
-  const cost = scenarioCost([{ name: 's0', crash: [1] }, { name: 's1', crash: [1, 2, 3] }, { name: 's2', crash: [1], kselftest: {} }], 2);
+  const cost = scenarioCost(
+    [
+      { name: 's0', crash: [1] },
+      { name: 's1', crash: [1, 2, 3] },
+      { name: 's2', crash: [1], kselftest: {} },
+    ],
+    2,
+  );
   t.deepEqual(all.map(cost), [2, 4, 10]);
   t.true(kernelBuildCost('build:debian-6.1:base,pstore-full') > 0);
   t.is(kernelBuildCost('debian'), 0);

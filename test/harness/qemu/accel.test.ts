@@ -36,7 +36,10 @@ test('auto: TCG with the reason when /dev/kvm does not open, or the probe QEMU f
   t.deepEqual(await chooseAccel('auto', native, closed), { chosen: 'tcg', reason: 'auto: /dev/kvm does not open (ENOENT), so TCG' });
   t.deepEqual(closed.calls, ['open']);
   const broken = probes(undefined, 'a probe QEMU with -accel kvm failed: Could not access KVM kernel module');
-  t.deepEqual(await chooseAccel('auto', native, broken), { chosen: 'tcg', reason: 'auto: a probe QEMU with -accel kvm failed: Could not access KVM kernel module, so TCG' });
+  t.deepEqual(await chooseAccel('auto', native, broken), {
+    chosen: 'tcg',
+    reason: 'auto: a probe QEMU with -accel kvm failed: Could not access KVM kernel module, so TCG',
+  });
 });
 
 test('auto: a guest of another architecture than the host is TCG without probing', async (t) => {

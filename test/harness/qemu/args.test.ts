@@ -72,7 +72,10 @@ const cases: ReadonlyArray<readonly [string, QemuSpec]> = [
   ],
   ['virt-dumpdtb', { ...base, machine: 'virt', cpu: 'cortex-a57', dumpDtb: '/tmp/d,1/virt.dtb' }],
   // The selftests' share: a host folder over virtio-9p, its path a QemuOpts value.
-  ['q35-share', { ...base, kernel: '/cache/vmlinuz', append: 'console=ttyS0 rh.share=rhshare', sshPort: 40022, share: { path: '/out/a,b/share', tag: 'rhshare' } }],
+  [
+    'q35-share',
+    { ...base, kernel: '/cache/vmlinuz', append: 'console=ttyS0 rh.share=rhshare', sshPort: 40022, share: { path: '/out/a,b/share', tag: 'rhshare' } },
+  ],
 ];
 
 for (const [name, spec] of cases) {

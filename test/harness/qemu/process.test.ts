@@ -92,13 +92,7 @@ const ramMapMacro = test.macro(async (t, machine: MachineType, memoryBytes: numb
 
 itest('q35 64M: low memory map', ramMapMacro, 'q35', 64 * MiB, [0x200000, 0x3000000, 64 * MiB - 4096]);
 // Sparse RAM file; QEMU maps but never touches most of it, so this needs little host memory.
-itest('q35 5G: above 4 GiB starts at file offset 2 GiB', ramMapMacro, 'q35', 5 * GiB, [
-  0x8000000,
-  2 * GiB - 4096,
-  4 * GiB,
-  4 * GiB + 0x123000,
-  7 * GiB - 4096,
-]);
+itest('q35 5G: above 4 GiB starts at file offset 2 GiB', ramMapMacro, 'q35', 5 * GiB, [0x8000000, 2 * GiB - 4096, 4 * GiB, 4 * GiB + 0x123000, 7 * GiB - 4096]);
 itest('pc 4G: split at 3 GiB', ramMapMacro, 'pc', 4 * GiB, [3 * GiB - 4096, 4 * GiB, 5 * GiB - 4096]);
 
 itest('a bad command line is a qemu-stage error with stderr, and leaves nothing behind', async (t) => {
@@ -121,10 +115,7 @@ itest('a bad command line is a qemu-stage error with stderr, and leaves nothing 
 });
 
 itest('a missing binary is a qemu-stage error', async (t) => {
-  const e = await t.throwsAsync(
-    QemuProcess.start({ memoryBytes: 64 * MiB, forwardSsh: false, binary: '/nonexistent/qemu' }),
-    { instanceOf: HarnessError },
-  );
+  const e = await t.throwsAsync(QemuProcess.start({ memoryBytes: 64 * MiB, forwardSsh: false, binary: '/nonexistent/qemu' }), { instanceOf: HarnessError });
   t.is(e?.stage, 'qemu');
   t.regex(e?.message ?? '', /could not be started/);
 });
@@ -189,4 +180,3 @@ itest('QMP quit ends QEMU with status 0', async (t) => {
     await qemu.dispose();
   }
 });
-

@@ -10,7 +10,7 @@ import { hostForwardPort, requireHostForwardPort } from '../../../harness/qemu/u
 const captured = readFileSync(join(repoRoot(), 'test/fixtures/qemu/info-usernet-7.2.txt'), 'utf8');
 
 test('the port QEMU bound for a forward to guest port 22 is read from its HOST_FORWARD line', (t) => {
-  t.true(captured.includes('\r\n'), 'the capture keeps QEMU\'s CRLF line ends');
+  t.true(captured.includes('\r\n'), "the capture keeps QEMU's CRLF line ends");
   t.is(hostForwardPort(captured, 22), 39535);
   t.is(requireHostForwardPort(captured, 22), 39535);
 });
@@ -25,7 +25,10 @@ test('a forward to another guest port, or none at all, is not taken for the SSH 
 });
 
 test('with several forwards, the one to the asked guest port wins', (t) => {
-  const two = captured.replace(/(\s+TCP\[HOST_FORWARD\][^\r]*)\r\n/, (line, body: string) => `${body.replace('39535', '40001').replace(/ 22 /, ' 80 ')}\r\n${line}`);
+  const two = captured.replace(
+    /(\s+TCP\[HOST_FORWARD\][^\r]*)\r\n/,
+    (line, body: string) => `${body.replace('39535', '40001').replace(/ 22 /, ' 80 ')}\r\n${line}`,
+  );
   t.is(hostForwardPort(two, 80), 40001);
   t.is(hostForwardPort(two, 22), 39535);
 });

@@ -7,7 +7,15 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { ARM64_DEFAULT_NODE, arm64GuestCmdline, nodeProperties, ramoopsDtb, reservationFailureText, RESERVE_FAILED_LINE, virtInitrdRange } from '../../../harness/qemu/virt-arm64.js';
+import {
+  ARM64_DEFAULT_NODE,
+  arm64GuestCmdline,
+  nodeProperties,
+  ramoopsDtb,
+  reservationFailureText,
+  RESERVE_FAILED_LINE,
+  virtInitrdRange,
+} from '../../../harness/qemu/virt-arm64.js';
 import { runDtNode } from '../../../harness/cli/commands/run.js';
 import { parseAptShow } from '../../../harness/debian/debs.js';
 import { HarnessError } from '../../../harness/errors.js';
@@ -29,7 +37,14 @@ const VIRT_LIKE: DeviceTree = {
       { name: 'compatible', value: stringBytes('linux,dummy-virt') },
     ],
     children: [
-      { name: 'memory@40000000', properties: [{ name: 'reg', value: cellBytes([0, 0x4000_0000, 0, 0x2000_0000]) }, { name: 'device_type', value: stringBytes('memory') }], children: [] },
+      {
+        name: 'memory@40000000',
+        properties: [
+          { name: 'reg', value: cellBytes([0, 0x4000_0000, 0, 0x2000_0000]) },
+          { name: 'device_type', value: stringBytes('memory') },
+        ],
+        children: [],
+      },
       { name: 'chosen', properties: [{ name: 'stdout-path', value: stringBytes('/pl011@9000000') }], children: [] },
     ],
   },
@@ -91,7 +106,10 @@ test('the initrd QEMU loads: RAM base + min(RAM/2, 128 MiB); the failure text na
 });
 
 test('the arm64 command line: PL011 console, no memmap and no ramoops words', (t) => {
-  t.is(arm64GuestCmdline(' pstore.compress=deflate ', ['nokaslr'], 'rh.key=K'), 'console=ttyAMA0 quiet loglevel=4 panic=-1 pstore.compress=deflate nokaslr rh.key=K');
+  t.is(
+    arm64GuestCmdline(' pstore.compress=deflate ', ['nokaslr'], 'rh.key=K'),
+    'console=ttyAMA0 quiet loglevel=4 panic=-1 pstore.compress=deflate nokaslr rh.key=K',
+  );
 });
 
 /** An arm64 Image header (booting.rst) with a banner somewhere after it. */
@@ -113,7 +131,7 @@ test('arm64 Image release from the banner, plain or gzip; an x86 bzImage is name
   t.throws(() => arm64ImageRelease(noBanner), { instanceOf: HarnessError, message: /banner/ });
 });
 
-test('apt answers: the metapackage\'s kernel with its pinned version; paragraphs of other architectures ignored', (t) => {
+test("apt answers: the metapackage's kernel with its pinned version; paragraphs of other architectures ignored", (t) => {
   t.deepEqual(kernelPackageFromDepends('linux-image-6.1.0-56-arm64 (= 6.1.192-2)'), { pkg: 'linux-image-6.1.0-56-arm64', version: '6.1.192-2' });
   t.deepEqual(kernelPackageFromDepends('linux-image-6.1.0-56-arm64'), { pkg: 'linux-image-6.1.0-56-arm64', version: undefined });
   const text = [
@@ -126,7 +144,7 @@ test('apt answers: the metapackage\'s kernel with its pinned version; paragraphs
   t.is(m.get('linux-image-arm64')?.depends, 'linux-image-6.1.0-56-arm64 (= 6.1.192-2)');
 });
 
-test('busybox applet names from the binary\'s table', (t) => {
+test("busybox applet names from the binary's table", (t) => {
   const enc = new TextEncoder();
   const bin = new Uint8Array([...enc.encode('\x7fELF junk\0'), ...enc.encode('\0[\0[[\0ash\0cat\0sh\0zcat\0\0more junk')]);
   t.deepEqual(busyboxAppletNames(bin), ['[', '[[', 'ash', 'cat', 'sh', 'zcat']);

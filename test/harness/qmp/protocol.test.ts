@@ -16,12 +16,18 @@ const transcript: ReadonlyArray<readonly ['<' | '>', string]> = [
   ['>', '{"execute": "cont", "id": "rh-4"}\r\n'],
   ['<', '{"timestamp": {"seconds": 1795682763, "microseconds": 385531}, "event": "RESUME"}\r\n{"return": {}, "id": "rh-4"}\r\n'],
   ['>', '{"execute": "system_reset", "id": "rh-5"}\r\n'],
-  ['<', '{"timestamp": {"seconds": 1795682763, "microseconds": 988487}, "event": "RESET", "data": {"guest": false, "reason": "host-qmp-system-reset"}}\r\n{"return": {}, "id": "rh-5"}\r\n'],
+  [
+    '<',
+    '{"timestamp": {"seconds": 1795682763, "microseconds": 988487}, "event": "RESET", "data": {"guest": false, "reason": "host-qmp-system-reset"}}\r\n{"return": {}, "id": "rh-5"}\r\n',
+  ],
   ['>', '{"execute": "set-action", "arguments": {"reboot": "reset"}, "id": "rh-6"}\r\n'],
   ['<', '{"return": {}, "id": "rh-6"}\r\n'],
   // quit: QEMU sends the SHUTDOWN event before the reply.
   ['>', '{"execute": "quit", "id": "rh-7"}\r\n'],
-  ['<', '{"timestamp": {"seconds": 1795682764, "microseconds": 587070}, "event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}\r\n{"return": {}, "id": "rh-7"}\r\n'],
+  [
+    '<',
+    '{"timestamp": {"seconds": 1795682764, "microseconds": 587070}, "event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}\r\n{"return": {}, "id": "rh-7"}\r\n',
+  ],
 ];
 
 const expected: readonly QmpMessage[] = [
@@ -66,7 +72,10 @@ function replay(t: { deepEqual: (a: unknown, b: unknown) => void }, split: Split
 }
 
 test('whole messages', (t) => {
-  t.deepEqual(replay(t, (b) => [b]), expected);
+  t.deepEqual(
+    replay(t, (b) => [b]),
+    expected,
+  );
 });
 
 test('one byte at a time', (t) => {
@@ -85,7 +94,7 @@ test('random splits (seeded)', (t) => {
   for (let round = 0; round < 50; round++) {
     const got = replay(t, (b) => {
       const out: Uint8Array[] = [];
-      for (let i = 0; i < b.length; ) {
+      for (let i = 0; i < b.length;) {
         const n = 1 + rnd(40);
         out.push(b.subarray(i, i + n));
         i += n;

@@ -17,22 +17,53 @@ async function artifacts(): Promise<{ path: string; report: RunReport; cleanup: 
   const guest = readFileSync(join(FIX, 'expected/dmesg-ramoops-0'));
   const host = Buffer.from(guest);
   host[FLIP] = 0x3c; // '<': the marked byte must still be escaped
-  for (const [side, bytes] of [['host', host], ['guest', guest]] as const) {
+  for (const [side, bytes] of [
+    ['host', host],
+    ['guest', guest],
+  ] as const) {
     mkdirSync(join(d.path, `cycle1-${side}`));
     writeFileSync(join(d.path, `cycle1-${side}`, 'dmesg-ramoops-0'), bytes);
   }
   writeFileSync(join(d.path, 'cycle1-region.bin'), readFileSync(join(FIX, 'region.bin')));
-  writeFileSync(join(d.path, 'serial.log'), [...Array.from({ length: 99 }, (_, i) => `line ${i} </pre><script>x()</script>`), 'Command line: console=ttyS0 rh.key=SECRETKEY quiet'].join('\n'));
+  writeFileSync(
+    join(d.path, 'serial.log'),
+    [...Array.from({ length: 99 }, (_, i) => `line ${i} </pre><script>x()</script>`), 'Command line: console=ttyS0 rh.key=SECRETKEY quiet'].join('\n'),
+  );
   const [release, cmdline] = readFileSync(join(FIX, 'guest-info.txt'), 'utf8').split('\n');
-  const file = { name: 'dmesg-ramoops-0', size: guest.length, length: guest.length, mtime: undefined, eccNotice: 'ECC: 3 Corrected bytes, 0 unrecoverable blocks' };
+  const file = {
+    name: 'dmesg-ramoops-0',
+    size: guest.length,
+    length: guest.length,
+    mtime: undefined,
+    eccNotice: 'ECC: 3 Corrected bytes, 0 unrecoverable blocks',
+  };
   const cycle = {
-    cycle: 1, verdict: 'mismatch', reason: undefined, panicSeenBy: 'qmp', reset: 'guest-reset', pmemsave: 'not-checked', corrupted: [],
-    host: { files: [file], decisions: [], warnings: [] }, guest: { files: [file] },
+    cycle: 1,
+    verdict: 'mismatch',
+    reason: undefined,
+    panicSeenBy: 'qmp',
+    reset: 'guest-reset',
+    pmemsave: 'not-checked',
+    corrupted: [],
+    host: { files: [file], decisions: [], warnings: [] },
+    guest: { files: [file] },
     comparison: { matched: false, files: [{ name: 'dmesg-ramoops-0', status: 'differs', problems: [], mtimeCompared: false }], missing: [], extra: [] },
-    checks: [{ name: 'expect /^dmesg-ramoops-0$/', ok: true, detail: '' }], timings: { crash: 1.5, capture: 0.25 },
+    checks: [{ name: 'expect /^dmesg-ramoops-0$/', ok: true, detail: '' }],
+    timings: { crash: 1.5, capture: 0.25 },
   } as unknown as CycleReport;
-  const report = { verdict: 'mismatch', exitCode: 1, seconds: 12.5, cmdline, kernel: { spec: 'debian', release, path: undefined },
-    scenario: { name: 'panic-sysrq', source: 'built-in' }, timings: { boot: 3 }, cycles: [cycle], fault: undefined, skipped: undefined, outDir: d.path } as unknown as RunReport;
+  const report = {
+    verdict: 'mismatch',
+    exitCode: 1,
+    seconds: 12.5,
+    cmdline,
+    kernel: { spec: 'debian', release, path: undefined },
+    scenario: { name: 'panic-sysrq', source: 'built-in' },
+    timings: { boot: 3 },
+    cycles: [cycle],
+    fault: undefined,
+    skipped: undefined,
+    outDir: d.path,
+  } as unknown as RunReport;
   return { path: d.path, report, cleanup: d.cleanup };
 }
 
@@ -62,7 +93,7 @@ test('details of a real capture: host beside guest around the first difference, 
   t.false(html.includes('<script>'));
 });
 
-test('the page of one run: one row, its details already open, the run\'s verdict in the summary', async (t) => {
+test("the page of one run: one row, its details already open, the run's verdict in the summary", async (t) => {
   const a = await artifacts();
   t.teardown(() => a.cleanup());
   const html = renderRunHtml(a.report);

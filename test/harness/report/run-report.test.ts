@@ -7,7 +7,20 @@ import { eccNoticeOf } from '../../../harness/cycle/files.js';
 function cycle(n: number, guestText: string): CycleReport {
   const bytes = new TextEncoder().encode('sysrq\n');
   const comparison = compareFiles(
-    [{ name: 'dmesg-ramoops-0', type: 'dmesg', id: 0, bytes, size: bytes.length, mtime: undefined, zones: [], ecc: undefined, compression: undefined, notes: [] }],
+    [
+      {
+        name: 'dmesg-ramoops-0',
+        type: 'dmesg',
+        id: 0,
+        bytes,
+        size: bytes.length,
+        mtime: undefined,
+        zones: [],
+        ecc: undefined,
+        compression: undefined,
+        notes: [],
+      },
+    ],
     [{ name: 'dmesg-ramoops-0', size: Buffer.byteLength(guestText), mtime: { seconds: 1, nsec: 0 }, bytes: Buffer.from(guestText) }],
   );
   return {

@@ -108,7 +108,10 @@ function sourcesMatching(tops: readonly string[], match: (text: string) => boole
 test('no code outside harness/ssh/keys.ts makes keys with ssh2 generateKeyPairSync', (t) => {
   const offenders = sourcesMatching(['harness', 'test', 'src', 'scripts'], (text) => text.includes('generateKeyPairSync('));
   // keys.ts uses node:crypto's generateKeyPairSync('ed25519'), not ssh2's; this file names it in text.
-  t.deepEqual(offenders.filter((f) => !f.endsWith('harness/ssh/keys.ts') && !f.endsWith('test/harness/ssh/keys.test.ts')), []);
+  t.deepEqual(
+    offenders.filter((f) => !f.endsWith('harness/ssh/keys.ts') && !f.endsWith('test/harness/ssh/keys.test.ts')),
+    [],
+  );
 });
 
 test('generateGuestHostKey writes byte for byte what dropbearconvert makes of the same key', (t) => {
@@ -151,7 +154,9 @@ test("dropbear started with generateGuestHostKey's key (-r) presents the blob th
     });
   });
   // -F -E: foreground, log to stderr; -s: no passwords; only the host key matters here.
-  const server = spawn('dropbear', ['-F', '-E', '-s', '-r', keyFile, '-p', `127.0.0.1:${port}`, '-P', path.join(dir, 'pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn('dropbear', ['-F', '-E', '-s', '-r', keyFile, '-p', `127.0.0.1:${port}`, '-P', path.join(dir, 'pid')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   try {
     const offered = async (pin: HostKeyPin): Promise<boolean> => {
       const deadline = Date.now() + 20_000;
@@ -185,5 +190,8 @@ test("dropbear started with generateGuestHostKey's key (-r) presents the blob th
 test('harness code never exports a key as JWK (Node 20 can deadlock there after many keys)', (t) => {
   // ExportJWKEdKey holds the key's mutex while it allocates; a GC that frees the KeyGenJob of
   // the same key then locks it again (a CI worker froze so, in this file's 3000-key test).
-  t.deepEqual(sourcesMatching(['harness', 'src', 'tools'], (text) => /format:\s*'jwk'/.test(text)), []);
+  t.deepEqual(
+    sourcesMatching(['harness', 'src', 'tools'], (text) => /format:\s*'jwk'/.test(text)),
+    [],
+  );
 });

@@ -40,7 +40,16 @@ test('report: parameters, command line, release, possible CPUs', (t) => {
   t.is(r.possibleCpus, 2);
   t.regex(r.cmdline, /^console=ttyS0 .* ramoops.ecc=16$/);
   t.deepEqual(r.dtNodes, []);
-  t.like(settingsFromParams(r), { memAddress: 0x8000000, memSize: 0x100000, recordSize: 0x4000, ecc: 16, maxReason: 2, dumpOops: undefined, cpus: 2, kernelVersion: '6.12.117+deb12-amd64' });
+  t.like(settingsFromParams(r), {
+    memAddress: 0x8000000,
+    memSize: 0x100000,
+    recordSize: 0x4000,
+    ecc: 16,
+    maxReason: 2,
+    dumpOops: undefined,
+    cpus: 2,
+    kernelVersion: '6.12.117+deb12-amd64',
+  });
 });
 
 test('the report script runs in a plain POSIX sh and parses (here: no ramoops module)', (t) => {
@@ -123,7 +132,9 @@ test('over SSH: module parameters of an x86 guest, host key reported and pinned'
 
 test('over SSH: a DT-configured machine also gives its booted DTB, byte for byte', async (t) => {
   const dtb = writeFdt(parseDts(VIRT_RAMOOPS));
-  const m = await fakeMachine(user.publicKey, (cmd) => (cmd.includes('/sys/firmware/fdt') ? Buffer.from(dtb) : Buffer.from(REPORT.replace('== dt\n', '== dt\n/reserved-memory/ramoops@50000000\n'))));
+  const m = await fakeMachine(user.publicKey, (cmd) =>
+    cmd.includes('/sys/firmware/fdt') ? Buffer.from(dtb) : Buffer.from(REPORT.replace('== dt\n', '== dt\n/reserved-memory/ramoops@50000000\n')),
+  );
   try {
     const r = await readRemoteRamoops({ host: '127.0.0.1', port: m.port, username: 'root', privateKey: user.privateKey });
     t.deepEqual(r.dtNodes, ['/reserved-memory/ramoops@50000000']);

@@ -181,10 +181,9 @@ test('a wrong host key or a refused client key fails at once, not at the deadlin
     );
     t.regex(e1?.message ?? '', /not the pinned AAAAnotit/);
     const other = generateRunKeys();
-    const e2 = await t.throwsAsync(
-      SshSession.connect({ port: guest.port, privateKey: other.privateKey, hostKey: new HostKeyPin(), timeout: 20_000 }),
-      { instanceOf: HarnessError },
-    );
+    const e2 = await t.throwsAsync(SshSession.connect({ port: guest.port, privateKey: other.privateKey, hostKey: new HostKeyPin(), timeout: 20_000 }), {
+      instanceOf: HarnessError,
+    });
     t.regex(e2?.message ?? '', /refused the run's SSH key/);
     t.true(Date.now() - started < 10_000);
   } finally {
@@ -194,10 +193,9 @@ test('a wrong host key or a refused client key fails at once, not at the deadlin
 
 test('connect gives up at its deadline with the attempt count', async (t) => {
   const keys = generateRunKeys();
-  const e = await t.throwsAsync(
-    SshSession.connect({ port: 1, privateKey: keys.privateKey, hostKey: new HostKeyPin(), timeout: 600, retryMs: 100 }),
-    { instanceOf: HarnessError },
-  );
+  const e = await t.throwsAsync(SshSession.connect({ port: 1, privateKey: keys.privateKey, hostKey: new HostKeyPin(), timeout: 600, retryMs: 100 }), {
+    instanceOf: HarnessError,
+  });
   t.is(e?.stage, 'ssh');
   t.regex(e?.message ?? '', /no SSH login to 127\.0\.0\.1:1 within 600 ms \(\d+ attempts/);
 });
@@ -215,21 +213,32 @@ test('againIfDropped: a read whose channel dropbear closed without an exit statu
   );
   t.is(calls, 3);
   calls = 0;
-  await t.throwsAsync(againIfDropped(async () => {
-    calls++;
-    throw dropped();
-  }), { message: /without an exit status/ });
+  await t.throwsAsync(
+    againIfDropped(async () => {
+      calls++;
+      throw dropped();
+    }),
+    { message: /without an exit status/ },
+  );
   t.is(calls, 3, 'a fourth try is not made');
   calls = 0;
-  await t.throwsAsync(againIfDropped(async () => {
-    calls++;
-    throw new HarnessError('ssh', 'reading /sys/fs/pstore/x failed (exit 1): No such file');
-  }), { message: /exit 1/ });
+  await t.throwsAsync(
+    againIfDropped(async () => {
+      calls++;
+      throw new HarnessError('ssh', 'reading /sys/fs/pstore/x failed (exit 1): No such file');
+    }),
+    { message: /exit 1/ },
+  );
   t.is(calls, 1, 'a command that failed is not repeated');
   calls = 0;
-  await t.throwsAsync(againIfDropped(async () => {
-    calls++;
-    throw dropped();
-  }, () => true));
+  await t.throwsAsync(
+    againIfDropped(
+      async () => {
+        calls++;
+        throw dropped();
+      },
+      () => true,
+    ),
+  );
   t.is(calls, 1, 'not on a closed session');
 });

@@ -27,10 +27,17 @@ const RESERVE_LINE = "[    0.000000] OF: fdt: Reserved memory: failed to reserve
 const unreserved: JudgedReport = {
   verdict: 'fault',
   guestErrors: [],
-  fault: { message: `the kernel could not reserve ramoops@48000000 (0x100000 bytes at 0x48000000): it overlaps the initrd QEMU loads at 0x48000000..0x482e9007; records there do not survive a reboot. Kernel: "OF: fdt: ..."` },
+  fault: {
+    message: `the kernel could not reserve ramoops@48000000 (0x100000 bytes at 0x48000000): it overlaps the initrd QEMU loads at 0x48000000..0x482e9007; records there do not survive a reboot. Kernel: "OF: fdt: ..."`,
+  },
   cycles: [],
 };
-const serial = ['Booting Linux on physical CPU 0x0000000000 [0x411fd070]', RESERVE_LINE, '[    2.774203] ramoops: failed to allocate buffer', 'RAMOOPS-HARNESS READY'];
+const serial = [
+  'Booting Linux on physical CPU 0x0000000000 [0x411fd070]',
+  RESERVE_LINE,
+  '[    2.774203] ramoops: failed to allocate buffer',
+  'RAMOOPS-HARNESS READY',
+];
 
 test('judgeBoot: a kept crash proves a clean prediction and contradicts a predicted refusal of either kind', (t) => {
   const ok = judgeBoot(pass, [], KEEPS, '/o');
@@ -64,27 +71,62 @@ test('judgeBoot: a probe refusal, a mismatch and other faults', (t) => {
 });
 
 test('arm64BootConfig: a DT node keeps DT semantics (ecc-size literal, absent sizes 0, defaults not written)', (t) => {
-  const dt = arm64BootConfig({ memAddress: 0x50000000, memSize: 0x100000, recordSize: 0x4000, consoleSize: 0x4000, pmsgSize: 0x4000, ecc: 1, memType: 0, maxReason: 2, ftracePerCpu: false }, 'dt');
-  t.deepEqual(dt, { mem_address: '0x50000000', mem_size: '0x100000', record_size: '0x4000', console_size: '0x4000', ftrace_size: '0x0', pmsg_size: '0x4000', ecc: 1 });
+  const dt = arm64BootConfig(
+    {
+      memAddress: 0x50000000,
+      memSize: 0x100000,
+      recordSize: 0x4000,
+      consoleSize: 0x4000,
+      pmsgSize: 0x4000,
+      ecc: 1,
+      memType: 0,
+      maxReason: 2,
+      ftracePerCpu: false,
+    },
+    'dt',
+  );
+  t.deepEqual(dt, {
+    mem_address: '0x50000000',
+    mem_size: '0x100000',
+    record_size: '0x4000',
+    console_size: '0x4000',
+    ftrace_size: '0x0',
+    pmsg_size: '0x4000',
+    ecc: 1,
+  });
   // What run makes of it: the same node, property for property.
   const file = join(mkdtempSync(join(tmpdir(), 'rh-vb-')), 'validated-config.json');
   writeFileSync(file, JSON.stringify(dt));
   const { node } = runDtNode({ config: file });
   rmSync(dirname(file), { recursive: true });
   t.deepEqual(node, { address: 0x50000000, size: 0x100000, recordSize: 0x4000, consoleSize: 0x4000, ftraceSize: 0, pmsgSize: 0x4000, eccSize: 1 });
-  const odd = arm64BootConfig({ memAddress: 0x50000000, memSize: 0x100000, recordSize: 0x4000, ftraceSize: 0x2000, memType: 2, maxReason: 1, ftracePerCpu: true, compress: 'deflate' }, 'dt');
+  const odd = arm64BootConfig(
+    { memAddress: 0x50000000, memSize: 0x100000, recordSize: 0x4000, ftraceSize: 0x2000, memType: 2, maxReason: 1, ftracePerCpu: true, compress: 'deflate' },
+    'dt',
+  );
   t.like(odd, { console_size: '0x0', mem_type: 2, max_reason: 1, ftracePerCpu: true, compress: 'deflate' });
 });
 
 test('arm64BootConfig: flags are validated as module parameters and booted as what validate checked', (t) => {
   // ecc 1 means 16 and unset sizes are 4096 on the module path; the node gets those values.
-  t.like(arm64BootConfig({ memAddress: 0x50000000, memSize: 0x100000, ecc: 1 }, 'modparams'), { ecc: 16, record_size: '0x1000', ftrace_size: '0x1000', ftracePerCpu: true });
+  t.like(arm64BootConfig({ memAddress: 0x50000000, memSize: 0x100000, ecc: 1 }, 'modparams'), {
+    ecc: 16,
+    record_size: '0x1000',
+    ftrace_size: '0x1000',
+    ftracePerCpu: true,
+  });
   // Settings that do not build go as given; run refuses them (validate already reports the error).
   t.deepEqual(arm64BootConfig({ memAddress: 0x50000000, ecc: 200, kernelVersion: '6.1.0-56-arm64' }, 'dt'), { memAddress: 0x50000000, ecc: 200 });
 });
 
 test('kernelMessageSeen: the quote that matches what the boot showed', (t) => {
-  const collision: Problem = { severity: 'warning', code: 'boot-image-collision', message: 'm', fix: 'f', kernelMessage: "Reserved memory: failed to reserve memory for node 'pstore@48000000'" };
+  const collision: Problem = {
+    severity: 'warning',
+    code: 'boot-image-collision',
+    message: 'm',
+    fix: 'f',
+    kernelMessage: "Reserved memory: failed to reserve memory for node 'pstore@48000000'",
+  };
   const noRoom: Problem = { severity: 'error', code: 'no-room', message: 'm', fix: 'f', kernelMessage: 'no room for dmesg mem region' };
   // The proof's node is ramoops@ADDR whatever the tree called it: matched up to the name.
   t.true(kernelMessageSeen([collision], { observed: 'not-reserved', kernelLines: [RESERVE_LINE] }));

@@ -14,7 +14,6 @@ import { GF_EXP, GF_LOG, GF_ORDER, gfInv, gfMul } from '../../../../src/zone/ecc
 import { rsCodec, rsParityMatches, type RsCodec, type RsCorrections, type RsMode } from '../../../../src/zone/ecc/rs.js';
 import { repoRoot } from '../../../helpers/paths.js';
 
-
 const ROOT = repoRoot();
 const REGION = readFileSync(join(ROOT, 'test/fixtures/deb61-ecc16-1panic/region.bin'));
 
@@ -168,8 +167,14 @@ for (const e of [8, 16, 32, 64]) {
         assert.equal(hex(badData), hex(data));
         assert.equal(hex(badParity), hex(parityBefore), 'parity is never written');
         const sorted = [...damage].sort((a, b) => a.pos - b.pos);
-        assert.deepEqual(log.positions, sorted.map((d) => d.pos));
-        assert.deepEqual(log.values, sorted.map((d) => d.xor));
+        assert.deepEqual(
+          log.positions,
+          sorted.map((d) => d.pos),
+        );
+        assert.deepEqual(
+          log.values,
+          sorted.map((d) => d.xor),
+        );
 
         const again = corrupt(rs, data, damage);
         assert.equal(rs.decode(again.badData, again.badParity, 'legacy'), damage.length);
@@ -266,17 +271,24 @@ test('odd parity lengths (1..5, 13, 15, 17, 127) round trip within capacity', (t
 test('errors only in parity are counted and leave data unchanged', (t) => {
   const rs = rsCodec(16);
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 1, maxLength: 128 }), fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 8 }), (data, where) => {
-      const parity = rs.encode(data);
-      const bad = parity.slice();
-      for (const i of where) xorAt(bad, i, 0xa5);
-      const d = data.slice();
-      const log: RsCorrections = { positions: [], values: [] };
-      assert.equal(rs.decode(d, bad, 'v5.3+', log), where.length);
-      assert.equal(hex(d), hex(data));
-      assert.deepEqual(log.positions, [...where].sort((a, b) => a - b).map((i) => data.length + i));
-      assert.equal(rs.decode(data.slice(), bad, 'legacy'), where.length);
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 1, maxLength: 128 }),
+      fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 8 }),
+      (data, where) => {
+        const parity = rs.encode(data);
+        const bad = parity.slice();
+        for (const i of where) xorAt(bad, i, 0xa5);
+        const d = data.slice();
+        const log: RsCorrections = { positions: [], values: [] };
+        assert.equal(rs.decode(d, bad, 'v5.3+', log), where.length);
+        assert.equal(hex(d), hex(data));
+        assert.deepEqual(
+          log.positions,
+          [...where].sort((a, b) => a - b).map((i) => data.length + i),
+        );
+        assert.equal(rs.decode(data.slice(), bad, 'legacy'), where.length);
+      },
+    ),
     { numRuns: 200 },
   );
   t.pass();
@@ -347,9 +359,8 @@ test('deb61-ecc16-1panic: up to 8 flipped bytes in a real block (data, parity or
       fc.integer({ min: -1, max: blocks - 1 }),
       fc.uniqueArray(fc.record({ pos: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { selector: (d) => d.pos % (128 + E), minLength: 1, maxLength: 8 }),
       (j, flips) => {
-        const { data, parity } = j < 0
-          ? { data: new Uint8Array(REGION.subarray(0, 12)), parity: new Uint8Array(REGION.subarray(ZONE - E, ZONE)) }
-          : zoneBlock(0, j);
+        const { data, parity } =
+          j < 0 ? { data: new Uint8Array(REGION.subarray(0, 12)), parity: new Uint8Array(REGION.subarray(ZONE - E, ZONE)) } : zoneBlock(0, j);
         const n = data.length + E;
         const damage = [...new Map(flips.map((f) => [f.pos % n, f.xor])).entries()];
         const d = data.slice();
@@ -391,7 +402,13 @@ test('agrees bit for bit with libfec decode_rs_char on heavy random corruption (
       seed ^= seed << 5;
       return (seed >>> 0) % n;
     };
-    for (const [e, len] of [[16, 128], [16, 12], [8, 128], [32, 100], [5, 40]] as const) {
+    for (const [e, len] of [
+      [16, 128],
+      [16, 12],
+      [8, 128],
+      [32, 100],
+      [5, 40],
+    ] as const) {
       const rs = rsCodec(e);
       const rec = len + e;
       const count = 3000;
@@ -433,15 +450,21 @@ test('agrees bit for bit with libfec decode_rs_char on heavy random corruption (
 
 test('rsParityMatches is exactly decode() === 0: random, clean and one-byte-off parity, every length', (t) => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 127 }), fc.uint8Array({ minLength: 1, maxLength: 128 }), fc.nat(), fc.constantFrom('clean', 'random', 'off'), (e, data, at, how) => {
-      const d = data.subarray(0, Math.min(data.length, 255 - e));
-      const codec = rsCodec(e);
-      let parity = codec.encode(d);
-      if (how === 'random') parity = Uint8Array.from(parity, (_, i) => (d[(i + at) % d.length] ?? 0) ^ (at >> (i % 8)));
-      if (how === 'off') parity[at % e] = (parity[at % e] ?? 0) ^ (1 + (at % 255));
-      const want = codec.decode(Uint8Array.from(d), parity, 'v5.3+') === 0;
-      return rsParityMatches(d, parity) === want && (how !== 'clean' || want);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 127 }),
+      fc.uint8Array({ minLength: 1, maxLength: 128 }),
+      fc.nat(),
+      fc.constantFrom('clean', 'random', 'off'),
+      (e, data, at, how) => {
+        const d = data.subarray(0, Math.min(data.length, 255 - e));
+        const codec = rsCodec(e);
+        let parity = codec.encode(d);
+        if (how === 'random') parity = Uint8Array.from(parity, (_, i) => (d[(i + at) % d.length] ?? 0) ^ (at >> (i % 8)));
+        if (how === 'off') parity[at % e] = (parity[at % e] ?? 0) ^ (1 + (at % 255));
+        const want = codec.decode(Uint8Array.from(d), parity, 'v5.3+') === 0;
+        return rsParityMatches(d, parity) === want && (how !== 'clean' || want);
+      },
+    ),
     { numRuns: 3000, seed: 7 },
   );
   t.pass();
