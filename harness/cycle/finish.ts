@@ -21,7 +21,7 @@ export interface Started {
 }
 
 /** Builds report.json (and selftests.tap, diff.txt) and returns the report. */
-export function finish(plan: RunPlan, state: RunState, clock: PhaseClock, started: Started, fault: Fault | undefined): RunReport {
+export function finish(plan: RunPlan, state: RunState, clock: PhaseClock, started: Started, fault: Fault | undefined, chain?: RunReport['chain']): RunReport {
   const selftests = state.kselftests?.report(clock.cycle ?? state.cycles.length, state.skipped);
   const report: RunReport = {
     tool: 'ramoops-harness run',
@@ -46,6 +46,7 @@ export function finish(plan: RunPlan, state: RunState, clock: PhaseClock, starte
     cycles: state.cycles,
     guestErrors: state.guestErrors,
     fault,
+    ...(chain === undefined ? {} : { chain }),
     ...(selftests === undefined ? {} : { selftests }),
     outDir: plan.out,
   };

@@ -96,6 +96,8 @@ export interface RunOptions {
   readonly cacheDir?: string;
   /** x86_64: PVH + qboot when the kernel can (auto, default), always (pvh: an error when it cannot) or never (bzimage). */
   readonly bootPath?: BootPathMode;
+  /** Where QEMU's own logs (serial.log, qemu-stderr.log) go; default outDir (a chain's folder for chained cells). */
+  readonly qemuLogDir?: string;
   /** Where QEMU's temp folder (RAM file) goes; default /dev/shm when writable. */
   readonly tempParent?: string;
 }

@@ -76,7 +76,7 @@ async function pipeline(ctx: RunContext): Promise<void> {
 }
 
 /** One verified crash: crash, capture, reboot, read, compare. */
-async function cycle(ctx: RunContext, guest: Guest, prepared: Prepared, n: number): Promise<CycleReport> {
+export async function cycle(ctx: RunContext, guest: Guest, prepared: Prepared, n: number): Promise<CycleReport> {
   ctx.clock.cycle = n;
   const times: Partial<Record<Phase, number>> = {};
   const crashed = await phase(ctx, 'crash', times, () => crash(ctx, guest, n));
@@ -88,7 +88,7 @@ async function cycle(ctx: RunContext, guest: Guest, prepared: Prepared, n: numbe
 }
 
 /** Runs one phase between the clock's begin and end; its detail goes to the progress display. */
-async function phase<T>(
+export async function phase<T>(
   ctx: RunContext,
   name: Phase,
   into: Partial<Record<Phase, number>>,
@@ -101,7 +101,7 @@ async function phase<T>(
 }
 
 /** A matrix passes one signal to all its cells: follow it, and leave no listener behind per cell. */
-function followOuterSignal(outer: AbortSignal | undefined, life: Lifetime): void {
+export function followOuterSignal(outer: AbortSignal | undefined, life: Lifetime): void {
   if (outer === undefined) return;
   const stop = (): void => life.abort(outer.reason);
   if (outer.aborted) stop();

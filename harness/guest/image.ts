@@ -60,7 +60,7 @@ export const GUEST_BINARIES = {
  * normalises them). virtio_pci is built in on Debian's 6.12 and a module on 6.1. 9p and
  * 9pnet_virtio (with 9pnet, netfs, fscache) mount the host folder a run shares (rh.share=).
  */
-export const GUEST_MODULES: readonly string[] = ['ramoops', 'virtio_pci', 'virtio_net', 'pvpanic_mmio', 'pvpanic_pci', '9pnet_virtio', '9p'];
+export const GUEST_MODULES: readonly string[] = ['ramoops', 'virtio_pci', 'virtio_net', 'virtio_rng', 'pvpanic_mmio', 'pvpanic_pci', '9pnet_virtio', '9p'];
 
 /** Applets init and the harness's SSH commands use; a busybox without one of them is refused. */
 const REQUIRED_APPLETS: readonly string[] = [

@@ -6,7 +6,7 @@ import { pvhEntry } from '../../src/kernel/elf-notes.js';
 import { KernelImageError } from '../../src/errors.js';
 import { HarnessError } from '../errors.js';
 import type { GuestArch } from '../qemu/args.js';
-import { extractVmlinux, type VmlinuxOptions } from './vmlinux.js';
+import { cachedPvhEntry, extractVmlinux, type VmlinuxOptions } from './vmlinux.js';
 
 export type BootPathMode = 'auto' | 'pvh' | 'bzimage';
 export const BOOT_PATH_MODES: readonly BootPathMode[] = ['auto', 'pvh', 'bzimage'];
@@ -50,7 +50,7 @@ export async function chooseBootPath(kernelPath: string, arch: GuestArch, opts: 
   let entry: number | undefined;
   try {
     vmlinux = await (opts.extract ?? extractVmlinux)(kernelPath, opts);
-    entry = pvhEntry(await readFile(vmlinux), vmlinux);
+    entry = await (opts.extract === undefined ? cachedPvhEntry(vmlinux) : Promise.resolve(pvhEntry(await readFile(vmlinux), vmlinux)));
   } catch (e: unknown) {
     // Not a bzImage (or not one we can unpack): QEMU still boots it the old way.
     if (!(e instanceof KernelImageError)) throw e;

@@ -159,6 +159,48 @@ function run(cmd: string, args: readonly string[], opts: ObtainKernelOptions, cw
   return runTool(cmd, args, { signal: opts.signal, cwd, missing: 'the Debian kernel path needs apt, dpkg-deb and depmod (package kmod)' });
 }
 
+/** Where apt's answers live: they change only when these do (apt-get update, a new source). */
+const APT_STATE = ['/var/lib/apt/lists', '/etc/apt/sources.list', '/etc/apt/sources.list.d', '/etc/apt/preferences.d'];
+
+/** Names, sizes and mtimes of apt's lists and sources: equal fingerprints, equal apt answers. */
+async function aptFingerprint(): Promise<string> {
+  const h = createHash('sha256');
+  for (const p of APT_STATE) {
+    const s = await stat(p).catch(() => undefined);
+    h.update(`${p}\0${s?.size ?? -1}\0${s?.mtimeMs ?? -1}\0`);
+    if (s?.isDirectory() !== true) continue;
+    for (const name of (await readdir(p)).sort()) {
+      const f = await stat(join(p, name)).catch(() => undefined);
+      h.update(`${name}\0${f?.size ?? -1}\0${f?.mtimeMs ?? -1}\0`);
+    }
+  }
+  return h.digest('hex');
+}
+
+/**
+ * resolvePackage, remembered per apt state: apt-cache reads every list on each call (seconds
+ * on a machine whose apt keeps no pkgcache.bin, as Debian's container images do), and a run
+ * asks on every start although the answer changes only with apt-get update.
+ */
+async function resolvePackageCached(spec: DebianSpec, kernelsDir: string, opts: ObtainKernelOptions): Promise<{ pkg: string; version: string } | undefined> {
+  const file = join(kernelsDir, `apt-${spec}.json`);
+  const fingerprint = await aptFingerprint();
+  try {
+    const known = JSON.parse(await readFile(file, 'utf8')) as { fingerprint?: unknown; pkg?: unknown; version?: unknown };
+    if (known.fingerprint === fingerprint && typeof known.pkg === 'string' && typeof known.version === 'string')
+      return { pkg: known.pkg, version: known.version };
+  } catch {
+    // no answer kept yet, or an unreadable one: ask apt
+  }
+  const resolved = await resolvePackage(spec, opts);
+  if (resolved !== undefined) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ fingerprint, ...resolved }) + '\n');
+    await rename(tmp, file);
+  }
+  return resolved;
+}
+
 /** Package name and version of what a spec means today, per the local apt lists; undefined when apt knows nothing. */
 async function resolvePackage(spec: DebianSpec, opts: ObtainKernelOptions): Promise<{ pkg: string; version: string } | undefined> {
   let pkg: string | undefined;
@@ -236,7 +278,7 @@ async function obtainDebian(spec: DebianSpec, opts: ObtainKernelOptions): Promis
   let resolved: { pkg: string; version: string } | undefined;
   let aptError: HarnessError | undefined;
   try {
-    resolved = await resolvePackage(spec, opts);
+    resolved = await resolvePackageCached(spec, kernelsDir, opts);
   } catch (e: unknown) {
     if (!(e instanceof HarnessError) || opts.signal?.aborted === true) throw e;
     aptError = e;

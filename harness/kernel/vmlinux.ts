@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseBzImage, type KernelCompressor } from '../../src/kernel/bzimage.js';
+import { pvhEntry } from '../../src/kernel/elf-notes.js';
 import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';
 import { withLock } from '../io/lock.js';
 import { runToolBytes } from '../proc/tool.js';
@@ -70,4 +71,25 @@ export async function extractVmlinux(bzImagePath: string, opts: VmlinuxOptions =
     },
     { what: 'extracting vmlinux' },
   );
+}
+
+/**
+ * The PVH entry of a cached vmlinux (undefined: built without CONFIG_PVH), kept beside it: the
+ * note is found by reading the whole ELF (tens of MB), which every run would otherwise repeat.
+ */
+export async function cachedPvhEntry(vmlinuxPath: string): Promise<number | undefined> {
+  const s = await stat(vmlinuxPath);
+  const file = `${vmlinuxPath}.pvh.json`;
+  const stamp = `${s.size}:${s.mtimeMs}`;
+  try {
+    const kept = JSON.parse(await readFile(file, 'utf8')) as { stamp?: unknown; entry?: unknown };
+    if (kept.stamp === stamp && (typeof kept.entry === 'number' || kept.entry === null)) return kept.entry ?? undefined;
+  } catch {
+    // not worked out yet
+  }
+  const entry = pvhEntry(await readFile(vmlinuxPath), vmlinuxPath);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ stamp, entry: entry ?? null }) + '\n');
+  await rename(tmp, file);
+  return entry;
 }

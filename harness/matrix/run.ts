@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import type { RamoopsNodeSpec } from '../../src/dt/ramoops-node.js';
 import { prepareOutDir, writeConfined } from '../io/artifacts.js';
 import { runCycles } from '../cycle/run.js';
-import type { Progress } from '../cycle/options.js';
+import { chainKey, runChain } from '../cycle/chain.js';
+import type { Progress, RunOptions } from '../cycle/options.js';
 import { buildGuestImage } from '../guest/image.js';
 import { obtainArm64Kernel } from '../kernel/arm64.js';
 import { obtainKernel } from '../kernel/obtain.js';
@@ -50,6 +51,11 @@ export interface MatrixOptions {
   readonly cacheDir?: string;
   /** Run only these cells (indexes into the whole matrix's cell list); only their kernels are obtained. */
   readonly only?: ReadonlySet<number>;
+  /**
+   * Chain cells that boot the same kernel with the same command line (default true): the boot
+   * that reads one cell crashes the next (harness/cycle/chain.ts). false: a fresh guest per cell.
+   */
+  readonly chain?: boolean;
   /** More fields for matrix.json (the shard's identity); existing fields are never replaced. */
   readonly extra?: Readonly<Record<string, unknown>>;
 }
@@ -183,19 +189,22 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixReport> {
   // Every running cell (and the tools it starts) listens on the one signal; not a leak.
   if (o.signal !== undefined) setMaxListeners(Math.max(10, 16 * jobs), o.signal);
   const results: CellResult[] = new Array<CellResult>(cells.length);
+  const position = new Map(cells.map((c, i) => [c.index, i] as const));
+  const units = o.chain === false ? cells.map((c) => [c]) : chainCells(cells, (c) => chainKey(cellRunOptions(o, arch, c)), jobs);
   let next = 0;
   const worker = async (): Promise<void> => {
     for (;;) {
       if (o.signal?.aborted) return;
-      const i = next++;
-      const cell = cells[i];
-      if (cell === undefined) return;
-      const result = await runCell(o, arch, cell);
-      results[i] = result;
-      o.onEvent?.({ type: 'end', result });
+      const unit = units[next++];
+      if (unit === undefined) return;
+      const done = unit.length === 1 && unit[0] !== undefined ? [await runCell(o, arch, unit[0])] : await runChainedCells(o, arch, unit, out);
+      for (const result of done) {
+        const at = position.get(result.index);
+        if (at !== undefined) results[at] = result;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, cells.length) }, () => worker()));
+  await Promise.all(Array.from({ length: Math.min(jobs, units.length) }, () => worker()));
   o.signal?.throwIfAborted();
 
   const done = results.filter((r): r is CellResult => r !== undefined);
@@ -235,45 +244,114 @@ async function obtainKernels(o: MatrixOptions, arch: GuestArch, wanted: Readonly
   return kernels;
 }
 
-/** One cell: a verified run with its configuration and scenario; its failure is its verdict. */
-async function runCell(o: MatrixOptions, arch: GuestArch, cell: MatrixCell): Promise<CellResult> {
+/** What runCycles gets for a cell. */
+function cellRunOptions(o: MatrixOptions, arch: GuestArch, cell: MatrixCell): RunOptions {
   const config = o.configs.find((c) => c.label === cell.config);
   const scenario = o.scenarios.find((s) => s.name === cell.scenario);
   if (config === undefined || scenario === undefined) throw new Error(`matrix cell ${cell.label} lost its configuration`);
+  return {
+    kernel: cell.kernel,
+    ramoopsCmdline: config.ramoopsCmdline,
+    extraCmdline: config.extraCmdline,
+    ...(arch === 'arm64' ? { arch, ...(config.ramoopsNode === undefined ? {} : { ramoopsNode: config.ramoopsNode }) } : {}),
+    scenario,
+    ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
+    cycles: o.cycles ?? 1,
+    outDir: cell.outDir,
+    accel: o.accel ?? 'auto',
+    ...(o.memoryBytes === undefined ? {} : { memoryBytes: o.memoryBytes }),
+    ...(o.cacheDir === undefined ? {} : { cacheDir: o.cacheDir }),
+    onProgress: (p) => o.onEvent?.({ type: 'phase', cell, progress: p }),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  };
+}
+
+/** A cell's result from its report (undefined: the run threw before it had one). */
+function cellResult(cell: MatrixCell, report: RunReport | undefined, seconds: number, why: string | undefined): CellResult {
+  return {
+    ...cell,
+    verdict: report?.verdict ?? 'fault',
+    seconds: Math.round(seconds * 100) / 100,
+    why: why ?? (report === undefined ? undefined : whyNot(report)),
+    report,
+  };
+}
+
+/** One cell: a verified run with its configuration and scenario; its failure is its verdict. */
+async function runCell(o: MatrixOptions, arch: GuestArch, cell: MatrixCell): Promise<CellResult> {
+  const options = cellRunOptions(o, arch, cell);
   o.onEvent?.({ type: 'start', cell });
   const tc = performance.now();
   let report: RunReport | undefined;
   let why: string | undefined;
   try {
-    report = await runCycles({
-      kernel: cell.kernel,
-      ramoopsCmdline: config.ramoopsCmdline,
-      extraCmdline: config.extraCmdline,
-      ...(arch === 'arm64' ? { arch, ...(config.ramoopsNode === undefined ? {} : { ramoopsNode: config.ramoopsNode }) } : {}),
-      scenario,
-      ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
-      cycles: o.cycles ?? 1,
-      outDir: cell.outDir,
-      accel: o.accel ?? 'auto',
-      ...(o.memoryBytes === undefined ? {} : { memoryBytes: o.memoryBytes }),
-      ...(o.cacheDir === undefined ? {} : { cacheDir: o.cacheDir }),
-      onProgress: (p) => o.onEvent?.({ type: 'phase', cell, progress: p }),
-      ...(o.signal === undefined ? {} : { signal: o.signal }),
-    });
-    why = whyNot(report);
+    report = await runCycles(options);
   } catch (e) {
     // Bad options for this cell (a configuration the kernel would refuse): a fault of the cell.
     why = `fault: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
     if (o.signal?.aborted) throw e;
   }
-  const result: CellResult = {
-    ...cell,
-    verdict: report?.verdict ?? 'fault',
-    seconds: Math.round(((performance.now() - tc) / 1000) * 100) / 100,
-    why,
-    report,
-  };
+  const result = cellResult(cell, report, (performance.now() - tc) / 1000, why);
+  o.onEvent?.({ type: 'end', result });
   return result;
+}
+
+/** Cells that share a guest (chainCells): each still gets its own result, event and folder. */
+async function runChainedCells(o: MatrixOptions, arch: GuestArch, unit: readonly MatrixCell[], out: string): Promise<CellResult[]> {
+  const results: CellResult[] = [];
+  let tc = performance.now();
+  const dir = path.join(out, 'chains', path.basename(unit[0]?.outDir ?? 'chain'));
+  try {
+    await runChain({
+      cells: unit.map((c) => cellRunOptions(o, arch, c)),
+      dir: prepareOutDir(dir),
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+      onCellStart: (i) => {
+        tc = performance.now();
+        const cell = unit[i];
+        if (cell !== undefined) o.onEvent?.({ type: 'start', cell });
+      },
+      onCellEnd: (i, report) => {
+        const cell = unit[i];
+        if (cell === undefined) return;
+        const result = cellResult(cell, report, (performance.now() - tc) / 1000, undefined);
+        results.push(result);
+        o.onEvent?.({ type: 'end', result });
+      },
+    });
+  } catch (e) {
+    if (o.signal?.aborted) throw e;
+    // Bad options (a configuration the kernel would refuse): a fault of each cell not yet done.
+    const why = `fault: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+    for (const cell of unit.slice(results.length)) {
+      const result = cellResult(cell, undefined, 0, why);
+      results.push(result);
+      o.onEvent?.({ type: 'end', result });
+    }
+  }
+  return results;
+}
+
+/**
+ * Runs of neighbouring cells with the same chain key (undefined: never chained), each at most
+ * ceil(cells / jobs) long so that every job still has work.
+ */
+export function chainCells<T>(cells: readonly T[], keyOf: (cell: T) => string | undefined, jobs: number): T[][] {
+  const longest = Math.max(1, Math.ceil(cells.length / Math.max(1, jobs)));
+  const units: T[][] = [];
+  let current: T[] = [];
+  let currentKey: string | undefined;
+  for (const cell of cells) {
+    const key = keyOf(cell);
+    if (key === undefined || key !== currentKey || current.length >= longest) {
+      if (current.length > 0) units.push(current);
+      current = [];
+    }
+    current.push(cell);
+    currentKey = key;
+  }
+  if (current.length > 0) units.push(current);
+  return units;
 }
 
 /** matrix.json, junit.xml and report.html of a matrix: the same three files for a run and a merge. */

@@ -46,6 +46,8 @@ export interface QemuSpec {
   readonly sshPort?: number;
   /** Add the pvpanic device (default true): ISA `pvpanic` on x86, `pvpanic-pci` on virt (which has no ISA bus). */
   readonly pvpanic?: boolean;
+  /** Add a virtio-rng device (default true): the guest's entropy at once, from the host. */
+  readonly rng?: boolean;
   /** A device tree blob the kernel gets instead of the one the machine generates (`-dtb`; virt). */
   readonly dtb?: string;
   /** Write the machine's generated DTB here and exit without running (`dumpdtb=`; virt). */
@@ -164,6 +166,11 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
       '-device',
       'virtio-net-pci,netdev=n0,romfile=',
     );
+  }
+  if (spec.rng !== false) {
+    // Entropy from the host (QEMU's getrandom): without it a TCG guest's crng becomes ready
+    // seconds into the boot and the first SSH key exchange waits for it.
+    args.push('-device', 'virtio-rng-pci');
   }
   if (spec.share !== undefined) {
     if (!/^[A-Za-z0-9_.-]{1,31}$/.test(spec.share.tag))

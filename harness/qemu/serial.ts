@@ -88,6 +88,11 @@ export class SerialLog {
     return this.lineBase + this.lineLog.length;
   }
 
+  /** The complete lines from `mark` on that are still kept (a chained cell's share of the log). */
+  since(mark: LineMark): string[] {
+    return this.lineLog.slice(Math.max(0, mark - this.lineBase));
+  }
+
   /** The last n complete lines (and the unfinished one, if any), for error messages. */
   tail(n = 20): string[] {
     const lines = this.lineLog.slice(-n);

@@ -114,6 +114,12 @@ export interface RunReport {
   /** RAMOOPS-HARNESS-ERROR lines the guest printed, per boot. */
   readonly guestErrors: readonly string[];
   readonly fault: Fault | undefined;
+  /**
+   * A chained cell (matrix): its position in the chain of cells that shared one guest, and the
+   * folder with that guest's whole serial log. Cell 1 booted the guest; a later cell crashed the
+   * boot that read the cell before it, after erasing that cell's records.
+   */
+  readonly chain?: { readonly position: number; readonly of: number; readonly qemuLogs: string };
   /** The kernel selftests a scenario ran, with their TAP (also selftests.tap); each is a check of its cycle too. */
   readonly selftests?: KselftestReport;
   readonly outDir: string;

@@ -27,6 +27,7 @@ interface MatrixArgs {
   jobs?: number;
   cpus?: number;
   cycles: number;
+  chain: boolean;
   accel: string;
   memory: string;
   out?: string;
@@ -221,6 +222,12 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       .option('jobs', { type: 'number', describe: 'VMs at once (default: one per core)' })
       .option('cpus', { type: 'number', describe: 'guest CPUs per VM (scenarios may ask for more)' })
       .option('cycles', { type: 'number', default: 1, describe: 'crash cycles per cell' })
+      .option('chain', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'cells with the same kernel and command line share a guest: the boot that reads one cell crashes the next (--no-chain: a fresh guest per cell)',
+      })
       .option('accel', { type: 'string', choices: ['auto', 'tcg', 'kvm'], default: 'auto' })
       .option('memory', { type: 'string', default: '512M', describe: 'guest RAM per VM' })
       .option('out', { type: 'string', describe: 'artifacts folder (a cells/ folder per cell, matrix.json, junit.xml); default: a fresh temp folder' })
@@ -324,6 +331,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
           jobs,
           ...(a.cpus === undefined ? {} : { cpus: a.cpus }),
           cycles: a.cycles,
+          chain: a.chain,
           accel: a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto',
           memoryBytes,
           signal: life.signal,

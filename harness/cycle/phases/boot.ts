@@ -27,6 +27,8 @@ export class Guest {
   ssh: SshSession | undefined;
   /** RAMOOPS-HARNESS-ERROR lines since the last readiness check. */
   private readonly bootErrors: string[] = [];
+  /** Where the guest's error lines are reported: the run's state (each cell's, in a chain). */
+  errorSink: string[];
 
   constructor(
     readonly qemu: QemuProcess,
@@ -36,10 +38,11 @@ export class Guest {
     private readonly initrdBytes: number,
     guestErrors: string[],
   ) {
+    this.errorSink = guestErrors;
     qemu.serial.onLine((line) => {
       const m = GUEST_ERROR_LINE.exec(line);
       if (m === null) return;
-      guestErrors.push(m[0]);
+      this.errorSink.push(m[0]);
       this.bootErrors.push(m[0]);
     });
   }
@@ -131,7 +134,7 @@ export async function boot(ctx: RunContext, prepared: Prepared): Promise<{ reado
     ...(prepared.shareDir === undefined ? {} : { share: { path: prepared.shareDir, tag: SHARE_TAG } }),
     lifetime: life,
     signal: life.signal,
-    artifactsDir: plan.out,
+    artifactsDir: plan.options.qemuLogDir ?? plan.out,
     tempParent: plan.options.tempParent,
   });
   state.qemu = qemu;

@@ -1,6 +1,6 @@
 // The matrix's pure parts: configuration entries, the product of cells, kernel labels, JUnit.
 import test from 'ava';
-import { kernelLabels, matrixCells, matrixJunit, slug, type CellResult, type MatrixReport } from '../../../harness/matrix/run.js';
+import { chainCells, kernelLabels, matrixCells, matrixJunit, slug, type CellResult, type MatrixReport } from '../../../harness/matrix/run.js';
 import { matrixConfig } from '../../../harness/cli/commands/matrix.js';
 import { loadScenario } from '../../../harness/cycle/scenario.js';
 
@@ -69,4 +69,31 @@ test('JUnit: a suite per kernel, failure/error/skipped per cell verdict', (t) =>
   t.regex(x, /<error message="fault in boot: no READY">/);
   t.regex(x, /<skipped message="the guest lacks LKDTM"\/>/);
   t.regex(x, /<testcase name="default \/ a" classname="ramoops\.matrix\.6\.1\.0-56-amd64" time="1\.000"\/>/);
+});
+
+test('chainCells: neighbours with one key share a chain, no chain is longer than cells/jobs', (t) => {
+  const keys = ['a', 'a', 'a', 'a', 'b', 'b', undefined, undefined, 'a'];
+  const units = chainCells(
+    keys.map((k, i) => ({ i, k })),
+    (c) => c.k,
+    2,
+  );
+  t.deepEqual(
+    units.map((u) => u.map((c) => c.i)),
+    [[0, 1, 2, 3], [4, 5], [6], [7], [8]],
+  );
+  t.deepEqual(
+    chainCells(
+      keys.map((k, i) => ({ i, k })),
+      (c) => c.k,
+      4,
+    ).map((u) => u.map((c) => c.i)),
+    [[0, 1, 2], [3], [4, 5], [6], [7], [8]],
+    'ceil(9 / 4) = 3 cells at most, so four jobs all have work',
+  );
+  t.deepEqual(
+    chainCells([1, 2, 3], () => undefined, 1).map((u) => u.length),
+    [1, 1, 1],
+    'an unchainable cell is a chain of one',
+  );
 });
