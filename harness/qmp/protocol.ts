@@ -242,7 +242,7 @@ export class QmpProtocol {
       const data = value['data'];
       return {
         type: 'event',
-        event: String(value['event']),
+        event: String(value['event'] as unknown),
         data: isObject(data) ? data : {},
         timestampUs: seconds * 1_000_000 + micros,
       };
