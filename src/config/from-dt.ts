@@ -165,7 +165,14 @@ function readReg(node: DtNode, path: string, ancestors: readonly DtNode[], setti
 }
 
 /** The u32 properties, mem-type, flags and max-reason as `kernel` reads them, and the old-Chromebook rule. */
-function readSizes(node: DtNode, kernel: KernelVersion | undefined, parentName: string, settings: ConfigSettings, refusals: DtRefusal[], notes: string[]): void {
+function readSizes(
+  node: DtNode,
+  kernel: KernelVersion | undefined,
+  parentName: string,
+  settings: ConfigSettings,
+  refusals: DtRefusal[],
+  notes: string[],
+): void {
   const has = (name: string): boolean => getProp(node, name) !== undefined;
   // of_property_read_u32 then the INT_MAX check, in the kernel's order; the first failure ends probe.
   const u32 = (name: string): number | undefined => {

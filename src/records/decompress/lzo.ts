@@ -186,7 +186,8 @@ class LzoStream {
 
   /** Copies `length` bytes from `distance` back, then the `next` trailing literals; returns the new state. */
   copyMatch(distance: number, length: number, next: number): number {
-    if (distance > this.out.length) throw new DecompressError(ALGORITHM, `match distance ${distance} before the start of the output (${this.out.length} bytes)`);
+    if (distance > this.out.length)
+      throw new DecompressError(ALGORITHM, `match distance ${distance} before the start of the output (${this.out.length} bytes)`);
     this.needOp(length);
     this.out.match(distance, length);
     this.trailing(next);
