@@ -25,10 +25,10 @@ import { ANCHOR, offsetFromRunning, runningAnchor } from '../harness/cycle/kaslr
 import { HarnessError } from '../harness/errors.js';
 import { buildGuestImage } from '../harness/guest/image.js';
 import { obtainKernel } from '../harness/kernel/obtain.js';
-import { RunAbortedError, withLifetime } from '../harness/proc/lifetime.js';
+import { RunAbortedError, withLifetime, type Lifetime } from '../harness/proc/lifetime.js';
 import { QemuProcess } from '../harness/qemu/process.js';
 import { generateRunKeys } from '../harness/ssh/keys.js';
-import { HOSTKEY_LINE, HostKeyPin, SshSession } from '../harness/ssh/session.js';
+import { HOSTKEY_LINE, HostKeyPin, SshSession, type PstoreFile } from '../harness/ssh/session.js';
 
 const REGION = { address: 0x8000000, size: 0x100000 } as const;
 const READY = /RAMOOPS-HARNESS-READY/;
@@ -46,8 +46,8 @@ const INFO_SCRIPT = [
   'echo "cpus.possible=$(cat /sys/devices/system/cpu/possible)"',
 ].join('; ');
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+function parseOptions() {
+  return parseArgs({
     options: {
       kernel: { type: 'string', default: 'build:debian-6.1:base,pstore-full,lkdtm' },
       name: { type: 'string' },
@@ -59,7 +59,23 @@ async function main(): Promise<void> {
       cpus: { type: 'string', default: '1' },
       force: { type: 'boolean', default: false },
     },
-  });
+  }).values;
+}
+
+type Options = ReturnType<typeof parseOptions>;
+type Log = (s: string) => void;
+
+/** The running guest and what it takes to log in to it. */
+interface Guest {
+  readonly qemu: QemuProcess;
+  readonly pin: HostKeyPin;
+  readonly privateKey: string;
+  readonly life: Lifetime;
+  readonly log: Log;
+}
+
+async function main(): Promise<void> {
+  const values = parseOptions();
   if (values.name === undefined || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(values.name)) throw new Error('--name NAME (letters, digits, . _ -) is required');
   const dir = path.resolve(values.out, values.name);
   if (values.force) await rm(dir, { recursive: true, force: true });
@@ -71,145 +87,183 @@ async function main(): Promise<void> {
   const cpus = Number(values.cpus);
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) throw new Error(`--cpus must be an integer 1..64, got ${values.cpus}`);
 
-  await withLifetime({ handleSignals: true, timeoutMs: 60 * 60_000 }, async (life) => {
-    const kernel = await obtainKernel(values.kernel, { signal: life.signal, log });
-    const image = await buildGuestImage(kernel, { log });
-    const keys = generateRunKeys();
-    const pin = new HostKeyPin();
-    const words = [
-      'console=ttyS0 panic=-1 quiet loglevel=4',
-      `memmap=0x${REGION.size.toString(16)}$0x${REGION.address.toString(16)}`,
-      `ramoops.mem_address=0x${REGION.address.toString(16)} ramoops.mem_size=0x${REGION.size.toString(16)}`,
-      `ramoops.record_size=${values['record-size']}`,
-      values.cmdline,
-    ].filter((w) => w !== '');
-    const qemu = await QemuProcess.start({
-      accel: 'tcg',
-      memoryBytes: 512 * 1024 * 1024,
-      ...(cpus > 1 ? { cpus } : {}),
-      kernel: kernel.kernelPath,
-      initrd: image,
-      append: [...words, keys.cmdlineWord].join(' '),
-      lifetime: life,
-      signal: life.signal,
-    });
-    // One serial log per boot, as the existing fixtures keep them.
-    let bootLines: string[] = [];
-    qemu.serial.onLine((l) => void bootLines.push(l));
+  await withLifetime({ handleSignals: true, timeoutMs: 60 * 60_000 }, (life) => capture(life, values, dir, cpus, log));
+}
 
-    let since = 0;
-    const ready = async (what: string): Promise<SshSession> => {
-      const key = await qemu.waitForSerial(HOSTKEY_LINE, { since, timeout: 180_000, signal: life.signal });
-      pin.expectFromLine(key.line);
-      await qemu.waitForSerial(READY, { since, timeout: 180_000, signal: life.signal });
-      const errors = qemu.serial.tail(10_000).filter((l) => GUEST_ERROR.test(l));
-      if (errors.length > 0) log(`${what}: guest reported: ${errors.join(' / ')}`);
-      log(`${what}: ready`);
-      return SshSession.connect({ port: qemu.sshPort ?? 0, privateKey: keys.privateKey, hostKey: pin, signal: life.signal, lifetime: life });
-    };
-    const session = async (): Promise<SshSession> =>
-      SshSession.connect({ port: qemu.sshPort ?? 0, privateKey: keys.privateKey, hostKey: pin, signal: life.signal, lifetime: life });
-
-    let ssh = await ready('boot 1');
-    const info = await ssh.exec(INFO_SCRIPT, { timeout: 30_000 });
-    const infoLines = info.stdout.toString('utf8').trimEnd().split('\n');
-    // The SSH key words are the run's, not the configuration's.
-    infoLines[1] = (infoLines[1] ?? '')
-      .split(' ')
-      .filter((w) => !w.startsWith('rh.key=') && !w.startsWith('rh.hostkey='))
-      .join(' ');
-    await writeFile(path.join(dir, 'guest-info.txt'), infoLines.join('\n') + '\n');
-    log(`guest: ${infoLines[0] ?? '?'}; ${infoLines[1] ?? ''}`);
-
-    for (const cmd of values.before) {
-      try {
-        const r = await ssh.exec(cmd, { timeout: 120_000 });
-        log(`before: ${cmd}: exit ${r.code ?? `signal ${r.signal ?? '?'}`}`);
-      } catch (e: unknown) {
-        log(`before: ${cmd}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      // An oops in the command's context kills its shell and may take the connection along.
-      ssh.destroy();
-      ssh = await session();
-    }
-
-    const mark = qemu.qmp.mark();
-    await ssh.start(values.crash);
-    await qemu.waitForEvent('GUEST_PANICKED', { since: mark, timeout: 120_000, signal: life.signal });
-    try {
-      await qemu.waitForEvent('STOP', { since: mark, timeout: 60_000, signal: life.signal });
-    } catch (e: unknown) {
-      // ramoops wrote the record before the kernel tried to reset: stop the guest and go on.
-      if (!(e instanceof HarnessError)) throw e;
-      log('no reset after the panic; stopping the guest');
-      await qemu.qmp.execute('stop', undefined, { timeout: 5000 });
-    }
-    ssh.destroy();
-    log('crashed; guest parked');
-    await writeFile(path.join(dir, 'boot1.log'), bootLines.join('\n') + '\n');
-    const region = await qemu.readRam(REGION.address, REGION.size);
-    await writeFile(path.join(dir, 'region.bin'), region);
-
-    bootLines = [];
-    since = qemu.serial.mark();
-    await qemu.qmp.execute('set-action', { reboot: 'reset' }, { timeout: 5000 });
-    await qemu.qmp.execute('system_reset', undefined, { timeout: 5000 });
-    await qemu.qmp.execute('cont', undefined, { timeout: 5000 });
-    ssh = await ready('final boot');
-    const files = await ssh.readPstore('/sys/fs/pstore', { timeout: 120_000 });
-    await mkdir(path.join(dir, 'expected'));
-    const listing: string[] = [];
-    for (const f of files) {
-      await writeFile(path.join(dir, 'expected', f.name), f.bytes);
-      listing.push(`${f.name} ${f.size} ${f.mtime.seconds}`);
-      log(`  ${f.name}  ${f.size} bytes (${f.bytes.length} read)`);
-    }
-    await writeFile(path.join(dir, 'expected', 'LISTING'), listing.join('\n') + '\n');
-    await writeFile(path.join(dir, 'final.log'), bootLines.join('\n') + '\n');
-    // The reading boot's _stext, as kallsyms lists it (root sees it; kptr_restrict 2 is lowered for the read).
-    const hasFtrace = files.some((f) => f.name.startsWith('ftrace-'));
-    let readingText: bigint | undefined;
-    if (hasFtrace) {
-      readingText = await runningAnchor(ssh, { timeout: 60_000 });
-      const line = `${readingText.toString(16).padStart(16, '0')} T ${ANCHOR}`;
-      await writeFile(path.join(dir, 'reading-kallsyms.txt'), `${line}\n`);
-      log(`final boot: /proc/kallsyms ${line}`);
-    }
-    await ssh.close();
-    await qemu.qmp.quit({ timeout: 5000 });
-    await qemu.dispose();
-
-    // ftrace text is symbolized by the guest; the host needs the kernel's map to match it.
-    if (hasFtrace && kernel.systemMapPath !== undefined) await copyFile(kernel.systemMapPath, path.join(dir, 'System.map'));
-
-    // Say at once whether the parser reproduces the guest; the fixture test says it again.
-    const config = configFromCmdline(infoLines[1] ?? '', kernel.release);
-    const map = hasFtrace && kernel.systemMapPath !== undefined ? parseSystemMap(await readFile(kernel.systemMapPath, 'utf8')) : undefined;
-    const kaslrOffset: KaslrOffset | undefined = map !== undefined && readingText !== undefined ? offsetFromRunning(readingText, map) : undefined;
-    if (kaslrOffset !== undefined) log(`reading boot's KASLR offset 0x${kaslrOffset.value.toString(16)} (${kaslrOffset.source})`);
-    const x = extractRegion(new Uint8Array(region), config, {
-      ...(map === undefined ? {} : { symbols: map }),
-      ...(kaslrOffset === undefined ? {} : { kaslrOffset }),
-    });
-    for (const d of x.decisions) log(`  host: ${d}`);
-    for (const w of x.warnings) log(`  host warning: ${w.message}`);
-    let ok = true;
-    for (const f of files) {
-      const h = x.files.find((hf) => hf.name === f.name);
-      const same = h !== undefined && Buffer.from(h.bytes).equals(f.bytes);
-      ok &&= same;
-      log(
-        `  host ${same ? 'matches' : 'DIFFERS'}: ${f.name}${h?.compression === undefined ? '' : ` (${h.compression.algorithm}${h.compression.ok ? '' : `: ${h.compression.error ?? ''}`})`}`,
-      );
-    }
-    for (const h of x.files) {
-      if (files.some((f) => f.name === h.name)) continue;
-      ok = false;
-      log(`  host has an extra file ${h.name}`);
-    }
-    log(`${dir}: ${(await readdir(dir)).join(' ')}; parser ${ok ? 'reproduces the guest' : 'DIFFERS from the guest'}`);
-    if (!ok) process.exitCode = 1;
+/** Boot, scenario, crash, region, warm reboot, expected/, then the parser's verdict on it. */
+async function capture(life: Lifetime, values: Options, dir: string, cpus: number, log: Log): Promise<void> {
+  const kernel = await obtainKernel(values.kernel, { signal: life.signal, log });
+  const image = await buildGuestImage(kernel, { log });
+  const keys = generateRunKeys();
+  const words = [
+    'console=ttyS0 panic=-1 quiet loglevel=4',
+    `memmap=0x${REGION.size.toString(16)}$0x${REGION.address.toString(16)}`,
+    `ramoops.mem_address=0x${REGION.address.toString(16)} ramoops.mem_size=0x${REGION.size.toString(16)}`,
+    `ramoops.record_size=${values['record-size']}`,
+    values.cmdline,
+  ].filter((w) => w !== '');
+  const qemu = await QemuProcess.start({
+    accel: 'tcg',
+    memoryBytes: 512 * 1024 * 1024,
+    ...(cpus > 1 ? { cpus } : {}),
+    kernel: kernel.kernelPath,
+    initrd: image,
+    append: [...words, keys.cmdlineWord].join(' '),
+    lifetime: life,
+    signal: life.signal,
   });
+  const guest: Guest = { qemu, pin: new HostKeyPin(), privateKey: keys.privateKey, life, log };
+  // One serial log per boot, as the existing fixtures keep them.
+  const boot = { lines: [] as string[] };
+  qemu.serial.onLine((l) => void boot.lines.push(l));
+
+  let ssh = await ready(guest, 'boot 1', 0);
+  const infoLines = await saveGuestInfo(ssh, dir, log);
+  for (const cmd of values.before) ssh = await runBefore(guest, ssh, cmd);
+  await crashAndPark(guest, ssh, values.crash);
+  await writeFile(path.join(dir, 'boot1.log'), boot.lines.join('\n') + '\n');
+  const region = await qemu.readRam(REGION.address, REGION.size);
+  await writeFile(path.join(dir, 'region.bin'), region);
+
+  boot.lines = [];
+  const since = qemu.serial.mark();
+  await qemu.qmp.execute('set-action', { reboot: 'reset' }, { timeout: 5000 });
+  await qemu.qmp.execute('system_reset', undefined, { timeout: 5000 });
+  await qemu.qmp.execute('cont', undefined, { timeout: 5000 });
+  ssh = await ready(guest, 'final boot', since);
+  const files = await saveExpected(ssh, dir, log);
+  await writeFile(path.join(dir, 'final.log'), boot.lines.join('\n') + '\n');
+  // The reading boot's _stext, as kallsyms lists it (root sees it; kptr_restrict 2 is lowered for the read).
+  const hasFtrace = files.some((f) => f.name.startsWith('ftrace-'));
+  let readingText: bigint | undefined;
+  if (hasFtrace) {
+    readingText = await runningAnchor(ssh, { timeout: 60_000 });
+    const line = `${readingText.toString(16).padStart(16, '0')} T ${ANCHOR}`;
+    await writeFile(path.join(dir, 'reading-kallsyms.txt'), `${line}\n`);
+    log(`final boot: /proc/kallsyms ${line}`);
+  }
+  await ssh.close();
+  await qemu.qmp.quit({ timeout: 5000 });
+  await qemu.dispose();
+
+  // ftrace text is symbolized by the guest; the host needs the kernel's map to match it.
+  if (hasFtrace && kernel.systemMapPath !== undefined) await copyFile(kernel.systemMapPath, path.join(dir, 'System.map'));
+  const systemMap = hasFtrace ? kernel.systemMapPath : undefined;
+  const ok = await parserReproduces(region, files, infoLines[1] ?? '', kernel.release, systemMap, readingText, log);
+  log(`${dir}: ${(await readdir(dir)).join(' ')}; parser ${ok ? 'reproduces the guest' : 'DIFFERS from the guest'}`);
+  if (!ok) process.exitCode = 1;
+}
+
+/** Waits for the boot's host key and ready lines (serial output after `since`), then logs in. */
+async function ready(g: Guest, what: string, since: number): Promise<SshSession> {
+  const { qemu, life } = g;
+  const key = await qemu.waitForSerial(HOSTKEY_LINE, { since, timeout: 180_000, signal: life.signal });
+  g.pin.expectFromLine(key.line);
+  await qemu.waitForSerial(READY, { since, timeout: 180_000, signal: life.signal });
+  const errors = qemu.serial.tail(10_000).filter((l) => GUEST_ERROR.test(l));
+  if (errors.length > 0) g.log(`${what}: guest reported: ${errors.join(' / ')}`);
+  g.log(`${what}: ready`);
+  return session(g);
+}
+
+function session(g: Guest): Promise<SshSession> {
+  return SshSession.connect({ port: g.qemu.sshPort ?? 0, privateKey: g.privateKey, hostKey: g.pin, signal: g.life.signal, lifetime: g.life });
+}
+
+/** Writes guest-info.txt; returns its lines (line 2: the command line). */
+async function saveGuestInfo(ssh: SshSession, dir: string, log: Log): Promise<string[]> {
+  const info = await ssh.exec(INFO_SCRIPT, { timeout: 30_000 });
+  const infoLines = info.stdout.toString('utf8').trimEnd().split('\n');
+  // The SSH key words are the run's, not the configuration's.
+  infoLines[1] = (infoLines[1] ?? '')
+    .split(' ')
+    .filter((w) => !w.startsWith('rh.key=') && !w.startsWith('rh.hostkey='))
+    .join(' ');
+  await writeFile(path.join(dir, 'guest-info.txt'), infoLines.join('\n') + '\n');
+  log(`guest: ${infoLines[0] ?? '?'}; ${infoLines[1] ?? ''}`);
+  return infoLines;
+}
+
+/** Runs one --before command (its failure logged, not fatal); returns a fresh session. */
+async function runBefore(g: Guest, ssh: SshSession, cmd: string): Promise<SshSession> {
+  try {
+    const r = await ssh.exec(cmd, { timeout: 120_000 });
+    g.log(`before: ${cmd}: exit ${r.code ?? `signal ${r.signal ?? '?'}`}`);
+  } catch (e: unknown) {
+    g.log(`before: ${cmd}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // An oops in the command's context kills its shell and may take the connection along.
+  ssh.destroy();
+  return session(g);
+}
+
+/** Crashes the guest and waits until it stopped (or stops it) with the region as the next boot will find it. */
+async function crashAndPark(g: Guest, ssh: SshSession, crash: string): Promise<void> {
+  const { qemu, life } = g;
+  const mark = qemu.qmp.mark();
+  await ssh.start(crash);
+  await qemu.waitForEvent('GUEST_PANICKED', { since: mark, timeout: 120_000, signal: life.signal });
+  try {
+    await qemu.waitForEvent('STOP', { since: mark, timeout: 60_000, signal: life.signal });
+  } catch (e: unknown) {
+    // ramoops wrote the record before the kernel tried to reset: stop the guest and go on.
+    if (!(e instanceof HarnessError)) throw e;
+    g.log('no reset after the panic; stopping the guest');
+    await qemu.qmp.execute('stop', undefined, { timeout: 5000 });
+  }
+  ssh.destroy();
+  g.log('crashed; guest parked');
+}
+
+/** Saves the guest's /sys/fs/pstore as expected/ with its LISTING. */
+async function saveExpected(ssh: SshSession, dir: string, log: Log): Promise<PstoreFile[]> {
+  const files = await ssh.readPstore('/sys/fs/pstore', { timeout: 120_000 });
+  await mkdir(path.join(dir, 'expected'));
+  const listing: string[] = [];
+  for (const f of files) {
+    await writeFile(path.join(dir, 'expected', f.name), f.bytes);
+    listing.push(`${f.name} ${f.size} ${f.mtime.seconds}`);
+    log(`  ${f.name}  ${f.size} bytes (${f.bytes.length} read)`);
+  }
+  await writeFile(path.join(dir, 'expected', 'LISTING'), listing.join('\n') + '\n');
+  return files;
+}
+
+/** Says at once whether the parser reproduces the guest's files; the fixture test says it again. */
+async function parserReproduces(
+  region: Uint8Array,
+  files: readonly PstoreFile[],
+  cmdline: string,
+  release: string,
+  systemMapPath: string | undefined,
+  readingText: bigint | undefined,
+  log: Log,
+): Promise<boolean> {
+  const config = configFromCmdline(cmdline, release);
+  const map = systemMapPath !== undefined ? parseSystemMap(await readFile(systemMapPath, 'utf8')) : undefined;
+  const kaslrOffset: KaslrOffset | undefined = map !== undefined && readingText !== undefined ? offsetFromRunning(readingText, map) : undefined;
+  if (kaslrOffset !== undefined) log(`reading boot's KASLR offset 0x${kaslrOffset.value.toString(16)} (${kaslrOffset.source})`);
+  const x = extractRegion(new Uint8Array(region), config, {
+    ...(map === undefined ? {} : { symbols: map }),
+    ...(kaslrOffset === undefined ? {} : { kaslrOffset }),
+  });
+  for (const d of x.decisions) log(`  host: ${d}`);
+  for (const w of x.warnings) log(`  host warning: ${w.message}`);
+  let ok = true;
+  for (const f of files) {
+    const h = x.files.find((hf) => hf.name === f.name);
+    const same = h !== undefined && Buffer.from(h.bytes).equals(f.bytes);
+    ok &&= same;
+    log(
+      `  host ${same ? 'matches' : 'DIFFERS'}: ${f.name}${h?.compression === undefined ? '' : ` (${h.compression.algorithm}${h.compression.ok ? '' : `: ${h.compression.error ?? ''}`})`}`,
+    );
+  }
+  for (const h of x.files) {
+    if (files.some((f) => f.name === h.name)) continue;
+    ok = false;
+    log(`  host has an extra file ${h.name}`);
+  }
+  return ok;
 }
 
 main().catch((e: unknown) => {

@@ -5,7 +5,6 @@
 import { projectDir } from '../io/project-dir.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 /** What a crash step must lead to. */
 export type StepOutcome = 'panic' | 'oops' | 'warning' | 'none';

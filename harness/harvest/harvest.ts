@@ -33,7 +33,6 @@ import {
   type CrashReport,
   type EraseReport,
   type HarvestContext,
-  type HarvestedFile,
   type HarvestReport,
   type PlannedFolder,
   type RecordInfo,
@@ -597,7 +596,9 @@ function localAccess(dir: string, mount: boolean): PstoreAccess {
       }
       return true;
     },
-    async list() {
+    // Local files: read synchronously, so list, read and unlink resolve at once (a throw reaches
+    // the awaiting caller just as a rejection would).
+    list() {
       const listed: Listed[] = [];
       const unparsable: string[] = [];
       for (const name of readdirSync(dir).sort()) {
@@ -610,21 +611,21 @@ function localAccess(dir: string, mount: boolean): PstoreAccess {
         }
         listed.push({ name, size: Number(st.size), mtime: { seconds: Number(st.mtimeNs / 1_000_000_000n), nsec: Number(st.mtimeNs % 1_000_000_000n) } });
       }
-      return { listed, unparsable };
+      return Promise.resolve({ listed, unparsable });
     },
-    async read(name) {
+    read(name) {
       assertSafe(name);
       const p = path.join(dir, name);
       // Records are at most a few MiB; a huge file here is not pstore's.
       if (statSync(p).size > 256 * 1024 * 1024) throw new HarnessError('guest', `${p} is larger than 256 MiB`);
       const fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
-        return readFileSync(fd);
+        return Promise.resolve(readFileSync(fd));
       } finally {
         closeSync(fd);
       }
     },
-    async unlink(names) {
+    unlink(names) {
       const failed: { file: string; why: string }[] = [];
       for (const n of names) {
         assertSafe(n);
@@ -634,7 +635,7 @@ function localAccess(dir: string, mount: boolean): PstoreAccess {
           failed.push({ file: n, why: `unlink failed: ${e instanceof Error ? e.message : String(e)}` });
         }
       }
-      return failed;
+      return Promise.resolve(failed);
     },
   };
 }

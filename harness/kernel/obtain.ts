@@ -4,7 +4,6 @@
 // exercises the module-parameter path a built-in driver never sees.
 import { runTool } from '../proc/tool.js';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { cacheDir as defaultCacheDir } from '../io/cache-dir.js';

@@ -181,6 +181,7 @@ export class Lifetime {
 export async function withLifetime<T>(options: LifetimeOptions, fn: (life: Lifetime) => Promise<T>): Promise<T> {
   const life = new Lifetime(options);
   const aborted = new Promise<never>((_, reject) => {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the abort reason as given, like signal.throwIfAborted()
     const onAbort = (): void => reject(life.signal.reason);
     if (life.signal.aborted) onAbort();
     else life.signal.addEventListener('abort', onAbort, { once: true });
@@ -198,6 +199,7 @@ export async function withLifetime<T>(options: LifetimeOptions, fn: (life: Lifet
 export function abortPromise(signal: AbortSignal): { promise: Promise<never>; cancel: () => void } {
   let onAbort: (() => void) | undefined;
   const promise = new Promise<never>((_, reject) => {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the abort reason as given, like signal.throwIfAborted()
     onAbort = () => reject(signal.reason);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });

@@ -59,7 +59,7 @@ const cache = new WeakMap<AccelProbes, Map<MachineType, Promise<AccelDecision>>>
 export function chooseAccel(choice: AccelChoice, machine: MachineType, probes: AccelProbes = realProbes): Promise<AccelDecision> {
   if (choice !== 'auto') return Promise.resolve({ chosen: choice, reason: `--accel ${choice}` });
   let byMachine = cache.get(probes);
-  if (byMachine === undefined) cache.set(probes, (byMachine = new Map()));
+  if (byMachine === undefined) cache.set(probes, (byMachine = new Map<MachineType, Promise<AccelDecision>>()));
   let decision = byMachine.get(machine);
   if (decision === undefined) {
     decision = probeAuto(machine, probes);

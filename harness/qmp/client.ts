@@ -346,6 +346,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     const onAbort = (): void => {
       clearTimeout(t);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the abort reason as given, like signal.throwIfAborted()
       reject(signal?.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });

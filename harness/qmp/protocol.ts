@@ -242,6 +242,8 @@ export class QmpProtocol {
       const data = value['data'];
       return {
         type: 'event',
+        // QMP names events with strings; a malformed name only has to match no awaited event.
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string
         event: String(value['event']),
         data: isObject(data) ? data : {},
         timestampUs: seconds * 1_000_000 + micros,

@@ -154,8 +154,10 @@ export class SshSession {
       } catch (e) {
         lastError = e;
         if (options.signal?.aborted === true) throw options.signal.reason;
-        if (options.hostKey.lastRefused !== undefined) {
-          throw new HarnessError('ssh', `guest SSH host key ${options.hostKey.lastRefused} is not the pinned ${options.hostKey.pinned ?? '(none)'}`, {
+        // Set by verify() during the handshake; TypeScript still sees the reset above.
+        const refused = options.hostKey.lastRefused as string | undefined;
+        if (refused !== undefined) {
+          throw new HarnessError('ssh', `guest SSH host key ${refused} is not the pinned ${options.hostKey.pinned ?? '(none)'}`, {
             cause: e,
           });
         }
@@ -210,6 +212,7 @@ export class SshSession {
         settled = true;
         clearTimeout(timer);
         channel.close();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the abort reason as given, like signal.throwIfAborted()
         reject(options.signal?.reason);
       };
       if (options.timeout !== undefined) {
@@ -371,6 +374,7 @@ function handshake(config: ConnectConfig, signal: AbortSignal | undefined): Prom
         resolve(client);
       } else {
         client.destroy();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- ssh2's error, ours, or the abort reason as given
         reject(e);
       }
     };
@@ -387,6 +391,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(t);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the abort reason as given, like signal.throwIfAborted()
       reject(signal?.reason);
     };
     const t = setTimeout(() => {

@@ -102,7 +102,6 @@ function readNode(
   const settings: ConfigSettings = {};
   const parent = ancestors[ancestors.length - 1];
   const parentName = parent ? baseName(parent.name) : '';
-  const has = (name: string): boolean => getProp(node, name) !== undefined;
 
   const status = getProp(node, 'status');
   const statusText = status ? propStrings(status)?.[0] : undefined;
@@ -113,9 +112,27 @@ function readNode(
       message: `status = "${statusText ?? '?'}": the kernel creates no device for a disabled node, so ramoops never probes`,
     });
   }
+  readReg(node, path, ancestors, settings, refusals, notes);
+  readSizes(node, kernel, parentName, settings, refusals, notes);
 
-  // reg: the platform resource, in the parent's cell counts. The kernel translates it through
-  // every ancestor's `ranges` (empty `ranges` = identity); without `ranges` there is no resource.
+  return {
+    path,
+    parentName,
+    ...reservation(tree, node, ancestors, settings),
+    noMap: getProp(node, 'no-map') !== undefined,
+    properties: node.properties.map((p) => p.name),
+    otherNodes,
+    settings,
+    refusals,
+    notes,
+  };
+}
+
+/**
+ * reg: the platform resource, in the parent's cell counts. The kernel translates it through
+ * every ancestor's `ranges` (empty `ranges` = identity); without `ranges` there is no resource.
+ */
+function readReg(node: DtNode, path: string, ancestors: readonly DtNode[], settings: ConfigSettings, refusals: DtRefusal[], notes: string[]): void {
   const addressCells = cellCount(ancestors, '#address-cells');
   const sizeCells = cellCount(ancestors, '#size-cells');
   const reg = getProp(node, 'reg');
@@ -145,7 +162,18 @@ function readNode(
     settings.memAddress = Number(address);
     settings.memSize = Number(size);
   }
+}
 
+/** The u32 properties, mem-type, flags and max-reason as `kernel` reads them, and the old-Chromebook rule. */
+function readSizes(
+  node: DtNode,
+  kernel: KernelVersion | undefined,
+  parentName: string,
+  settings: ConfigSettings,
+  refusals: DtRefusal[],
+  notes: string[],
+): void {
+  const has = (name: string): boolean => getProp(node, name) !== undefined;
   // of_property_read_u32 then the INT_MAX check, in the kernel's order; the first failure ends probe.
   const u32 = (name: string): number | undefined => {
     const p = getProp(node, name);
@@ -192,7 +220,17 @@ function readNode(
   settings.ecc = ecc;
   settings.ftracePerCpu = (flags & 1) !== 0;
   settings.maxReason = maxReason;
+}
 
+/** Whether the region would also be reserved by the early scan, /reserved-memory's rules or a /memreserve/. */
+function reservation(
+  tree: DeviceTree,
+  node: DtNode,
+  ancestors: readonly DtNode[],
+  settings: ConfigSettings,
+): Pick<DtFacts, 'underReservedMemory' | 'reservedMemoryAccepted' | 'regReservable' | 'coveredByMemreserve'> {
+  const parent = ancestors[ancestors.length - 1];
+  const reg = getProp(node, 'reg');
   // The early scan (drivers/of/of_reserved_mem.c) uses the root's cell counts, defaults 1/1.
   const rootCells = (name: string): number => {
     const p = getProp(tree.root, name);
@@ -214,19 +252,5 @@ function readNode(
   const lo = settings.memAddress;
   const hi = lo === undefined || settings.memSize === undefined ? undefined : lo + settings.memSize;
   const coveredByMemreserve = lo !== undefined && hi !== undefined && tree.memReserve.some((r) => r.address <= BigInt(lo) && r.address + r.size >= BigInt(hi));
-
-  return {
-    path,
-    parentName,
-    underReservedMemory,
-    reservedMemoryAccepted,
-    regReservable,
-    coveredByMemreserve,
-    noMap: has('no-map'),
-    properties: node.properties.map((p) => p.name),
-    otherNodes,
-    settings,
-    refusals,
-    notes,
-  };
+  return { underReservedMemory, reservedMemoryAccepted, regReservable, coveredByMemreserve };
 }

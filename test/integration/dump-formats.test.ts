@@ -370,6 +370,13 @@ mdfTest('makedumpfile from the QEMU ELF vmcore: zlib, lzo, flattened, dump level
     writeFileSync(f, body);
     args.push('-i', f);
   }
+  await mdfCompressed(t, g, elfFile, args);
+  mdfFlattened(t, g, elfFile, args);
+  mdfSplit(t, g, elfFile, args);
+});
+
+/** makedumpfile's compressed kdump formats, dump levels 0 and 31 (excluded pages refused by name). */
+async function mdfCompressed(t: ExecutionContext, g: Crashed, elfFile: string, args: readonly string[]): Promise<void> {
   const variants: { name: string; flags: string[]; flag: string; enabled: boolean }[] = [
     { name: 'zlib', flags: ['-c'], flag: 'zlib', enabled: true },
     { name: 'lzo', flags: ['-l'], flag: 'lzo', enabled: mdf.lzo },
@@ -410,7 +417,10 @@ mdfTest('makedumpfile from the QEMU ELF vmcore: zlib, lzo, flattened, dump level
       }
     }
   }
-  // The flattened form (-F writes to stdout), read without rearranging it.
+}
+
+/** The flattened forms (-F writes to stdout), read without rearranging them. */
+function mdfFlattened(t: ExecutionContext, g: Crashed, elfFile: string, args: readonly string[]): void {
   const flat = path.join(g.dir, 'mdf-flat.kdump');
   const r = spawnSync('sh', ['-c', `'${MAKEDUMPFILE}' -F -c -d 31 ${args.join(' ')} '${elfFile}' > '${flat}'`], { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
@@ -431,7 +441,10 @@ mdfTest('makedumpfile from the QEMU ELF vmcore: zlib, lzo, flattened, dump level
     t.regex(mem.description, /flattened.*ELF64/);
     sameAsReference(t, g, mem, 'makedumpfile -F -E -d 31');
   });
-  // --split: each file holds a pfn range; every page of the region is in exactly one of them.
+}
+
+/** --split: each file holds a pfn range; every page of the region is in exactly one of them. */
+function mdfSplit(t: ExecutionContext, g: Crashed, elfFile: string, args: readonly string[]): void {
   const parts = [path.join(g.dir, 'mdf-split-1.kdump'), path.join(g.dir, 'mdf-split-2.kdump'), path.join(g.dir, 'mdf-split-3.kdump')];
   const sp = spawnSync(MAKEDUMPFILE, ['--split', '-c', '-d', '31', ...args, elfFile, ...parts], { encoding: 'utf8' });
   t.is(sp.status, 0, sp.stdout + sp.stderr);
@@ -476,7 +489,7 @@ mdfTest('makedumpfile from the QEMU ELF vmcore: zlib, lzo, flattened, dump level
   } finally {
     for (const s of srcs) s.close();
   }
-});
+}
 
 const guestHigh: GuestSpec = {
   name: 'q35-4608M',

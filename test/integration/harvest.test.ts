@@ -147,10 +147,10 @@ function fakeShell(answer: (command: string) => Partial<ExecResult>): HarvestShe
   const commands: string[] = [];
   return {
     commands,
-    exec: async (command: string) => {
+    exec: (command: string) => {
       commands.push(command);
       const a = answer(command);
-      return { code: a.code ?? 0, signal: undefined, stdout: a.stdout ?? Buffer.alloc(0), stderr: a.stderr ?? Buffer.alloc(0) };
+      return Promise.resolve({ code: a.code ?? 0, signal: undefined, stdout: a.stdout ?? Buffer.alloc(0), stderr: a.stderr ?? Buffer.alloc(0) });
     },
   };
 }

@@ -250,26 +250,10 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       ),
   handler: async (a) => {
     if (a.out !== undefined) checkOutDir('--out', a.out);
-    const kernels = [
-      ...a.kernels.filter((k) => !(a.source !== undefined && k === 'debian' && a.kernels.length === 1)),
-      ...(a.source ?? []).map((s) =>
-        kernelSpecOf({ kernel: 'debian', source: s, ...(a['kernel-config'] === undefined ? {} : { 'kernel-config': a['kernel-config'] }) }),
-      ),
-    ];
-    if (a.source === undefined && a['kernel-config'] !== undefined) throw new Error('--kernel-config needs --source');
+    const kernels = matrixKernels(a);
     const configs = a.configs.map((c) => matrixConfig(c, a.arch));
     for (const c of configs) for (const n of c.notes ?? []) process.stderr.write(`ramoops matrix: note: configuration ${c.label}: ${n}\n`);
-    const labels = new Set<string>();
-    for (const c of configs) {
-      if (labels.has(c.label)) throw new Error(`two configurations are labelled ${c.label}: give them labels ('LABEL:WORDS')`);
-      labels.add(c.label);
-    }
-    const scenarios = a.scenarios.map((s) => loadScenario(s));
-    const names = new Set(scenarios.map((s) => s.name));
-    if (names.size !== scenarios.length) throw new Error('a scenario is named twice');
-    if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && a.jobs >= 1)) throw new Error(`--jobs must be a positive integer, got ${a.jobs}`);
-    if (a.cpus !== undefined && !(Number.isInteger(a.cpus) && a.cpus >= 1 && a.cpus <= 64)) throw new Error(`--cpus must be an integer 1..64, got ${a.cpus}`);
-    if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
+    const scenarios = checkedScenarios(a, configs);
     const memoryBytes = parseSize('--memory', a.memory);
     const shard = a.shard === undefined ? { index: 1, count: 1 } : parseShard(a.shard);
     const out = prepareOutDir(a.out ?? mkdtempSync(path.join(os.tmpdir(), 'ramoops-matrix-')));
@@ -359,13 +343,46 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       throw e;
     }
     view.stop();
-    for (const c of report.cells) writeConfined(prepareOutDir(c.outDir), 'rerun.txt', new TextEncoder().encode(rerunLine(options, c) + '\n'));
-    if (a.junit !== undefined) {
-      const file = path.resolve(a.junit);
-      writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), readFileSync(path.join(out, 'junit.xml')));
-    }
-    // An empty shard already said so in one line; --json still prints its (empty) matrix.json.
-    if (a.json || report.cells.length > 0) process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
-    process.exitCode = report.exitCode;
+    writeOutputs(a, report, out, options);
   },
 };
+
+/** The kernels to run: --kernels (the default `debian` dropped when only --source names some), one per --source. */
+function matrixKernels(a: MatrixArgs): string[] {
+  const kernels = [
+    ...a.kernels.filter((k) => !(a.source !== undefined && k === 'debian' && a.kernels.length === 1)),
+    ...(a.source ?? []).map((s) =>
+      kernelSpecOf({ kernel: 'debian', source: s, ...(a['kernel-config'] === undefined ? {} : { 'kernel-config': a['kernel-config'] }) }),
+    ),
+  ];
+  if (a.source === undefined && a['kernel-config'] !== undefined) throw new Error('--kernel-config needs --source');
+  return kernels;
+}
+
+/** The scenarios, after what yargs cannot check: unique labels and names, --jobs, --cpus and --cycles in range. */
+function checkedScenarios(a: MatrixArgs, configs: readonly MatrixConfig[]): ReturnType<typeof loadScenario>[] {
+  const labels = new Set<string>();
+  for (const c of configs) {
+    if (labels.has(c.label)) throw new Error(`two configurations are labelled ${c.label}: give them labels ('LABEL:WORDS')`);
+    labels.add(c.label);
+  }
+  const scenarios = a.scenarios.map((s) => loadScenario(s));
+  const names = new Set(scenarios.map((s) => s.name));
+  if (names.size !== scenarios.length) throw new Error('a scenario is named twice');
+  if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && a.jobs >= 1)) throw new Error(`--jobs must be a positive integer, got ${a.jobs}`);
+  if (a.cpus !== undefined && !(Number.isInteger(a.cpus) && a.cpus >= 1 && a.cpus <= 64)) throw new Error(`--cpus must be an integer 1..64, got ${a.cpus}`);
+  if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
+  return scenarios;
+}
+
+/** Each cell's rerun.txt, the --junit copy, the text or JSON on stdout, and the exit code. */
+function writeOutputs(a: MatrixArgs, report: MatrixReport, out: string, options: MatrixCommandOptions): void {
+  for (const c of report.cells) writeConfined(prepareOutDir(c.outDir), 'rerun.txt', new TextEncoder().encode(rerunLine(options, c) + '\n'));
+  if (a.junit !== undefined) {
+    const file = path.resolve(a.junit);
+    writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), readFileSync(path.join(out, 'junit.xml')));
+  }
+  // An empty shard already said so in one line; --json still prints its (empty) matrix.json.
+  if (a.json || report.cells.length > 0) process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
+  process.exitCode = report.exitCode;
+}

@@ -41,6 +41,7 @@ export async function crash(ctx: RunContext, guest: Guest, n: number): Promise<{
     await Promise.race([
       panic,
       sleep(5000).then((): never => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what start() rejected with, unchanged
         throw accepted;
       }),
     ]);
@@ -101,7 +102,7 @@ async function waitPanic(
   } catch (e) {
     if (!(e instanceof AggregateError)) throw e;
     if (signal.aborted) throw signal.reason;
-    const died = e.errors.find((x: unknown) => x instanceof HarnessError && x.stage === 'qemu');
+    const died = (e.errors as unknown[]).find((x): x is HarnessError => x instanceof HarnessError && x.stage === 'qemu');
     if (died !== undefined) throw died;
     throw new HarnessError(
       'guest',

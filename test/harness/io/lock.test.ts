@@ -32,8 +32,9 @@ test('a second process waits for the holder, and the message names it', async (t
   const child = await holder(lockPath);
   const events: string[] = [];
   const logs: string[] = [];
-  const waiting = withLock(lockPath, { stage: 'kernel', log: (l) => logs.push(l) }, async () => {
+  const waiting = withLock(lockPath, { stage: 'kernel', log: (l) => logs.push(l) }, () => {
     events.push('entered');
+    return Promise.resolve();
   });
   // Let go only once we have seen it wait: entering before this would be a second writer.
   while (logs.length === 0) await new Promise((r) => setTimeout(r, 50));
@@ -53,7 +54,7 @@ test('a holder killed with SIGKILL leaves no stale lock', async (t) => {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');
   await exited;
-  const got = await withLock(lockPath, { stage: 'kernel' }, async () => 'entered', { maxWaitMinutes: 0.5 });
+  const got = await withLock(lockPath, { stage: 'kernel' }, () => Promise.resolve('entered'), { maxWaitMinutes: 0.5 });
   t.is(got, 'entered');
   await rm(dir, { recursive: true });
 });
@@ -63,7 +64,7 @@ test('cacheEntryNames lists entries, not the lock files or dot-named work folder
   t.deepEqual(await cacheEntryNames(path.join(dir, 'absent')), []);
   await mkdir(path.join(dir, 'pkg_1.0'));
   await mkdir(path.join(dir, '.tmp-pkg_2.0-abc'));
-  await withLock(path.join(dir, 'pkg_1.0.lock'), { stage: 'kernel' }, async () => undefined);
+  await withLock(path.join(dir, 'pkg_1.0.lock'), { stage: 'kernel' }, () => Promise.resolve(undefined));
   await withLock(path.join(dir, 'pkg_2.0.lock'), { stage: 'kernel' }, async () => {
     t.deepEqual(await cacheEntryNames(dir), ['pkg_1.0']);
   });

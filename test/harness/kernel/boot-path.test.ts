@@ -25,7 +25,7 @@ for (let at = 0; at + 16 <= stripped.length; at++) {
 writeFileSync(withoutPvh, stripped);
 writeFileSync(qboot, new Uint8Array(64 * 1024));
 
-const extractTo = (vmlinux: string) => async (): Promise<string> => vmlinux;
+const extractTo = (vmlinux: string) => (): Promise<string> => Promise.resolve(vmlinux);
 
 test('auto with the PVH note and qboot: the vmlinux through qboot', async (t) => {
   const p = await chooseBootPath('/k/bzImage', 'x86_64', { qboot, extract: extractTo(withPvh) });

@@ -4,13 +4,13 @@ import { Lifetime, RunAbortedError, withLifetime } from '../../../harness/proc/l
 
 test('disposers run newest first, once, on normal return', async (t) => {
   const log: string[] = [];
-  const r = await withLifetime({}, async (life) => {
+  const r = await withLifetime({}, (life) => {
     life.defer('a', () => void log.push('a'));
     life.defer('b', async () => {
       await new Promise((res) => setTimeout(res, 10));
       log.push('b');
     });
-    return 42;
+    return Promise.resolve(42);
   });
   t.is(r, 42);
   t.deepEqual(log, ['b', 'a']);
@@ -20,12 +20,12 @@ test('disposers run on error, and a failing disposer does not stop the others', 
   const log: string[] = [];
   const warnings: string[] = [];
   await t.throwsAsync(
-    withLifetime({ warn: (m) => warnings.push(m) }, async (life) => {
+    withLifetime({ warn: (m) => warnings.push(m) }, (life) => {
       life.defer('a', () => void log.push('a'));
       life.defer('bad', () => {
         throw new Error('boom');
       });
-      throw new Error('work failed');
+      return Promise.reject(new Error('work failed'));
     }),
     { message: 'work failed' },
   );

@@ -8,8 +8,8 @@ function probes(openKvm: string | undefined, qemu: string | undefined): AccelPro
   const calls: string[] = [];
   return {
     calls,
-    openKvm: async () => (calls.push('open'), openKvm),
-    qemuWithKvm: async (m) => (calls.push(`qemu ${m}`), qemu),
+    openKvm: () => (calls.push('open'), Promise.resolve(openKvm)),
+    qemuWithKvm: (m) => (calls.push(`qemu ${m}`), Promise.resolve(qemu)),
   };
 }
 

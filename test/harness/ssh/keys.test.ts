@@ -24,12 +24,18 @@ function seedWithPublicStarting(first: number): Buffer {
   }
 }
 
+/** ssh2's parse of one key: an Error, the key, or (for a file of several keys, which its types omit) an array. */
+type Parsed = ssh2.ParsedKey | ssh2.ParsedKey[] | Error;
+const described = (r: Parsed): string => (r instanceof Error ? String(r) : 'parsed');
+const firstKey = (r: ssh2.ParsedKey | ssh2.ParsedKey[]): ssh2.ParsedKey | undefined => (Array.isArray(r) ? r[0] : r);
+
 function parsesAndSigns(t: import('ava').ExecutionContext, privateKey: string, publicKey: string): void {
-  const priv = ssh2.utils.parseKey(privateKey);
-  const pub = ssh2.utils.parseKey(publicKey);
-  if (priv instanceof Error || pub instanceof Error) return void t.fail(`${String(priv)} / ${String(pub)}`);
-  const k = Array.isArray(priv) ? priv[0] : priv;
-  const p = Array.isArray(pub) ? pub[0] : pub;
+  const priv: Parsed = ssh2.utils.parseKey(privateKey);
+  const pub: Parsed = ssh2.utils.parseKey(publicKey);
+  if (priv instanceof Error || pub instanceof Error) return void t.fail(`${described(priv)} / ${described(pub)}`);
+  const k = firstKey(priv);
+  const p = firstKey(pub);
+  if (k === undefined || p === undefined) return void t.fail('ssh2 parsed no key');
   const data = Buffer.from('ramoops');
   const sig = k.sign(data);
   t.true(sig instanceof Buffer && p.verify(data, sig) === true);

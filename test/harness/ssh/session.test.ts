@@ -110,7 +110,8 @@ test('connect retries until the server appears; exec is binary safe and reports 
   // client's first attempts, then hands later connections to the SSH server. Waiting on the
   // attempt count, not on a sleep, proves the retry whatever the machine's load.
   let dropped = 0;
-  let guest: FakeGuest | undefined;
+  // Set once the server is up; the listener reads it on every connection.
+  let guest: FakeGuest | undefined = undefined;
   const front = net.createServer((sock) => {
     if (guest !== undefined) return guest.inject(sock);
     dropped++;
@@ -204,28 +205,27 @@ test('againIfDropped: a read whose channel dropbear closed without an exit statu
   const dropped = (): HarnessError => new HarnessError('ssh', 'SSH channel closed without an exit status: cat -- /sys/fs/pstore/dmesg-ramoops-1');
   let calls = 0;
   t.is(
-    await againIfDropped(async () => {
+    await againIfDropped(() => {
       calls++;
-      if (calls < 3) throw dropped();
-      return 'bytes';
+      return calls < 3 ? Promise.reject(dropped()) : Promise.resolve('bytes');
     }),
     'bytes',
   );
   t.is(calls, 3);
   calls = 0;
   await t.throwsAsync(
-    againIfDropped(async () => {
+    againIfDropped(() => {
       calls++;
-      throw dropped();
+      return Promise.reject(dropped());
     }),
     { message: /without an exit status/ },
   );
   t.is(calls, 3, 'a fourth try is not made');
   calls = 0;
   await t.throwsAsync(
-    againIfDropped(async () => {
+    againIfDropped(() => {
       calls++;
-      throw new HarnessError('ssh', 'reading /sys/fs/pstore/x failed (exit 1): No such file');
+      return Promise.reject(new HarnessError('ssh', 'reading /sys/fs/pstore/x failed (exit 1): No such file'));
     }),
     { message: /exit 1/ },
   );
@@ -233,9 +233,9 @@ test('againIfDropped: a read whose channel dropbear closed without an exit statu
   calls = 0;
   await t.throwsAsync(
     againIfDropped(
-      async () => {
+      () => {
         calls++;
-        throw dropped();
+        return Promise.reject(dropped());
       },
       () => true,
     ),
