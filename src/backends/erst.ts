@@ -3,7 +3,7 @@
 // and a map of one u64 record id per slot (0 = free); a record fills the start of its slot
 // and QEMU pads the rest with 0xff. Every record is a CPER record (cper.ts).
 import { ByteReader } from '../bytes/reader.js';
-import { hex, isRamoopsError, type Warning } from '../errors.js';
+import { BackendFormatError, hex, isRamoopsError, type Warning } from '../errors.js';
 import { CPER_PSTORE_HEADER_SIZE, parseCperRecord, type CperRecord } from './cper.js';
 import { CPER_CREATOR_PSTORE, CPER_SECTION_TYPE_DMESG, CPER_SECTION_TYPE_DMESG_Z, CPER_SECTION_TYPE_MCE } from './guid.js';
 import { dropDuplicates, inflaterFor, recordFile, type BackendRecord } from './record.js';
@@ -160,6 +160,7 @@ export function extractErst(bytes: Uint8Array, options: BackendOptions = {}): Ba
   const decisions: string[] = [];
   const store = parseErstStore(bytes);
   const { records, bufsize } = typeof store === 'string' ? readScanned(bytes, store, warnings) : readMapped(bytes, store, warnings);
+  if (typeof store === 'string' && records.length === 0) throw new BackendFormatError('erst', 0, `not a QEMU acpi-erst store: ${store}, and no pstore CPER record on any 4 KiB boundary`);
   if (typeof store !== 'string') decisions.push(`acpi-erst store: record_size ${store.recordSize}, ${store.map.length} slots, record_count ${store.recordCount}`);
   const inflater = inflaterFor(options, decisions);
   const files = records.map((r) => recordFile(r, 'erst', inflater, bufsize, warnings));
