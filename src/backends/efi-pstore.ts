@@ -76,7 +76,7 @@ export function extractEfi(bytes: Uint8Array, options: BackendOptions = {}): Bac
   const store = readVariableStore(bytes, warnings);
   const live = liveVariables(store);
   const dead = store.variables.filter((v) => v.vendor === LINUX_EFI_CRASH_GUID && !live.includes(v));
-  if (dead.length) decisions.push(`${dead.length} deleted or superseded efi-pstore variable(s) in the store, not shown (as the firmware hides them)`);
+  if (dead.length) decisions.push(`${dead.length} deleted, superseded or boot-time-only efi-pstore variable(s) in the store, not shown (the firmware hides them from the OS)`);
   const backendName = since(options, 6, 2) ? 'efi_pstore' : 'efi';
   if (!options.kernel) decisions.push('no kernel version given: files named as 6.2+ kernels name them (dmesg-efi_pstore-…); give the kernel version for older names (dmesg-efi-…)');
   const inflater = inflaterFor(options, decisions);

@@ -54,7 +54,7 @@ test('a deleted dump variable is not shown; the others are', (t) => {
   b[partAt(5) + 2] = 0x3c; // VAR_ADDED & VAR_DELETED & VAR_IN_DELETED_TRANSITION
   const x = read(b);
   t.deepEqual(names(x), all.filter((n) => n !== fileOf(5)));
-  t.true(x.decisions.some((d) => /1 deleted or superseded efi-pstore variable/.test(d)));
+  t.true(x.decisions.some((d) => /1 deleted, superseded or boot-time-only efi-pstore variable/.test(d)));
 });
 
 test('a variable caught in deletion with no newer copy is still live (firmware rule)', (t) => {
