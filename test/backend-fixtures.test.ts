@@ -17,7 +17,11 @@ test('there are real ERST and EFI captures to test against', (t) => {
   t.deepEqual([...new Set(fixtures.map((f) => f.backend))].sort(), ['efi', 'erst']);
 });
 
-function sameAsGuest(t: { is: (a: unknown, b: unknown, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void; true: (a: boolean, m?: string) => void }, fx: BackendFixture, x: BackendExtraction): void {
+function sameAsGuest(
+  t: { is: (a: unknown, b: unknown, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void; true: (a: boolean, m?: string) => void },
+  fx: BackendFixture,
+  x: BackendExtraction,
+): void {
   t.deepEqual(x.files.map((f) => f.name).sort(), fx.expected.map((e) => e.name).sort());
   for (const e of fx.expected) {
     const f = x.files.find((ff) => ff.name === e.name);

@@ -33,7 +33,11 @@ export function parseCperRecord(bytes: Uint8Array, fileOffset: number): CperReco
   if (sig !== 'CPER') throw new BackendFormatError('erst', fileOffset, `no CPER signature (found ${JSON.stringify(sig)})`);
   const recordLength = r.u32At(20);
   if (recordLength < CPER_PSTORE_HEADER_SIZE)
-    throw new BackendFormatError('erst', fileOffset, `CPER record_length ${recordLength} is shorter than the ${CPER_PSTORE_HEADER_SIZE} header bytes pstore writes`);
+    throw new BackendFormatError(
+      'erst',
+      fileOffset,
+      `CPER record_length ${recordLength} is shorter than the ${CPER_PSTORE_HEADER_SIZE} header bytes pstore writes`,
+    );
   if (recordLength > bytes.length)
     throw new BackendFormatError('erst', fileOffset, `CPER record_length ${recordLength} runs past its ${bytes.length}-byte slot`);
   return {

@@ -30,7 +30,13 @@ export function parseDumpName(name: string): DumpName | undefined {
   const u32 = (s: string): number => Number(BigInt.asUintN(32, BigInt(s)));
   if (m) {
     const [, type = '', part = '', count = '', time = '', kind] = m;
-    return { type: u32(type), part: u32(part), count: Number(BigInt.asIntN(32, BigInt(count))), time: BigInt.asUintN(64, BigInt(time)), compressed: kind === 'C' };
+    return {
+      type: u32(type),
+      part: u32(part),
+      count: Number(BigInt.asIntN(32, BigInt(count))),
+      time: BigInt.asUintN(64, BigInt(time)),
+      compressed: kind === 'C',
+    };
   }
   const old = /^dump-type(\d+)-(\d+)-(\d+)/.exec(name);
   if (!old) return undefined;
@@ -54,7 +60,12 @@ function records(vars: readonly EfiVariable[], options: BackendOptions, warnings
   for (const v of vars.filter((x) => x.vendor === LINUX_EFI_CRASH_GUID)) {
     const name = v.name.slice(0, DUMP_NAME_LEN - 1);
     const d = parseDumpName(name);
-    const stop = (why: string): number => warnings.push({ code: 'read-stopped', address: v.offset, message: `EFI variable ${JSON.stringify(v.name)} at ${hex(v.offset)}: ${why}: the kernel stops reading efi-pstore here, so no later record appears` });
+    const stop = (why: string): number =>
+      warnings.push({
+        code: 'read-stopped',
+        address: v.offset,
+        message: `EFI variable ${JSON.stringify(v.name)} at ${hex(v.offset)}: ${why}: the kernel stops reading efi-pstore here, so no later record appears`,
+      });
     if (!d) {
       stop('not a dump-type name');
       break;
@@ -63,7 +74,10 @@ function records(vars: readonly EfiVariable[], options: BackendOptions, warnings
       stop(`${v.data.length} bytes do not fit the kernel's ${RECORD_SIZE}-byte buffer`);
       break;
     }
-    const notes = [`EFI variable ${v.name} at ${hex(v.offset)}`, ...(v.afterDamage ? ['found behind a damaged variable header: the firmware would not show it'] : [])];
+    const notes = [
+      `EFI variable ${v.name} at ${hex(v.offset)}`,
+      ...(v.afterDamage ? ['found behind a damaged variable header: the firmware would not show it'] : []),
+    ];
     out.push({ type: d.type, id: genericId(d.time, d.part, d.count), compressed: d.compressed, payload: v.data, seconds: d.time, offset: v.offset, notes });
   }
   return out;
@@ -76,9 +90,13 @@ export function extractEfi(bytes: Uint8Array, options: BackendOptions = {}): Bac
   const store = readVariableStore(bytes, warnings);
   const live = liveVariables(store);
   const dead = store.variables.filter((v) => v.vendor === LINUX_EFI_CRASH_GUID && !live.includes(v));
-  if (dead.length) decisions.push(`${dead.length} deleted, superseded or boot-time-only efi-pstore variable(s) in the store, not shown (the firmware hides them from the OS)`);
+  if (dead.length)
+    decisions.push(`${dead.length} deleted, superseded or boot-time-only efi-pstore variable(s) in the store, not shown (the firmware hides them from the OS)`);
   const backendName = since(options, 6, 2) ? 'efi_pstore' : 'efi';
-  if (!options.kernel) decisions.push('no kernel version given: files named as 6.2+ kernels name them (dmesg-efi_pstore-…); give the kernel version for older names (dmesg-efi-…)');
+  if (!options.kernel)
+    decisions.push(
+      'no kernel version given: files named as 6.2+ kernels name them (dmesg-efi_pstore-…); give the kernel version for older names (dmesg-efi-…)',
+    );
   const inflater = inflaterFor(options, decisions);
   const bufsize = Math.max(RECORD_SIZE, ...live.filter((v) => v.vendor === LINUX_EFI_CRASH_GUID).map((v) => (since(options, 6, 2) ? v.data.length : 0)));
   const files = records(live, options, warnings).map((r) => recordFile(r, backendName, inflater, bufsize, warnings));

@@ -41,11 +41,13 @@ function storeBounds(bytes: Uint8Array): { start: number; end: number; authentic
   const fvSig = String.fromCharCode(...r.bytesAt(0x28, 4));
   if (fvSig !== '_FVH') throw new BackendFormatError('efi', 0x28, `no _FVH firmware volume signature (found ${JSON.stringify(fvSig)})`);
   const fsGuid = guidAt(r, 0x10);
-  if (fsGuid !== EFI_SYSTEM_NV_DATA_FV_GUID) throw new BackendFormatError('efi', 0x10, `firmware volume ${fsGuid} is not a variable store volume (${EFI_SYSTEM_NV_DATA_FV_GUID})`);
+  if (fsGuid !== EFI_SYSTEM_NV_DATA_FV_GUID)
+    throw new BackendFormatError('efi', 0x10, `firmware volume ${fsGuid} is not a variable store volume (${EFI_SYSTEM_NV_DATA_FV_GUID})`);
   const headerLength = r.u16At(0x30);
   const sig = guidAt(r, headerLength);
   const authenticated = sig === EFI_AUTHENTICATED_VARIABLE_GUID;
-  if (!authenticated && sig !== EFI_VARIABLE_GUID) throw new BackendFormatError('efi', headerLength, `variable store signature ${sig} is neither the authenticated nor the plain variable GUID`);
+  if (!authenticated && sig !== EFI_VARIABLE_GUID)
+    throw new BackendFormatError('efi', headerLength, `variable store signature ${sig} is neither the authenticated nor the plain variable GUID`);
   const size = r.u32At(headerLength + 16);
   // VARIABLE_STORE_HEADER is 28 bytes; the first variable is header-aligned after it.
   const start = align4(headerLength + 28);
@@ -66,7 +68,14 @@ function variableAt(r: ByteReader, at: number, end: number, authenticated: boole
   const nameAt = at + hdr;
   if (nameSize > end - nameAt || dataSize > end - nameAt - nameSize) return undefined;
   const name = ucs2(r.bytesAt(nameAt, nameSize));
-  const v = { offset: at, state: r.u8At(at + 2), attributes: r.u32At(at + 4), name, vendor: guidAt(r, sizes + 8), data: r.bytesAt(nameAt + nameSize, dataSize) };
+  const v = {
+    offset: at,
+    state: r.u8At(at + 2),
+    attributes: r.u32At(at + 4),
+    name,
+    vendor: guidAt(r, sizes + 8),
+    data: r.bytesAt(nameAt + nameSize, dataSize),
+  };
   return { v, next: align4(nameAt + nameSize + dataSize) };
 }
 

@@ -32,7 +32,8 @@ export function parseErstStore(bytes: Uint8Array): ErstStore | string {
   const recordSize = r.u32At(8);
   const storageOffset = r.u32At(12);
   if (recordSize < 4096 || (recordSize & (recordSize - 1)) !== 0) return `record_size ${recordSize} is not a power of two of at least 4096`;
-  if (storageOffset === 0 || storageOffset % recordSize !== 0) return `storage_offset ${hex(storageOffset)} is not a non-zero multiple of record_size ${hex(recordSize)}`;
+  if (storageOffset === 0 || storageOffset % recordSize !== 0)
+    return `storage_offset ${hex(storageOffset)} is not a non-zero multiple of record_size ${hex(recordSize)}`;
   if (r.u16At(16) !== 0x0100 || r.u16At(18) !== 0) return `version ${hex(r.u16At(16))} / reserved ${r.u16At(18)}: QEMU accepts 0x100 / 0 only`;
   if (bytes.length % recordSize !== 0) return `store size ${bytes.length} is not a multiple of record_size ${recordSize}`;
   const slots = bytes.length / recordSize;
@@ -89,13 +90,21 @@ function readMapped(bytes: Uint8Array, store: ErstStore, warnings: Warning[]): R
   for (const id of enumerate(store)) {
     const slot = lookup(store, id);
     if (slot === undefined) {
-      warnings.push({ code: 'erst-id-not-found', message: `record id ${id} is in the map but past record_count ${store.recordCount}: QEMU does not find it, the kernel skips it` });
+      warnings.push({
+        code: 'erst-id-not-found',
+        message: `record id ${id} is in the map but past record_count ${store.recordCount}: QEMU does not find it, the kernel skips it`,
+      });
       continue;
     }
     used.add(slot);
     const rec = slotRecord(bytes, store.recordSize, slot, warnings);
     if (!rec) continue;
-    if (rec.recordId !== id) warnings.push({ code: 'erst-id-mismatch', address: slot * store.recordSize, message: `slot ${slot} is mapped to record id ${id} but its CPER header says ${rec.recordId}; named by the map, as the kernel does` });
+    if (rec.recordId !== id)
+      warnings.push({
+        code: 'erst-id-mismatch',
+        address: slot * store.recordSize,
+        message: `slot ${slot} is mapped to record id ${id} but its CPER header says ${rec.recordId}; named by the map, as the kernel does`,
+      });
     const r = toRecord(rec, id, slot * store.recordSize, warnings);
     if (r) records.push(r);
   }
@@ -116,7 +125,11 @@ function slotRecord(bytes: Uint8Array, recordSize: number, slot: number, warning
 
 function toRecord(rec: CperRecord, id: bigint, offset: number, warnings: Warning[]): BackendRecord | undefined {
   if (rec.creatorId !== CPER_CREATOR_PSTORE) {
-    warnings.push({ code: 'erst-not-pstore', address: offset, message: `record ${id} at ${hex(offset)} was created by ${rec.creatorId}, not pstore: the kernel skips it` });
+    warnings.push({
+      code: 'erst-not-pstore',
+      address: offset,
+      message: `record ${id} at ${hex(offset)} was created by ${rec.creatorId}, not pstore: the kernel skips it`,
+    });
     return undefined;
   }
   const { type, compressed } = recordType(rec);
@@ -129,13 +142,21 @@ function noteStale(bytes: Uint8Array, store: ErstStore, used: ReadonlySet<number
     if (used.has(slot) || store.map[slot] !== 0n) continue;
     const at = slot * store.recordSize;
     if (String.fromCharCode(...bytes.subarray(at, at + 4)) !== 'CPER') continue;
-    warnings.push({ code: 'erst-cleared-record', address: at, message: `slot ${slot} at ${hex(at)} holds a cleared (erased) CPER record: the kernel does not show it` });
+    warnings.push({
+      code: 'erst-cleared-record',
+      address: at,
+      message: `slot ${slot} at ${hex(at)} holds a cleared (erased) CPER record: the kernel does not show it`,
+    });
   }
 }
 
 /** A store whose header is unreadable: every 4 KiB boundary that starts a pstore CPER record (QEMU's slots are 4 KiB multiples). */
 function readScanned(bytes: Uint8Array, why: string, warnings: Warning[]): Read {
-  warnings.push({ code: 'erst-bad-header', address: 0, message: `acpi-erst store header: ${why}; records found by scanning 4 KiB boundaries instead (QEMU would refuse this store)` });
+  warnings.push({
+    code: 'erst-bad-header',
+    address: 0,
+    message: `acpi-erst store header: ${why}; records found by scanning 4 KiB boundaries instead (QEMU would refuse this store)`,
+  });
   const records: BackendRecord[] = [];
   let recordSize = 4096;
   for (let at = 4096; at + CPER_PSTORE_HEADER_SIZE <= bytes.length; at += 4096) {
@@ -160,8 +181,10 @@ export function extractErst(bytes: Uint8Array, options: BackendOptions = {}): Ba
   const decisions: string[] = [];
   const store = parseErstStore(bytes);
   const { records, bufsize } = typeof store === 'string' ? readScanned(bytes, store, warnings) : readMapped(bytes, store, warnings);
-  if (typeof store === 'string' && records.length === 0) throw new BackendFormatError('erst', 0, `not a QEMU acpi-erst store: ${store}, and no pstore CPER record on any 4 KiB boundary`);
-  if (typeof store !== 'string') decisions.push(`acpi-erst store: record_size ${store.recordSize}, ${store.map.length} slots, record_count ${store.recordCount}`);
+  if (typeof store === 'string' && records.length === 0)
+    throw new BackendFormatError('erst', 0, `not a QEMU acpi-erst store: ${store}, and no pstore CPER record on any 4 KiB boundary`);
+  if (typeof store !== 'string')
+    decisions.push(`acpi-erst store: record_size ${store.recordSize}, ${store.map.length} slots, record_count ${store.recordCount}`);
   const inflater = inflaterFor(options, decisions);
   const files = records.map((r) => recordFile(r, 'erst', inflater, bufsize, warnings));
   return { backend: 'erst', files: dropDuplicates(files, warnings), decisions, warnings };

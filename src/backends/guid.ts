@@ -12,7 +12,10 @@ export function guidAt(r: ByteReader, at: number): string {
       .reverse()
       .map(hex2)
       .join('');
-  const be = (from: number, n: number): string => Array.from(b.subarray(from, from + n)).map(hex2).join('');
+  const be = (from: number, n: number): string =>
+    Array.from(b.subarray(from, from + n))
+      .map(hex2)
+      .join('');
   return `${le(0, 4)}-${le(4, 2)}-${le(6, 2)}-${be(8, 2)}-${be(10, 6)}`;
 }
 

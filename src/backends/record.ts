@@ -28,7 +28,8 @@ export interface BackendRecord {
 
 /** How the reading kernel decompresses: the algorithm and its work buffer for a backend bufsize. */
 export interface Inflater {
-  readonly algorithm: Algorithm | string;
+  // A name the kernel may have been given that no decompressor exists for stays a plain string.
+  readonly algorithm: string;
   limit(bufsize: number): number;
 }
 
@@ -64,7 +65,8 @@ export function recordFile(rec: BackendRecord, backendName: string, inflater: In
     const algorithm = inflater.algorithm as Algorithm;
     try {
       if (rec.type !== 0) throw new DecompressError(algorithm, `a compressed ${type} record: the kernel decompresses dmesg records only`);
-      if (!KNOWN.includes(algorithm)) throw new DecompressError(algorithm, `pstore.compress=${algorithm}: no decompressor is set up, the kernel cannot decompress`);
+      if (!KNOWN.includes(algorithm))
+        throw new DecompressError(algorithm, `pstore.compress=${algorithm}: no decompressor is set up, the kernel cannot decompress`);
       bytes = decompress(algorithm, rec.payload, inflater.limit(bufsize));
       compression = { algorithm, ok: true };
     } catch (e) {
@@ -72,7 +74,11 @@ export function recordFile(rec: BackendRecord, backendName: string, inflater: In
       name = `${base}.enc.z`;
       compression = { algorithm, ok: false, error: e.message };
       notes.push(`decompression failed (${e.message}); kept compressed as the kernel does`);
-      warnings.push({ code: 'backend-decompress-failed', address: rec.offset, message: `record at file offset 0x${rec.offset.toString(16)}: ${e.message}; written as ${name}` });
+      warnings.push({
+        code: 'backend-decompress-failed',
+        address: rec.offset,
+        message: `record at file offset 0x${rec.offset.toString(16)}: ${e.message}; written as ${name}`,
+      });
     }
   }
   const seconds = Number(BigInt.asIntN(64, rec.seconds));
@@ -95,7 +101,11 @@ export function dropDuplicates(files: readonly BackendFile[], warnings: Warning[
   const out: BackendFile[] = [];
   for (const f of files) {
     if (seen.has(f.name)) {
-      warnings.push({ code: 'backend-duplicate-name', address: f.offset, message: `a second record named ${f.name} at file offset 0x${f.offset.toString(16)}: the kernel keeps the first` });
+      warnings.push({
+        code: 'backend-duplicate-name',
+        address: f.offset,
+        message: `a second record named ${f.name} at file offset 0x${f.offset.toString(16)}: the kernel keeps the first`,
+      });
       continue;
     }
     seen.add(f.name);

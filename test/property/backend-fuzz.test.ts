@@ -17,7 +17,15 @@ function hotOffsets(name: string, bytes: Uint8Array): number[] {
     return [0, 8, 12, 16, 20, 24, 32, 40, ...[0x2000, 0x4000].flatMap((s) => fields.map((f) => s + f))];
   }
   const vars = readVariableStore(bytes, []).variables;
-  return [0x10, 0x20, 0x28, 0x30, 0x48, 0x58, ...vars.flatMap((v) => [v.offset, v.offset + 2, v.offset + 4, v.offset + 36, v.offset + 40, v.offset + 44, v.offset + 60])];
+  return [
+    0x10,
+    0x20,
+    0x28,
+    0x30,
+    0x48,
+    0x58,
+    ...vars.flatMap((v) => [v.offset, v.offset + 2, v.offset + 4, v.offset + 36, v.offset + 40, v.offset + 44, v.offset + 60]),
+  ];
 }
 
 for (const name of ['deb61-erst-1panic', 'deb61-efi-1panic']) {
@@ -28,7 +36,10 @@ for (const name of ['deb61-erst-1panic', 'deb61-efi-1panic']) {
     let slowest = 0;
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.oneof(fc.constantFrom(...hot), fc.nat(fx.bytes.length - 1)), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 8 })), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.tuple(fc.oneof(fc.constantFrom(...hot), fc.nat(fx.bytes.length - 1)), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 8 })), {
+          minLength: 1,
+          maxLength: 30,
+        }),
         fc.oneof(fc.constant(fx.bytes.length), fc.nat(fx.bytes.length)),
         (muts, keep) => {
           const b = Uint8Array.from(fx.bytes.subarray(0, keep));

@@ -36,7 +36,16 @@ export function backendJson(x: BackendExtraction, outDir: string): unknown {
   return {
     outDir,
     backend: x.backend,
-    files: x.files.map((f) => ({ name: f.name, type: f.type, id: f.id.toString(), size: f.size, mtime: f.mtime ?? null, offset: hexAddr(f.offset), compression: f.compression ?? null, notes: f.notes })),
+    files: x.files.map((f) => ({
+      name: f.name,
+      type: f.type,
+      id: f.id.toString(),
+      size: f.size,
+      mtime: f.mtime ?? null,
+      offset: hexAddr(f.offset),
+      compression: f.compression ?? null,
+      notes: f.notes,
+    })),
     decisions: x.decisions,
     warnings: x.warnings,
   };
@@ -44,7 +53,8 @@ export function backendJson(x: BackendExtraction, outDir: string): unknown {
 
 /** Extract `a.dump` as the storage of `backend`; exit code 0 (a damaged store gives what it can, with warnings). */
 export function extractBackendFile(a: BackendArgs, backend: Backend, size: number): void {
-  if (size > MAX_STORE) throw new InputError('--backend', `${a.dump} is ${size} bytes; a ${backend} store is at most ${MAX_STORE} bytes: is this a RAM dump? drop --backend`);
+  if (size > MAX_STORE)
+    throw new InputError('--backend', `${a.dump} is ${size} bytes; a ${backend} store is at most ${MAX_STORE} bytes: is this a RAM dump? drop --backend`);
   const { settings, warnings: cfgWarnings } = resolveSettings(a);
   const kernel = settings.kernelVersion === undefined ? undefined : parseKernelVersion(settings.kernelVersion);
   const x = extractBackend(backend, new Uint8Array(readFileSync(a.dump)), {

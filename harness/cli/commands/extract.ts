@@ -162,7 +162,11 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
     checkEmptyOutDir('--out', a.out, a.force);
     const backend = a.backend ?? (a.format === 'auto' ? sniffBackend(a.dump) : undefined);
     if (backend === 'erst' || backend === 'efi') {
-      if (a.auto) throw new InputError('--auto', `finds ramoops regions in RAM dumps; ${a.dump} is ${a.backend ? 'given as' : 'recognised as'} a ${backend === 'erst' ? 'QEMU acpi-erst' : 'OVMF variable'} store, which needs no --auto`);
+      if (a.auto)
+        throw new InputError(
+          '--auto',
+          `finds ramoops regions in RAM dumps; ${a.dump} is ${a.backend ? 'given as' : 'recognised as'} a ${backend === 'erst' ? 'QEMU acpi-erst' : 'OVMF variable'} store, which needs no --auto`,
+        );
       return extractBackendFile(a, backend, size);
     }
     if (a['system-map'] !== undefined) checkInputFile('--system-map', a['system-map']);

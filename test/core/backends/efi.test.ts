@@ -45,7 +45,10 @@ test('sscanf formats: with data type, without it, and the oldest three-field one
 });
 
 test('kernel 6.2+ names the backend efi_pstore (KBUILD_MODNAME), 6.1 efi', (t) => {
-  t.deepEqual(names(read(fx.bytes, parseKernelVersion('6.12.118+deb12-amd64'))), all.map((n) => n.replace('dmesg-efi-', 'dmesg-efi_pstore-')));
+  t.deepEqual(
+    names(read(fx.bytes, parseKernelVersion('6.12.118+deb12-amd64'))),
+    all.map((n) => n.replace('dmesg-efi-', 'dmesg-efi_pstore-')),
+  );
   t.deepEqual(names(read(fx.bytes)), all);
 });
 
@@ -53,7 +56,10 @@ test('a deleted dump variable is not shown; the others are', (t) => {
   const b = fx.bytes.slice();
   b[partAt(5) + 2] = 0x3c; // VAR_ADDED & VAR_DELETED & VAR_IN_DELETED_TRANSITION
   const x = read(b);
-  t.deepEqual(names(x), all.filter((n) => n !== fileOf(5)));
+  t.deepEqual(
+    names(x),
+    all.filter((n) => n !== fileOf(5)),
+  );
   t.true(x.decisions.some((d) => /1 deleted, superseded or boot-time-only efi-pstore variable/.test(d)));
 });
 
@@ -66,14 +72,20 @@ test('a variable caught in deletion with no newer copy is still live (firmware r
 test('a variable without runtime access is invisible to the OS', (t) => {
   const b = fx.bytes.slice();
   b[partAt(2) + 4] = 0x3; // NV | BS, no RT
-  t.deepEqual(names(read(b)), all.filter((n) => n !== fileOf(2)));
+  t.deepEqual(
+    names(read(b)),
+    all.filter((n) => n !== fileOf(2)),
+  );
 });
 
 test('a smashed variable header: the firmware stops there, we resume and keep every other part', (t) => {
   const b = fx.bytes.slice();
   b.fill(0, partAt(3), partAt(3) + 4); // StartId and State of part 3
   const x = read(b);
-  t.deepEqual(names(x), all.filter((n) => n !== fileOf(3)));
+  t.deepEqual(
+    names(x),
+    all.filter((n) => n !== fileOf(3)),
+  );
   for (const e of fx.expected.filter((ee) => ee.name !== fileOf(3))) {
     const f = x.files.find((ff) => ff.name === e.name);
     t.true(!!f && Buffer.from(f.bytes).equals(Buffer.from(e.bytes)), e.name);
@@ -96,7 +108,10 @@ test('a crash-GUID variable that is no dump name ends the kernel read (efi_pstor
   const b = fx.bytes.slice();
   b[partAt(4) + 60] = 'D'.charCodeAt(0); // "Dump-type0-4-…"
   const x = read(b);
-  t.deepEqual(names(x), all.filter((n) => ['01', '02', '03'].some((p) => n.endsWith(`${p}001`))));
+  t.deepEqual(
+    names(x),
+    all.filter((n) => ['01', '02', '03'].some((p) => n.endsWith(`${p}001`))),
+  );
   t.deepEqual(codes(x), ['read-stopped']);
 });
 
@@ -108,5 +123,8 @@ test('a file without a variable firmware volume is a BackendFormatError', (t) =>
 
 test('a store cut short keeps the parts before the cut', (t) => {
   const x = read(fx.bytes.slice(0, partAt(9) + 100));
-  t.deepEqual(names(x), all.filter((n) => ['01', '02', '03', '04', '05', '06', '07', '08'].some((p) => n.endsWith(`${p}001`))));
+  t.deepEqual(
+    names(x),
+    all.filter((n) => ['01', '02', '03', '04', '05', '06', '07', '08'].some((p) => n.endsWith(`${p}001`))),
+  );
 });

@@ -27,7 +27,10 @@ test('a record whose CPER signature is smashed is skipped; the other one is kept
   const b = copy();
   b.set([0, 0, 0, 0], 0x2000);
   const x = read(b);
-  t.deepEqual(x.files.map((f) => f.name), [PART2]);
+  t.deepEqual(
+    x.files.map((f) => f.name),
+    [PART2],
+  );
   t.true(Buffer.from(x.files[0]?.bytes ?? []).equals(expected(PART2)));
   t.deepEqual(codes(x), ['erst-bad-record']);
   t.is(x.warnings[0]?.address, 0x2000);
@@ -37,7 +40,10 @@ test('a record_length past its slot is skipped, not read into the next slot', (t
   const b = copy();
   new DataView(b.buffer).setUint32(0x2000 + 20, 0x3000, true);
   const x = read(b);
-  t.deepEqual(x.files.map((f) => f.name), [PART2]);
+  t.deepEqual(
+    x.files.map((f) => f.name),
+    [PART2],
+  );
   t.regex(x.warnings[0]?.message ?? '', /record_length 12288 runs past its 8192-byte slot/);
 });
 
@@ -45,7 +51,10 @@ test('a broken deflate stream is kept compressed and named .enc.z, as the kernel
   const b = copy();
   b.fill(0xff, 0x4000 + 200, 0x4000 + 260);
   const x = read(b);
-  t.deepEqual(x.files.map((f) => f.name), [PART1, `${PART2}.enc.z`]);
+  t.deepEqual(
+    x.files.map((f) => f.name),
+    [PART1, `${PART2}.enc.z`],
+  );
   const bad = x.files[1];
   t.is(bad?.compression?.ok, false);
   // The stored bytes themselves: record_length minus the 200 header bytes.
@@ -60,7 +69,10 @@ test('a cleared record (map entry 0, bytes still in the slot) is not shown, and 
   v.setBigUint64(24 + 8 * 2, 0n, true);
   v.setUint32(20, 1, true);
   const x = read(b);
-  t.deepEqual(x.files.map((f) => f.name), [PART1]);
+  t.deepEqual(
+    x.files.map((f) => f.name),
+    [PART1],
+  );
   t.deepEqual(codes(x), ['erst-cleared-record']);
 });
 
@@ -68,7 +80,10 @@ test('a record another creator wrote is skipped as erst_read_record does', (t) =
   const b = copy();
   b[0x2000 + 64] = (b[0x2000 + 64] ?? 0) ^ 0xff;
   const x = read(b);
-  t.deepEqual(x.files.map((f) => f.name), [PART2]);
+  t.deepEqual(
+    x.files.map((f) => f.name),
+    [PART2],
+  );
   t.deepEqual(codes(x), ['erst-not-pstore']);
 });
 
@@ -82,7 +97,10 @@ test('a damaged store header: both records are found by scanning, with a warning
   const b = copy();
   b.fill(0x5a, 0, 24);
   const x = read(b);
-  t.deepEqual(x.files.map((f) => f.name), [PART1, PART2]);
+  t.deepEqual(
+    x.files.map((f) => f.name),
+    [PART1, PART2],
+  );
   t.true(Buffer.from(x.files[0]?.bytes ?? []).equals(expected(PART1)));
   t.true(Buffer.from(x.files[1]?.bytes ?? []).equals(expected(PART2)));
   t.deepEqual(codes(x), ['erst-bad-header']);
@@ -91,7 +109,10 @@ test('a damaged store header: both records are found by scanning, with a warning
 
 test('a store cut short in the second record keeps the first', (t) => {
   const x = read(fx.bytes.slice(0, 0x4800)); // record 2 is 0xe5a bytes from 0x4000
-  t.deepEqual(x.files.map((f) => f.name), [PART1]);
+  t.deepEqual(
+    x.files.map((f) => f.name),
+    [PART1],
+  );
   t.true(Buffer.from(x.files[0]?.bytes ?? []).equals(expected(PART1)));
   t.deepEqual(codes(x), ['erst-bad-header', 'erst-bad-record']);
 });
@@ -104,6 +125,9 @@ test('a file that is no ERST store at all is a BackendFormatError, not an empty 
 
 test('no kernel version: current kernels decompress into 3 x bufsize, enough for both records', (t) => {
   const x = extractBackend('erst', fx.bytes);
-  t.deepEqual(x.files.map((f) => f.name), [PART1, PART2]);
+  t.deepEqual(
+    x.files.map((f) => f.name),
+    [PART1, PART2],
+  );
   t.true(x.decisions.some((d) => /no kernel version/.test(d)));
 });

@@ -32,7 +32,10 @@ test('--backend efi on an OVMF store gives the same files as detection', (t) => 
 test('--backend erst on an OVMF store: one line naming what is missing, exit 2, nothing written', (t) => {
   const r = run([efi.storage, '--backend', 'erst']);
   t.is(r.status, 2);
-  t.is(r.stderr, 'ramoops: erst: not a QEMU acpi-erst store: no ERSTSTOR magic at offset 0, and no pstore CPER record on any 4 KiB boundary (at file offset 0x0)\n');
+  t.is(
+    r.stderr,
+    'ramoops: erst: not a QEMU acpi-erst store: no ERSTSTOR magic at offset 0, and no pstore CPER record on any 4 KiB boundary (at file offset 0x0)\n',
+  );
   t.is(r.files, undefined);
 });
 
