@@ -12,7 +12,8 @@ export type RamoopsErrorKind =
   | 'AddressNotCaptured'
   | 'Layout'
   | 'DumpFormat'
-  | 'KernelImage';
+  | 'KernelImage'
+  | 'BackendFormat';
 
 export function hex(n: number | bigint): string {
   return '0x' + n.toString(16);
@@ -111,6 +112,19 @@ export class KernelImageError extends RamoopsError {
   ) {
     super(`${what}: ${message}`);
     this.name = 'KernelImageError';
+  }
+}
+
+/** A pstore backend's storage file (QEMU acpi-erst store, OVMF variable store) that breaks its own format; names the format and file offset. */
+export class BackendFormatError extends RamoopsError {
+  readonly kind = 'BackendFormat' as const;
+  constructor(
+    readonly format: string,
+    readonly offset: number,
+    message: string,
+  ) {
+    super(`${format}: ${message} (at file offset ${hex(offset)})`);
+    this.name = 'BackendFormatError';
   }
 }
 

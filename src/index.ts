@@ -42,3 +42,4 @@ export function configFromCmdline(cmdline: string, kernelVersion?: string): Ramo
 export function extractRegion(region: Uint8Array, config: RamoopsConfig, options?: ExtractOptions): Extraction {
   return extract(rawMemory(region, config.memAddress, 'region image'), config, options);
 }
+export { extractBackend, detectBackend, DETECT_BYTES, type Backend, type BackendExtraction, type BackendFile, type BackendOptions } from './backends/index.js';

@@ -21,6 +21,7 @@ import { writeConfined } from '../../io/artifacts.js';
 import { checkEmptyOutDir, checkInputFile, InputError, prepareEmptyOutDir } from '../input.js';
 import { collapseWarnings } from '../warnings.js';
 import { resolveConfig, withConfigOptions, type ConfigArgs } from '../config-options.js';
+import { extractBackendFile, sniffBackend } from './extract-backend.js';
 
 interface ExtractArgs extends ConfigArgs, DumpArgs {
   'system-map'?: string;
@@ -32,6 +33,7 @@ interface ExtractArgs extends ConfigArgs, DumpArgs {
   json: boolean;
   auto: boolean;
   region: number;
+  backend?: 'ramoops' | 'erst' | 'efi';
 }
 
 /** Exit codes, also shown in --help. */
@@ -145,14 +147,28 @@ export const extractCommand: CommandModule<object, ExtractArgs> = {
             'find the ramoops region and its configuration in the dump (as `ramoops scan` does) instead of being told; explicit --kernel-version, --cpus and --compress still apply',
         })
         .option('region', { type: 'number', default: 0, describe: 'with --auto: which of the regions found to extract (0 = the first)' })
+        .option('backend', {
+          choices: ['ramoops', 'erst', 'efi'] as const,
+          describe:
+            "what the file holds: ramoops (a RAM dump), erst (QEMU's acpi-erst memory backend file) or efi (an OVMF variable store, the VARS pflash file); default: known by the file's first bytes (ERSTSTOR magic, a variable firmware volume), else ramoops",
+        })
         .epilog(
           'Exit codes: 0 extracted (ECC errors and undecodable records are reproduced as the kernel shows them);\n1 partial: some zones are not in the dump;\n2 error: bad configuration or input, nothing extracted.',
         ),
     ),
   handler: (a) => {
     // Before any work: a run that ends on a bad --out has wasted the extraction.
-    checkInputFile('dump', a.dump);
+    const size = checkInputFile('dump', a.dump);
     checkEmptyOutDir('--out', a.out, a.force);
+    const backend = a.backend ?? (a.format === 'auto' ? sniffBackend(a.dump) : undefined);
+    if (backend === 'erst' || backend === 'efi') {
+      if (a.auto)
+        throw new InputError(
+          '--auto',
+          `finds ramoops regions in RAM dumps; ${a.dump} is ${a.backend ? 'given as' : 'recognised as'} a ${backend === 'erst' ? 'QEMU acpi-erst' : 'OVMF variable'} store, which needs no --auto`,
+        );
+      return extractBackendFile(a, backend, size);
+    }
     if (a['system-map'] !== undefined) checkInputFile('--system-map', a['system-map']);
     if (a.kallsyms !== undefined) checkInputFile('--kallsyms', a.kallsyms);
     const dump = openDumpFromArgs(a);
