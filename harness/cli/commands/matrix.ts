@@ -16,8 +16,9 @@ import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
 import type { ConfigArgs } from '../config-options.js';
 import { kernelSpecOf, runCmdline, runDtNode } from './run.js';
 import { checkOutDir } from '../input.js';
+import { checkKcidbArgs, kcidbYargs, writeKcidbFile, type KcidbArgs } from '../kcidb-options.js';
 
-interface MatrixArgs {
+interface MatrixArgs extends KcidbArgs {
   arch: string;
   kernels: string[];
   source?: string[];
@@ -187,7 +188,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
   command: 'matrix',
   describe: 'run kernels x ramoops configurations x scenarios, one verified crash cycle per cell, one VM per core',
   builder: (y: Argv) =>
-    y
+    kcidbYargs(y)
       .option('kernels', {
         type: 'string',
         array: true,
@@ -243,6 +244,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       ),
   handler: async (a) => {
     if (a.out !== undefined) checkOutDir('--out', a.out);
+    checkKcidbArgs(a);
     const kernels = [
       ...a.kernels.filter((k) => !(a.source !== undefined && k === 'debian' && a.kernels.length === 1)),
       ...(a.source ?? []).map((s) =>
@@ -356,6 +358,8 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       const file = path.resolve(a.junit);
       writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), readFileSync(path.join(out, 'junit.xml')));
     }
+    const kcidb = writeKcidbFile(a, out);
+    if (kcidb !== undefined) process.stderr.write(`ramoops matrix: KCIDB results (schema v5.3) in ${kcidb}\n`);
     // An empty shard already said so in one line; --json still prints its (empty) matrix.json.
     if (a.json || report.cells.length > 0) process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
     process.exitCode = report.exitCode;
