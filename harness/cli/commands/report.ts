@@ -15,7 +15,7 @@ interface MergeArgs extends KcidbArgs {
   junit?: string;
 }
 
-const mergeCommand: CommandModule<object, MergeArgs> = {
+export const mergeCommand: CommandModule<object, MergeArgs> = {
   command: 'merge <dirs..>',
   describe: "merge the --out folders of 'ramoops matrix --shard i/N' runs (any order) into one matrix folder",
   builder: (y: Argv) =>
