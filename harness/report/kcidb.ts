@@ -140,7 +140,7 @@ export function logExcerpt(verdict: string, why: string | undefined, e: CellEvid
   if (e.serial !== undefined) {
     const title = `\n--- ${e.serial.name} (end)\n`;
     const room = LOG_EXCERPT_MAX - text.length - title.length;
-    const tail = clean(e.serial.text).slice(-room);
+    const tail = room > 0 ? clean(e.serial.text).slice(-room) : '';
     // Start the tail at a line, not mid-word.
     const nl = tail.indexOf('\n');
     text += title + (tail.length === room && nl >= 0 ? tail.slice(nl + 1) : tail);
