@@ -7,7 +7,7 @@
 // TCG guests slow enough to time out.
 import { spawn } from 'node:child_process';
 
-const HEAVY = ['dist/test/integration/matrix.test.js', 'dist/test/integration/matrix-shards.test.js'];
+const HEAVY = ['dist/test/integration/matrix.test.js', 'dist/test/integration/matrix-shards.test.js', 'dist/test/integration/ci-examples.test.js'];
 const args = process.argv.slice(2);
 const phases = args.length > 0 ? [args] : [['dist/test/**/*.test.js', ...HEAVY.map((f) => `!${f}`)], ['--concurrency', '1', ...HEAVY]];
 

@@ -1,18 +1,22 @@
 // A 12-cell matrix run as 3 shard processes (as 3 CI runners would), merged with
 // `ramoops report merge`, equals the same matrix run in one process: cell for cell, verdicts,
-// reasons and diffs (timings and folders excluded). The cheapest real cells: Debian's stock
-// kernel, fast scenarios (lkdtm-panic is skipped on it, which must merge as a skip too).
+// reasons and diffs (timings and folders excluded), and their KCIDB files hold the same objects.
+// The cheapest real cells: Debian's stock kernel, fast scenarios (lkdtm-panic is skipped on it,
+// which must merge as a skip too).
 // Run alone (scripts/run-tests.mjs phase 2).
 import { readFileSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import type { MatrixReport } from '../../harness/matrix/run.js';
+import type { KcidbData } from '../../harness/report/kcidb.js';
 import { serialUnless, x86SkipReason } from '../helpers/integration.js';
-import { repoRoot } from '../helpers/paths.js';
+import { validate } from '../helpers/json-schema.js';
+import { fixturesDir, repoRoot } from '../helpers/paths.js';
 
 const shardTest = serialUnless(x86SkipReason({ debianKernel: true }));
 const CLI = join(repoRoot(), 'dist/harness/cli/main.js');
+const SCHEMA = JSON.parse(readFileSync(join(fixturesDir(), 'kcidb', 'kcidb-io.schema.v5.3.json'), 'utf8')) as object;
 const MATRIX = [
   '--kernels',
   'debian',
@@ -49,7 +53,10 @@ shardTest('3 shard processes merged equal the same 12-cell matrix run unsharded'
   const tmp = await dir({ prefix: 'ramoops-shards-test-', unsafeCleanup: true });
   if (process.env['RAMOOPS_KEEP_ARTIFACTS'] !== '1') t.teardown(() => tmp.cleanup());
   const whole = join(tmp.path, 'whole');
-  const r0 = await execa(process.execPath, [CLI, 'matrix', ...MATRIX, '--out', whole], { reject: false, all: true });
+  const r0 = await execa(process.execPath, [CLI, 'matrix', ...MATRIX, '--out', whole, '--kcidb', join(tmp.path, 'whole-kcidb.json')], {
+    reject: false,
+    all: true,
+  });
   const m0 = JSON.parse(readFileSync(join(whole, 'matrix.json'), 'utf8')) as MatrixReport;
   t.is(m0.cells.length, 12, r0.all);
   t.is(r0.exitCode, m0.exitCode);
@@ -73,7 +80,14 @@ shardTest('3 shard processes merged equal the same 12-cell matrix run unsharded'
   }
   // Any order: the last shard first.
   const merged = join(tmp.path, 'merged');
-  const rm = await execa(process.execPath, [CLI, 'report', 'merge', ...[...shardDirs].reverse(), '--out', merged], { reject: false, all: true });
+  const rm = await execa(
+    process.execPath,
+    [CLI, 'report', 'merge', ...[...shardDirs].reverse(), '--out', merged, '--kcidb', join(tmp.path, 'merged-kcidb.json')],
+    {
+      reject: false,
+      all: true,
+    },
+  );
   const m1 = JSON.parse(readFileSync(join(merged, 'matrix.json'), 'utf8')) as MatrixReport;
   t.is(rm.exitCode, m0.exitCode, rm.all);
   t.deepEqual(comparable(m1), comparable(m0));
@@ -83,6 +97,18 @@ shardTest('3 shard processes merged equal the same 12-cell matrix run unsharded'
     t.regex(readFileSync(join(b.outDir, 'rerun.txt'), 'utf8'), new RegExp(`^ramoops matrix .* --only ${a.index + 1}\\n$`));
   }
   t.is((readFileSync(join(merged, 'junit.xml'), 'utf8').match(/<testcase /g) ?? []).length, 12);
+  // KCIDB: both files valid, and the same objects (ids, paths, statuses, links) but for each run's own times and logs.
+  const k0 = JSON.parse(readFileSync(join(tmp.path, 'whole-kcidb.json'), 'utf8')) as KcidbData;
+  const k1 = JSON.parse(readFileSync(join(tmp.path, 'merged-kcidb.json'), 'utf8')) as KcidbData;
+  t.deepEqual(validate(SCHEMA, k0), []);
+  t.deepEqual(validate(SCHEMA, k1), []);
+  const same = (k: KcidbData): unknown => ({
+    checkouts: k.checkouts.map((c) => c.id),
+    builds: k.builds.map((b) => [b.id, b.checkout_id, b.architecture]),
+    tests: k.tests.map((x) => [x.id, x.build_id, x.path, x.status]),
+  });
+  t.deepEqual(same(k1), same(k0));
+  t.is(k1.tests.length, 12);
   t.log(
     `unsharded ${m0.seconds} s; shards ${shardDirs.map((d) => (JSON.parse(readFileSync(join(d, 'matrix.json'), 'utf8')) as MatrixReport).seconds).join(' + ')} s; verdicts ${JSON.stringify(m0.summary)}`,
   );

@@ -16,8 +16,9 @@ import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
 import type { ConfigArgs } from '../config-options.js';
 import { kernelSpecOf, runCmdline, runDtNode } from './run.js';
 import { checkOutDir } from '../input.js';
+import { checkKcidbArgs, kcidbYargs, writeKcidbFile, type KcidbArgs } from '../kcidb-options.js';
 
-interface MatrixArgs {
+interface MatrixArgs extends KcidbArgs {
   arch: string;
   kernels: string[];
   source?: string[];
@@ -188,7 +189,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
   command: 'matrix',
   describe: 'run kernels x ramoops configurations x scenarios, one verified crash cycle per cell, one VM per core',
   builder: (y: Argv) =>
-    y
+    kcidbYargs(y)
       .option('kernels', {
         type: 'string',
         array: true,
@@ -250,6 +251,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       ),
   handler: async (a) => {
     if (a.out !== undefined) checkOutDir('--out', a.out);
+    checkKcidbArgs(a);
     const kernels = matrixKernels(a);
     const configs = a.configs.map((c) => matrixConfig(c, a.arch));
     for (const c of configs) for (const n of c.notes ?? []) process.stderr.write(`ramoops matrix: note: configuration ${c.label}: ${n}\n`);
@@ -382,6 +384,8 @@ function writeOutputs(a: MatrixArgs, report: MatrixReport, out: string, options:
     const file = path.resolve(a.junit);
     writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), readFileSync(path.join(out, 'junit.xml')));
   }
+  const kcidb = writeKcidbFile(a, out);
+  if (kcidb !== undefined) process.stderr.write(`ramoops matrix: KCIDB results (schema v5.3) in ${kcidb}\n`);
   // An empty shard already said so in one line; --json still prints its (empty) matrix.json.
   if (a.json || report.cells.length > 0) process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
   process.exitCode = report.exitCode;

@@ -6,19 +6,20 @@ import type { Argv, CommandModule } from 'yargs';
 import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
 import { mergeShards } from '../../matrix/merge.js';
 import { matrixText } from './matrix.js';
+import { checkKcidbArgs, kcidbYargs, writeKcidbFile, type KcidbArgs } from '../kcidb-options.js';
 
-interface MergeArgs {
+interface MergeArgs extends KcidbArgs {
   dirs: string[];
   out: string;
   json: boolean;
   junit?: string;
 }
 
-const mergeCommand: CommandModule<object, MergeArgs> = {
+export const mergeCommand: CommandModule<object, MergeArgs> = {
   command: 'merge <dirs..>',
   describe: "merge the --out folders of 'ramoops matrix --shard i/N' runs (any order) into one matrix folder",
   builder: (y: Argv) =>
-    y
+    kcidbYargs(y)
       .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'every shard folder of one matrix' })
       .option('out', { type: 'string', demandOption: true, describe: 'the merged folder: matrix.json, junit.xml, cells/' })
       .option('json', { type: 'boolean', default: false, describe: 'print the merged matrix.json instead of the table' })
@@ -27,11 +28,14 @@ const mergeCommand: CommandModule<object, MergeArgs> = {
         'Refused (exit 2, one line naming the folder): a shard of another matrix (other options), a cell or shard given twice, a missing shard.\nExit codes otherwise as ramoops matrix: 0 every cell passed or was skipped; 1 a mismatch; 2 a fault.',
       ),
   handler: (a) => {
+    checkKcidbArgs(a);
     const report = mergeShards(a.dirs, a.out);
     if (a.junit !== undefined) {
       const file = path.resolve(a.junit);
       writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), readFileSync(path.join(report.outDir, 'junit.xml')));
     }
+    const kcidb = writeKcidbFile(a, report.outDir);
+    if (kcidb !== undefined) process.stderr.write(`ramoops report merge: KCIDB results (schema v5.3) in ${kcidb}\n`);
     process.stdout.write(a.json ? JSON.stringify(report, null, 2) + '\n' : matrixText(report));
     process.exitCode = report.exitCode;
   },

@@ -5,10 +5,12 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { writeShardManifest, shardCell, ShardFolderError } from '../../../harness/matrix/manifest.js';
 import { mergeShards } from '../../../harness/matrix/merge.js';
 import { matrixCells, type CellVerdict, type MatrixCell, type MatrixReport } from '../../../harness/matrix/run.js';
 import { matrixId, splitCells } from '../../../harness/matrix/shard.js';
+import { kcidbJson } from '../../../harness/report/kcidb.js';
 
 const OPTIONS = {
   kernels: ['debian'],
@@ -139,4 +141,18 @@ test('merge names the missing shard', (t) => {
     message: "shard(s) 2/3 missing: give every shard's folder",
   });
   t.throws(() => mergeShards([path.join(root, 'nope')], path.join(root, 'm')), { instanceOf: ShardFolderError, message: /nope: no shard\.json/ });
+});
+
+test("the merged folder's KCIDB document is the unsharded one's, but for where the folder is", (t) => {
+  const { root, dirs, whole } = setup(t);
+  const merged = path.join(root, 'm1');
+  mergeShards([dirs[1]!, dirs[2]!, dirs[0]!], merged);
+  const at = (folder: string): string => kcidbJson(folder, { origin: 'ci' }).split(pathToFileURL(folder).href).join('<folder>');
+  t.is(at(merged), at(whole));
+  const doc = JSON.parse(at(merged)) as { tests: { id: string; status: string }[] };
+  t.deepEqual(
+    doc.tests.map((x) => x.status),
+    ['PASS', 'PASS', 'SKIP', 'PASS', 'FAIL', 'SKIP'],
+  );
+  t.true(doc.tests.every((x, i) => x.id === `ci:${matrixId(OPTIONS, matrixCells(OPTIONS.kernels, CONFIGS, SCENARIOS as never, root))}-cell-${i + 1}`));
 });
