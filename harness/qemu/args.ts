@@ -5,12 +5,12 @@
 /** Machine types whose RAM map harness/qemu/machines.ts knows: x86 q35 and pc, arm64 virt. */
 export type MachineType = 'q35' | 'pc' | 'virt';
 
-/** The guest architectures the harness boots: x86_64 on q35 (or pc), arm64 on virt. */
-export type GuestArch = 'x86_64' | 'arm64';
+/** The guest architectures the harness boots: x86_64 on q35 (or pc), arm64 and arm (armhf, cortex-a15) on virt. */
+export type GuestArch = 'x86_64' | 'arm64' | 'arm';
 
 /** The machine type a run of an architecture uses. */
 export function machineFor(arch: GuestArch): MachineType {
-  return arch === 'arm64' ? 'virt' : 'q35';
+  return arch === 'x86_64' ? 'q35' : 'virt';
 }
 
 /** TCG works everywhere (and is the default here); KVM where /dev/kvm is usable. */
