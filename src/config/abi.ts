@@ -29,7 +29,7 @@ export const ARM32_ABI: CpuAbi = { wordBytes: 4, littleEndian: true, cpuInIp: 0 
  * byte order ('le'/'be'), and the CPU-in-ip mask (ARM kernels only; 32-bit only).
  */
 export function cpuAbi(wordBits: number, byteOrder: string, cpuInIp = 0): CpuAbi {
-  if (wordBits !== 32 && wordBits !== 64) throw new ConfigError('word_size', `${wordBits} is not a kernel word size in bits (32 or 64)`);
+  if (wordBits !== 32 && wordBits !== 64) throw new ConfigError('word_bits', `${wordBits} is not a kernel word size in bits (32 or 64)`);
   if (byteOrder !== 'le' && byteOrder !== 'be') throw new ConfigError('byte_order', `${JSON.stringify(byteOrder)} is not a byte order ('le' or 'be')`);
   if (cpuInIp !== 0 && cpuInIp !== 1 && cpuInIp !== 3) {
     throw new ConfigError('cpu_in_ip', `${cpuInIp} is not a PSTORE_CPU_IN_IP mask (0, 1 or 3)`);
