@@ -5,9 +5,14 @@
 // read as little-endian it must not. Captures without ECC only: the parity covers the header's
 // bytes as written, so a swapped header would be "corrected" back.
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cpuAbi } from '../../../src/config/abi.js';
 import { extractRegion } from '../../../src/index.js';
-import { fixtureConfig, fixtureSymbols, loadFixture, type Fixture } from '../../helpers/fixtures.js';
+import { fixtureConfig, fixtureSymbolArgs, fixtureSymbols, loadFixture, type Fixture } from '../../helpers/fixtures.js';
+import { repoRoot } from '../../helpers/paths.js';
 
 const BE64 = cpuAbi(64, 'be');
 
@@ -58,3 +63,20 @@ for (const name of ['c61-kaslr-smp2-ftrace', 'a61-dt-percpu-smp2-ftrace', 'c61-f
     t.is(asLe.files.length, 0, 'read as little-endian, no zone carries the signature');
   });
 }
+
+test('CLI: extract --config with "byte_order": "be" reads the rewritten c61-full-deflate to the guest\'s files', (t) => {
+  const fx = loadFixture('c61-full-deflate');
+  const dir = mkdtempSync(join(tmpdir(), 'rh-be-'));
+  try {
+    writeFileSync(join(dir, 'region.bin'), asBigEndian(fx));
+    writeFileSync(join(dir, 'abi.json'), JSON.stringify({ byte_order: 'be' }));
+    const out = join(dir, 'out');
+    const cli = join(repoRoot(), 'dist', 'harness', 'cli', 'main.js');
+    const args = [cli, 'extract', join(dir, 'region.bin'), '--base', fx.memAddress, '--cmdline', fx.cmdline, '--config', join(dir, 'abi.json')];
+    execFileSync(process.execPath, [...args, '--kernel-version', fx.release, '--out', out, '--json', ...fixtureSymbolArgs(fx)], { encoding: 'utf8' });
+    t.deepEqual(readdirSync(out).sort(), fx.expected.map((e) => e.name).sort());
+    for (const e of fx.expected) t.true(readFileSync(join(out, e.name)).equals(Buffer.from(e.bytes)), e.name);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
