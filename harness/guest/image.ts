@@ -556,7 +556,11 @@ export async function buildGuestImage(kernel: KernelArtifacts, opts: GuestImageO
   const log = opts.log ?? (() => undefined);
   const imagesDir = join(opts.cacheDir ?? defaultCacheDir(), 'images');
 
-  const [scripts, userland, mods] = await Promise.all([guestScripts(), opts.arch === 'arm64' || opts.arch === 'arm' ? foreignUserland(opts, opts.arch) : hostUserland(), moduleGuestFiles(kernel)]);
+  const [scripts, userland, mods] = await Promise.all([
+    guestScripts(),
+    opts.arch === 'arm64' || opts.arch === 'arm' ? foreignUserland(opts, opts.arch) : hostUserland(),
+    moduleGuestFiles(kernel),
+  ]);
   const applets = userland.applets;
   const modules = mods.inputs;
   const copied = [...scripts, ...userland.files, ...etcGuestFiles()];

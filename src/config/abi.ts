@@ -34,7 +34,8 @@ export function cpuAbi(wordBits: number, byteOrder: string, cpuInIp = 0): CpuAbi
   if (cpuInIp !== 0 && cpuInIp !== 1 && cpuInIp !== 3) {
     throw new ConfigError('cpu_in_ip', `${cpuInIp} is not a PSTORE_CPU_IN_IP mask (0, 1 or 3)`);
   }
-  if (cpuInIp !== 0 && wordBits !== 32) throw new ConfigError('cpu_in_ip', 'only 32-bit ARM kernels keep the CPU in ip (PSTORE_CPU_IN_IP); give 0 with 64-bit words');
+  if (cpuInIp !== 0 && wordBits !== 32)
+    throw new ConfigError('cpu_in_ip', 'only 32-bit ARM kernels keep the CPU in ip (PSTORE_CPU_IN_IP); give 0 with 64-bit words');
   return { wordBytes: wordBits === 32 ? 4 : 8, littleEndian: byteOrder === 'le', cpuInIp };
 }
 

@@ -56,7 +56,14 @@ export function chooseShift(ctx: Decoding, kernelOffset: KernelOffset, table: Sy
 }
 
 /** A shift that names no record at all is the wrong one (or the wrong map). */
-function checkShiftNames({ warnings, config }: Decoding, kernelOffset: KernelOffset, table: SymbolTable, buf: Uint8Array, shift: KaslrOffset, what: string): void {
+function checkShiftNames(
+  { warnings, config }: Decoding,
+  kernelOffset: KernelOffset,
+  table: SymbolTable,
+  buf: Uint8Array,
+  shift: KaslrOffset,
+  what: string,
+): void {
   const abi = config.abi ?? DEFAULT_ABI;
   const R = ftraceRecordLayout(abi).size;
   const r = new ByteReader(buf, 'ftrace records', abi.littleEndian);

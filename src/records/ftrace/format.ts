@@ -90,13 +90,7 @@ function sym(table: SymbolTable | undefined, addr: bigint, withOffset: boolean, 
  * offset for a System.map; 0 for its own kallsyms). `abi` is the writing CPU's (default 64-bit
  * little-endian); the ip printed is the raw word, CPU bits included, as `%08lx` of rec->ip.
  */
-export function formatFtrace(
-  buf: Uint8Array,
-  format: '4.9' | '4.10' | '5.2',
-  table: SymbolTable | undefined,
-  shift = 0n,
-  abi: CpuAbi = DEFAULT_ABI,
-): string {
+export function formatFtrace(buf: Uint8Array, format: '4.9' | '4.10' | '5.2', table: SymbolTable | undefined, shift = 0n, abi: CpuAbi = DEFAULT_ABI): string {
   const L = ftraceRecordLayout(abi, format);
   const r = new ByteReader(buf, 'ftrace records', abi.littleEndian);
   const lines: string[] = [];

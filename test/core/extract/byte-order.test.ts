@@ -58,7 +58,11 @@ for (const name of ['c61-kaslr-smp2-ftrace', 'a61-dt-percpu-smp2-ftrace', 'c61-f
       const f = x.files.find((ff) => ff.name === e.name);
       t.true(f !== undefined && Buffer.from(f.bytes).equals(Buffer.from(e.bytes)), `${e.name}: bytes differ`);
     }
-    if (name.includes('ftrace')) t.true(x.files.some((f) => f.type === 'ftrace'), 'the ftrace file is among them');
+    if (name.includes('ftrace'))
+      t.true(
+        x.files.some((f) => f.type === 'ftrace'),
+        'the ftrace file is among them',
+      );
     const asLe = extractRegion(be, config, fixtureSymbols(fx));
     t.is(asLe.files.length, 0, 'read as little-endian, no zone carries the signature');
   });

@@ -65,7 +65,9 @@ test('record layouts: 16 bytes on 32-bit, 24 on 64-bit; 4.9 records {ip, parent,
 });
 
 // Addresses in the shape of a 32-bit ARM kernel's (PAGE_OFFSET 0xc0000000, text from 0xc0100000).
-const MAP32 = parseSystemMap(['c0100000 T _stext', 'c0108a40 T do_idle', 'c0108c00 T cpu_startup_entry', 'c0108c40 T schedule', 'c0900000 T _etext'].join('\n'));
+const MAP32 = parseSystemMap(
+  ['c0100000 T _stext', 'c0108a40 T do_idle', 'c0108c00 T cpu_startup_entry', 'c0108c40 T schedule', 'c0900000 T _etext'].join('\n'),
+);
 
 test('32-bit: a record prints its 32-bit words and names them; the CPU from ts low bits', (t) => {
   const buf = cat([rec(ARM32, 0xc0108a44n, 0xc0108c10n, (5n << 8n) | 1n), rec(ARM32, 0xc0108c48n, 0xc0108a50n, (6n << 8n) | 0n)]);
@@ -95,7 +97,11 @@ test('4.9 on 32-bit: {ip, parent, unsigned int cpu}, 12 bytes, "cpu ip parent" l
 test('64-bit big-endian: the same text as the little-endian record with the same values', (t) => {
   const values = [0xffffffc008123450n, 0xffffffc008100010n, (77n << 8n) | 1n] as const;
   t.is(formatFtrace(rec(BE64, ...values), '5.2', undefined, 0n, BE64), formatFtrace(rec(DEFAULT_ABI, ...values), '5.2', undefined));
-  t.not(formatFtrace(rec(BE64, ...values), '5.2', undefined), formatFtrace(rec(DEFAULT_ABI, ...values), '5.2', undefined), 'read as little-endian, the values differ');
+  t.not(
+    formatFtrace(rec(BE64, ...values), '5.2', undefined),
+    formatFtrace(rec(DEFAULT_ABI, ...values), '5.2', undefined),
+    'read as little-endian, the values differ',
+  );
 });
 
 /** Two CPUs' zones of records with counters; some equal across zones, leading partial bytes in one. */
@@ -125,7 +131,10 @@ for (const [name, abi, tsOf, ipOf] of cases) {
     t.is(ours.length, 9 * R, 'the 3 leading bytes of zone 0 are dropped');
     const text = formatFtrace(ours, '5.2', undefined, 0n, abi);
     t.deepEqual(
-      text.split('\n').filter(Boolean).map((l) => /^CPU:(\d) ts:(\d+)/.exec(l)?.slice(1).join('@')),
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => /^CPU:(\d) ts:(\d+)/.exec(l)?.slice(1).join('@')),
       ['0@1', '1@2', '1@3', '0@3', '0@4', '1@5', '1@9', '0@9', '1@10'],
       'ascending counters; on equal counters the later zone (CPU 1) first',
     );
