@@ -3,6 +3,7 @@ export * from './errors.js';
 export { ByteReader } from './bytes/reader.js';
 export type { RamoopsConfig, ConfigSource } from './config/types.js';
 export { MODULE_DEFAULTS } from './config/types.js';
+export { ARM32_ABI, DEFAULT_ABI, cpuAbi, describeAbi, type CpuAbi, type CpuInIp } from './config/abi.js';
 export { buildConfig, mergeSettings, type ConfigSettings, type BuiltConfig } from './config/build.js';
 export { settingsFromCmdline, splitCmdline, type CmdlineParse } from './config/from-cmdline.js';
 export { settingsFromJson } from './config/from-json.js';

@@ -18,6 +18,8 @@ export interface ElfDynamicInfo {
 
 /** e_machine of AArch64. */
 export const EM_AARCH64 = 183;
+/** e_machine of 32-bit ARM (armhf). */
+export const EM_ARM = 40;
 /** e_machine of x86-64. */
 export const EM_X86_64 = 62;
 

@@ -22,19 +22,19 @@ import { HarnessError, stderrExcerpt } from '../errors.js';
 import type { KernelArtifacts } from '../kernel/artifacts.js';
 import type { GuestArch } from '../qemu/args.js';
 import { gzipCpio, writeCpio, type CpioEntry } from './cpio.js';
-import { EM_AARCH64, elfDynamicInfo } from './elf-deps.js';
+import { EM_AARCH64, EM_ARM, elfDynamicInfo } from './elf-deps.js';
 
 /** Options of buildGuestImage; every field may be left out. */
 export interface GuestImageOptions {
   readonly cacheDir?: string;
   readonly log?: (line: string) => void;
-  /** x86_64 (default): the host's busybox and dropbear; arm64: Debian's arm64 packages, fetched into the cache. */
+  /** x86_64 (default): the host's busybox and dropbear; arm64 and arm: Debian's arm64 / armhf packages, fetched into the cache. */
   readonly arch?: GuestArch;
   readonly signal?: AbortSignal;
 }
 
 /**
- * Debian arm64 packages the arm64 image's userland comes from: busybox, dropbear, and every
+ * Debian packages the arm64 and arm images' userland comes from (their arm64 or armhf builds): busybox, dropbear, and every
  * package that provides a library dropbear loads (its DT_NEEDED closure, loader included).
  */
 export const ARM64_USERLAND_PACKAGES: readonly string[] = [
@@ -442,21 +442,47 @@ async function resolveInTree(root: string, rel: string): Promise<string | undefi
   return join(root, ...done);
 }
 
-/** Where the aarch64 glibc loader looks for libraries by default (Debian multiarch). */
-const ARM64_LIB_DIRS: readonly string[] = ['lib/aarch64-linux-gnu', 'usr/lib/aarch64-linux-gnu', 'lib', 'usr/lib'];
-/** Where the image puts them: a default search directory of the guest's loader (no ld.so.cache needed). */
-const ARM64_GUEST_LIB_DIR = '/lib/aarch64-linux-gnu';
+/** A foreign guest architecture's Debian userland: which packages, where its loader looks, its ELF machine. */
+interface ForeignUserland {
+  /** Debian's name of the architecture (apt-get download pkg:ARCH). */
+  readonly debArch: string;
+  /** Where the glibc loader looks for libraries by default (Debian multiarch). */
+  readonly libDirs: readonly string[];
+  /** Where the image puts them: a default search directory of the guest's loader (no ld.so.cache needed). */
+  readonly guestLibDir: string;
+  readonly elfMachine: number;
+  readonly elfName: string;
+}
 
-async function arm64Userland(opts: GuestImageOptions): Promise<Userland> {
-  const trees = await fetchDebs(ARM64_USERLAND_PACKAGES, 'arm64', { cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
+const FOREIGN_USERLANDS: Readonly<Record<'arm64' | 'arm', ForeignUserland>> = {
+  arm64: {
+    debArch: 'arm64',
+    libDirs: ['lib/aarch64-linux-gnu', 'usr/lib/aarch64-linux-gnu', 'lib', 'usr/lib'],
+    guestLibDir: '/lib/aarch64-linux-gnu',
+    elfMachine: EM_AARCH64,
+    elfName: 'AArch64',
+  },
+  // armhf: 32-bit ARM, hard-float EABI (the loader is /lib/ld-linux-armhf.so.3).
+  arm: {
+    debArch: 'armhf',
+    libDirs: ['lib/arm-linux-gnueabihf', 'usr/lib/arm-linux-gnueabihf', 'lib', 'usr/lib'],
+    guestLibDir: '/lib/arm-linux-gnueabihf',
+    elfMachine: EM_ARM,
+    elfName: '32-bit ARM',
+  },
+};
+
+async function foreignUserland(opts: GuestImageOptions, arch: 'arm64' | 'arm'): Promise<Userland> {
+  const { debArch, libDirs, guestLibDir, elfMachine, elfName } = FOREIGN_USERLANDS[arch];
+  const trees = await fetchDebs(ARM64_USERLAND_PACKAGES, debArch, { cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
   const tree = (pkg: string): DebTree => {
     const t = trees.find((x) => x.pkg === pkg);
-    if (t === undefined) throw guestError(`arm64 package ${pkg} was not fetched`);
+    if (t === undefined) throw guestError(`${debArch} package ${pkg} was not fetched`);
     return t;
   };
   const fromTree = async (t: DebTree, rel: string): Promise<Uint8Array> => {
     const p = await resolveInTree(t.root, rel);
-    if (p === undefined) throw guestError(`arm64 package ${t.pkg} ${t.version} has no ${rel}`);
+    if (p === undefined) throw guestError(`${debArch} package ${t.pkg} ${t.version} has no ${rel}`);
     return readFile(p);
   };
   const wanted: readonly (readonly [string, string, string])[] = [
@@ -468,11 +494,11 @@ async function arm64Userland(opts: GuestImageOptions): Promise<Userland> {
   const queue: { readonly dest: string; readonly data: Uint8Array; readonly what: string }[] = [];
   for (const [pkg, rel, dest] of wanted) {
     const data = await fromTree(tree(pkg), rel);
-    queue.push({ dest, data, what: `${pkg}:arm64 ${rel}` });
+    queue.push({ dest, data, what: `${pkg}:${debArch} ${rel}` });
   }
   const findLib = async (name: string): Promise<Uint8Array | undefined> => {
     for (const t of trees) {
-      for (const d of ARM64_LIB_DIRS) {
+      for (const d of libDirs) {
         const p = await resolveInTree(t.root, `${d}/${name}`);
         if (p !== undefined) return readFile(p);
       }
@@ -485,7 +511,7 @@ async function arm64Userland(opts: GuestImageOptions): Promise<Userland> {
     const item = queue.shift();
     if (item === undefined || files.has(item.dest)) continue;
     const info = elfDynamicInfo(item.data, item.what);
-    if (info.machine !== EM_AARCH64) throw guestError(`${item.what} is not an AArch64 ELF file (e_machine ${info.machine})`);
+    if (info.machine !== elfMachine) throw guestError(`${item.what} is not a ${elfName} ELF file (e_machine ${info.machine})`);
     files.set(item.dest, { dest: item.dest, mode: 0o755, data: item.data });
     if (info.interpreter !== undefined && loader === undefined) {
       loader = info.interpreter;
@@ -499,28 +525,28 @@ async function arm64Userland(opts: GuestImageOptions): Promise<Userland> {
         }
       }
       if (data === undefined)
-        throw guestError(`${item.what} needs the loader ${info.interpreter}, which no fetched arm64 package has (${ARM64_USERLAND_PACKAGES.join(', ')})`);
+        throw guestError(`${item.what} needs the loader ${info.interpreter}, which no fetched ${debArch} package has (${ARM64_USERLAND_PACKAGES.join(', ')})`);
       queue.push({ dest: info.interpreter, data, what: info.interpreter });
     }
     for (const soname of info.needed) {
       // The loader is already in the process; the copy at its own path serves that NEEDED.
       if (loader !== undefined && soname === loader.split('/').at(-1)) continue;
-      const dest = `${ARM64_GUEST_LIB_DIR}/${soname}`;
+      const dest = `${guestLibDir}/${soname}`;
       if (files.has(dest) || queue.some((q) => q.dest === dest)) continue;
       const data = await findLib(soname);
       if (data === undefined) {
         throw guestError(
-          `${item.what} needs ${soname}, which none of the fetched arm64 packages has (${ARM64_USERLAND_PACKAGES.join(', ')}): add its package to ARM64_USERLAND_PACKAGES`,
+          `${item.what} needs ${soname}, which none of the fetched ${debArch} packages has (${ARM64_USERLAND_PACKAGES.join(', ')}): add its package to ARM64_USERLAND_PACKAGES`,
         );
       }
-      queue.push({ dest, data, what: `${soname} (arm64)` });
+      queue.push({ dest, data, what: `${soname} (${debArch})` });
     }
   }
   const busybox = files.get(GUEST_BINARIES.busybox.path);
-  if (busybox === undefined) throw guestError('arm64 busybox missing from the image');
+  if (busybox === undefined) throw guestError(`${debArch} busybox missing from the image`);
   const names = busyboxAppletNames(busybox.data);
   const lacking = REQUIRED_APPLETS.filter((a) => !names.includes(a));
-  if (lacking.length > 0) throw guestError(`arm64 busybox lacks applets: ${lacking.join(', ')}`);
+  if (lacking.length > 0) throw guestError(`${debArch} busybox lacks applets: ${lacking.join(', ')}`);
   // busybox's install locations are not in its name table; /bin is on init's PATH for all.
   return { files: [...files.values()], applets: names.map((n) => `bin/${n}`) };
 }
@@ -530,7 +556,11 @@ export async function buildGuestImage(kernel: KernelArtifacts, opts: GuestImageO
   const log = opts.log ?? (() => undefined);
   const imagesDir = join(opts.cacheDir ?? defaultCacheDir(), 'images');
 
-  const [scripts, userland, mods] = await Promise.all([guestScripts(), opts.arch === 'arm64' ? arm64Userland(opts) : hostUserland(), moduleGuestFiles(kernel)]);
+  const [scripts, userland, mods] = await Promise.all([
+    guestScripts(),
+    opts.arch === 'arm64' || opts.arch === 'arm' ? foreignUserland(opts, opts.arch) : hostUserland(),
+    moduleGuestFiles(kernel),
+  ]);
   const applets = userland.applets;
   const modules = mods.inputs;
   const copied = [...scripts, ...userland.files, ...etcGuestFiles()];

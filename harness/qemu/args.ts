@@ -5,12 +5,12 @@
 /** Machine types whose RAM map harness/qemu/machines.ts knows: x86 q35 and pc, arm64 virt. */
 export type MachineType = 'q35' | 'pc' | 'virt';
 
-/** The guest architectures the harness boots: x86_64 on q35 (or pc), arm64 on virt. */
-export type GuestArch = 'x86_64' | 'arm64';
+/** The guest architectures the harness boots: x86_64 on q35 (or pc), arm64 and arm (armhf, cortex-a15) on virt. */
+export type GuestArch = 'x86_64' | 'arm64' | 'arm';
 
 /** The machine type a run of an architecture uses. */
 export function machineFor(arch: GuestArch): MachineType {
-  return arch === 'arm64' ? 'virt' : 'q35';
+  return arch === 'x86_64' ? 'q35' : 'virt';
 }
 
 /** TCG works everywhere (and is the default here); KVM where /dev/kvm is usable. */
@@ -52,6 +52,12 @@ export interface QemuSpec {
   readonly dtb?: string;
   /** Write the machine's generated DTB here and exit without running (`dumpdtb=`; virt). */
   readonly dumpDtb?: string;
+  /**
+   * virt only: `highmem=off` when false. A 32-bit guest kernel without LPAE (Debian's armmp)
+   * cannot reach the PCIe ECAM and MMIO QEMU puts above 4 GiB for an LPAE-capable CPU
+   * (cortex-a15): seen, "can't claim ECAM area ... address conflict" and no virtio-net.
+   */
+  readonly highmem?: boolean;
   /** Start with the CPUs stopped (`-S`), e.g. to inspect RAM before anything runs. */
   readonly paused?: boolean;
   /** A host folder the guest may mount over virtio-9p (`mount -t 9p -o trans=virtio TAG DIR`). */
@@ -113,7 +119,7 @@ export function buildQemuArgs(spec: QemuSpec): string[] {
     '-object',
     `memory-backend-file,id=mem,size=${size},mem-path=${quoteOptarg(spec.ramFile)},share=on`,
     '-machine',
-    `${spec.machine},memory-backend=mem${spec.dumpDtb === undefined ? '' : `,dumpdtb=${quoteOptarg(spec.dumpDtb)}`}`,
+    `${spec.machine},memory-backend=mem${spec.machine === 'virt' && spec.highmem === false ? ',highmem=off' : ''}${spec.dumpDtb === undefined ? '' : `,dumpdtb=${quoteOptarg(spec.dumpDtb)}`}`,
     // Must equal the backend size; stated so the RAM size is visible in `ps`.
     '-m',
     size,

@@ -64,6 +64,10 @@ export class ByteReader {
     }
     return Number(v);
   }
+  /** A C `unsigned long` of a kernel whose word is `wordBytes` long (4 on 32-bit, 8 on 64-bit), in this reader's byte order. */
+  wordAt(at: number, wordBytes: 4 | 8): bigint {
+    return wordBytes === 8 ? this.u64At(at) : BigInt(this.u32At(at));
+  }
   bytesAt(at: number, n: number): Uint8Array {
     this.need(at, n);
     return this.bytes.subarray(at, at + n);

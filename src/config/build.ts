@@ -2,6 +2,7 @@
 // module path's normalisation (ecc=1 means 16, per-CPU ftrace always on, max_reason rules).
 import { ConfigError, type Warning } from '../errors.js';
 import { parseKernelVersion, type KernelVersion } from '../kernel/version.js';
+import type { CpuAbi } from './abi.js';
 import { MODULE_DEFAULTS, type ConfigSource, type RamoopsConfig } from './types.js';
 
 /** Loose settings as sources provide them; undefined = not given (kernel default applies). */
@@ -21,6 +22,8 @@ export interface ConfigSettings {
   kernelVersion?: string;
   cpus?: number;
   compress?: string;
+  /** The writing CPU's word size and byte order (default 64-bit little-endian). */
+  abi?: CpuAbi;
 }
 
 export interface BuiltConfig {
@@ -80,6 +83,7 @@ export function buildConfig(s: ConfigSettings, source: ConfigSource = 'modparams
     kernel,
     cpus: s.cpus,
     compress: s.compress,
+    ...(s.abi === undefined ? {} : { abi: s.abi }),
   };
   return { config, warnings };
 }

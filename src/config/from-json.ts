@@ -1,5 +1,6 @@
 // Settings from a JSON object: our camelCase names or the kernel's parameter names.
 import { ConfigError } from '../errors.js';
+import { cpuAbi } from './abi.js';
 import type { ConfigSettings } from './build.js';
 import { parseSize } from './numbers.js';
 
@@ -27,6 +28,16 @@ const NAMES: Readonly<Record<string, keyof ConfigSettings>> = {
   cpus: 'cpus',
 };
 
+/** The writing CPU's ABI (see abi.ts): word size in bits, byte order, PSTORE_CPU_IN_IP mask; default 64, "le", 0. */
+const ABI_NAMES: Readonly<Record<string, 'wordBits' | 'byteOrder' | 'cpuInIp'>> = {
+  wordBits: 'wordBits',
+  word_bits: 'wordBits',
+  byteOrder: 'byteOrder',
+  byte_order: 'byteOrder',
+  cpuInIp: 'cpuInIp',
+  cpu_in_ip: 'cpuInIp',
+};
+
 /** Parse a JSON configuration text; numbers may be JSON numbers or strings like "0x8000000" or "1M". */
 export function settingsFromJson(text: string, what = 'config JSON'): ConfigSettings {
   let data: unknown;
@@ -37,9 +48,16 @@ export function settingsFromJson(text: string, what = 'config JSON'): ConfigSett
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(what, 'expected a JSON object');
   const s: ConfigSettings = {};
+  const abi: { wordBits?: number; byteOrder?: string; cpuInIp?: number } = {};
   for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
     const field = NAMES[k];
-    if (field) {
+    const abiField = ABI_NAMES[k];
+    if (abiField) {
+      if (abiField === 'byteOrder' ? typeof v !== 'string' : typeof v !== 'number') {
+        throw new ConfigError(`${what}: ${k}`, `expected ${abiField === 'byteOrder' ? '"le" or "be"' : 'a number'}, got ${JSON.stringify(v)}`);
+      }
+      (abi as Record<string, unknown>)[abiField] = v;
+    } else if (field) {
       if (typeof v !== 'number' && typeof v !== 'string') throw new ConfigError(`${what}: ${k}`, `expected a number, got ${JSON.stringify(v)}`);
       const n = k === 'dumpOops' || k === 'dump_oops' || k === 'maxReason' || k === 'max_reason' ? Number(v) : parseSize(`${what}: ${k}`, v);
       if (!Number.isInteger(n)) throw new ConfigError(`${what}: ${k}`, `expected an integer, got ${JSON.stringify(v)}`);
@@ -57,5 +75,6 @@ export function settingsFromJson(text: string, what = 'config JSON'): ConfigSett
       throw new ConfigError(`${what}: ${k}`, 'unknown setting');
     }
   }
+  if (Object.keys(abi).length > 0) s.abi = cpuAbi(abi.wordBits ?? 64, abi.byteOrder ?? 'le', abi.cpuInIp ?? 0);
   return s;
 }

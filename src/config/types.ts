@@ -1,5 +1,6 @@
 // One configuration type for every source (module parameters, command line, device tree, JSON).
 import type { KernelVersion } from '../kernel/version.js';
+import type { CpuAbi } from './abi.js';
 
 export type ConfigSource = 'modparams' | 'dt';
 
@@ -26,6 +27,8 @@ export interface RamoopsConfig {
   readonly cpus: number | undefined;
   /** pstore.compress= as given; undefined means the build's default (deflate). */
   readonly compress: string | undefined;
+  /** The writing CPU's word size and byte order; undefined is 64-bit little-endian (DEFAULT_ABI). */
+  readonly abi?: CpuAbi | undefined;
 }
 
 /** The kernel's module-path defaults (fs/pstore/ram.c). */

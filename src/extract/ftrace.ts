@@ -1,5 +1,6 @@
 // The decode step for ftrace: the per-CPU zones combined (or the one zone), the ECC notice
 // appended, and the binary records printed as text with symbol names.
+import type { CpuAbi } from '../config/abi.js';
 import type { Zone } from '../layout/layout.js';
 import { ftraceFormat } from '../kernel/version.js';
 import { eccNotice } from '../zone/read.js';
@@ -21,7 +22,7 @@ export function decodeFtrace(ctx: Decoding, kernelOffset: KernelOffset): KaslrOf
   const { config, layout, options, rv, files } = ctx;
   const zs = layout.zones.filter((z) => z.kind === 'ftrace');
   if (!zs.length) return undefined;
-  const got = layout.rules.post49 && config.ftracePerCpu ? gatherPerCpu(ctx, zs) : gatherOne(ctx, zs[0]);
+  const got = layout.rules.post49 && config.ftracePerCpu ? gatherPerCpu(ctx, zs, config.abi) : gatherOne(ctx, zs[0]);
   // A zero-length record ends the kernel's read loop; ftrace is last, so nothing is lost.
   if (!got || got.buf.length === 0) return undefined;
   const ecc = config.eccSize ? { corrected: got.corrected, unrecoverable: got.unrecoverable } : undefined;
@@ -32,7 +33,7 @@ export function decodeFtrace(ctx: Decoding, kernelOffset: KernelOffset): KaslrOf
   if (!options.symbols) notes.push('no System.map given: addresses are not symbolized (the kernel prints names)');
   else symbolShift = chooseShift(ctx, kernelOffset, options.symbols, total);
   const text = new TextEncoder().encode(
-    formatFtrace(total, rv ? ftraceFormat(rv) : layout.rules.post49 ? '5.2' : '4.9', options.symbols, symbolShift?.value ?? 0n),
+    formatFtrace(total, rv ? ftraceFormat(rv) : layout.rules.post49 ? '5.2' : '4.9', options.symbols, symbolShift?.value ?? 0n, config.abi),
   );
   files.push({
     name: 'ftrace-ramoops-0',
@@ -50,7 +51,7 @@ export function decodeFtrace(ctx: Decoding, kernelOffset: KernelOffset): KaslrOf
 }
 
 /** undefined when no zone counts as read to the kernel. */
-function gatherPerCpu({ reads }: Decoding, zs: readonly Zone[]): Gathered | undefined {
+function gatherPerCpu({ reads }: Decoding, zs: readonly Zone[], abi: CpuAbi | undefined): Gathered | undefined {
   let buf: Uint8Array = new Uint8Array(0);
   let corrected = 0;
   let unrecoverable = 0;
@@ -67,7 +68,7 @@ function gatherPerCpu({ reads }: Decoding, zs: readonly Zone[]): Gathered | unde
     }
     any = true;
     if (r.oldLog.length) {
-      buf = combineFtrace(buf, r.oldLog);
+      buf = combineFtrace(buf, r.oldLog, abi);
       used.push({ index: z.index, address: z.address });
     }
   }

@@ -1,6 +1,9 @@
 // KASLR for naming ftrace records: the crashed boot's offset found in the dmesg files, and the
 // shift applied to the symbol table (checked: a shift that names no record is the wrong one).
+import { ByteReader } from '../bytes/reader.js';
+import { DEFAULT_ABI } from '../config/abi.js';
 import { hex } from '../errors.js';
+import { ftraceRecordLayout } from '../records/ftrace/format.js';
 import { lookup, type SymbolTable } from '../records/ftrace/symbols.js';
 import { findKernelOffset } from '../records/ftrace/kaslr.js';
 import type { Decoding } from './context.js';
@@ -53,12 +56,20 @@ export function chooseShift(ctx: Decoding, kernelOffset: KernelOffset, table: Sy
 }
 
 /** A shift that names no record at all is the wrong one (or the wrong map). */
-function checkShiftNames({ warnings }: Decoding, kernelOffset: KernelOffset, table: SymbolTable, buf: Uint8Array, shift: KaslrOffset, what: string): void {
-  const R = 24;
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+function checkShiftNames(
+  { warnings, config }: Decoding,
+  kernelOffset: KernelOffset,
+  table: SymbolTable,
+  buf: Uint8Array,
+  shift: KaslrOffset,
+  what: string,
+): void {
+  const abi = config.abi ?? DEFAULT_ABI;
+  const R = ftraceRecordLayout(abi).size;
+  const r = new ByteReader(buf, 'ftrace records', abi.littleEndian);
   let named = 0;
   let seen = 0;
-  for (let off = buf.length % R; off + R <= buf.length && seen < 4096; off += R, seen++) if (lookup(table, dv.getBigUint64(off, true), shift.value)) named++;
+  for (let off = buf.length % R; off + R <= buf.length && seen < 4096; off += R, seen++) if (lookup(table, r.wordAt(off, abi.wordBytes), shift.value)) named++;
   if (seen > 0 && named === 0) {
     const crashed =
       kernelOffset !== undefined && kernelOffset.value !== shift.value

@@ -28,7 +28,7 @@ function chooseLayout(mem: PhysicalMemory, config: RamoopsConfig, rsMode: RsMode
     const bytes = tryRead(mem, z);
     let ok: boolean | undefined;
     if (bytes) {
-      const sig = probeSignature(bytes, z.geometry, rsMode);
+      const sig = probeSignature(bytes, z.geometry, rsMode, config.abi?.littleEndian ?? true);
       ok = z.kind === 'ftrace' ? plausibleFtraceCode(sig, exactCode) : sig === PERSISTENT_RAM_SIG;
     }
     memo.set(key, ok);

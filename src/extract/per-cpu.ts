@@ -26,7 +26,7 @@ export function perCpuCheck(
   if (!layout.rules.post49 || !config.ftracePerCpu || fz.length === 0) return;
   const signed = (z: Zone): boolean => {
     const bytes = tryRead(mem, z);
-    return bytes !== undefined && plausibleFtraceCode(probeSignature(bytes, z.geometry, rsMode), exactCode);
+    return bytes !== undefined && plausibleFtraceCode(probeSignature(bytes, z.geometry, rsMode, config.abi?.littleEndian ?? true), exactCode);
   };
   const where = (zs: readonly Zone[]): string => zs.map((z) => hex(z.address)).join(', ');
   if (config.cpus === undefined) {

@@ -21,6 +21,7 @@ export function readZones(ctx: Located): ZonesRead {
   const reads = new Map<Zone, ZoneRead | undefined>();
   const reports: ZoneReport[] = [];
   let ftraceCode: number | undefined;
+  const le = config.abi?.littleEndian ?? true;
   for (const z of layout.zones) {
     const bytes = tryRead(mem, z);
     let read: ZoneRead | undefined;
@@ -34,13 +35,13 @@ export function readZones(ctx: Located): ZonesRead {
     } else {
       let expectedSig = PERSISTENT_RAM_SIG;
       if (z.kind === 'ftrace') {
-        const sig = probeSignature(bytes, z.geometry, rsMode);
+        const sig = probeSignature(bytes, z.geometry, rsMode, le);
         if (plausibleFtraceCode(sig, exactCode)) {
           expectedSig = sig;
           ftraceCode ??= (sig ^ PERSISTENT_RAM_SIG) >>> 0;
         } else expectedSig = exactCode !== undefined ? (PERSISTENT_RAM_SIG ^ exactCode) >>> 0 : (PERSISTENT_RAM_SIG ^ 0x7fffffff) >>> 0;
       }
-      read = readZone(bytes, z.geometry, { expectedSig, emptyNeedsStartZero: needStart0, rsMode });
+      read = readZone(bytes, z.geometry, { expectedSig, emptyNeedsStartZero: needStart0, rsMode, littleEndian: le });
       warnAboutRead(ctx, z, read);
     }
     reads.set(z, read);

@@ -44,6 +44,8 @@ export interface ZoneReadOptions {
    * extraction never sets this.
    */
   readonly prefix?: number | undefined;
+  /** The writing CPU's byte order for the header's sig, start and size (default little-endian). */
+  readonly littleEndian?: boolean | undefined;
 }
 
 /** Decode one zone. `bytes` is the zone's RAM (length = geometry.size); it is not modified. */
@@ -60,7 +62,7 @@ export function readZone(bytes: Uint8Array, g: ZoneGeometry, opts: ZoneReadOptio
   if (codec) {
     count(codec.decode(zone.subarray(0, HEADER_SIZE), zone.subarray(g.headerParityOffset, g.headerParityOffset + g.eccSize), opts.rsMode));
   }
-  const r = new ByteReader(zone, 'zone header');
+  const r = new ByteReader(zone, 'zone header', opts.littleEndian ?? true);
   const sig = r.u32At(0);
   const start = r.i32At(4);
   const size = r.i32At(8);
@@ -105,12 +107,12 @@ export function eccNotice(ecc: EccCounts | undefined, withPrefix: boolean): Uint
 }
 
 /** The signature as the kernel sees it after header ECC correction (for choosing between layouts). */
-export function probeSignature(bytes: Uint8Array, g: ZoneGeometry, rsMode: 'v5.3+' | 'legacy'): number {
+export function probeSignature(bytes: Uint8Array, g: ZoneGeometry, rsMode: 'v5.3+' | 'legacy', littleEndian = true): number {
   const head = Uint8Array.from(bytes.subarray(0, HEADER_SIZE));
   if (g.eccSize && bytes.length >= g.size) {
     rsCodec(g.eccSize).decode(head, bytes.subarray(g.headerParityOffset, g.headerParityOffset + g.eccSize), rsMode);
   }
-  return new ByteReader(head, 'zone header').u32At(0);
+  return new ByteReader(head, 'zone header', littleEndian).u32At(0);
 }
 
 export { PERSISTENT_RAM_SIG };

@@ -71,6 +71,21 @@ const cases: ReadonlyArray<readonly [string, QemuSpec]> = [
     },
   ],
   ['virt-dumpdtb', { ...base, machine: 'virt', cpu: 'cortex-a57', dumpDtb: '/tmp/d,1/virt.dtb' }],
+  // armhf: a 32-bit cortex-a15 on virt, highmem=off so a kernel without LPAE reaches PCIe (virtio-net).
+  [
+    'virt-armhf-boot',
+    {
+      ...base,
+      machine: 'virt',
+      highmem: false,
+      cpu: 'cortex-a15',
+      kernel: '/cache/vmlinuz-6.1.0-50-armmp',
+      initrd: '/cache/initramfs.cpio.gz',
+      dtb: '/out/guest.dtb',
+      append: 'console=ttyAMA0 quiet loglevel=4 panic=-1',
+      sshPort: 40022,
+    },
+  ],
   // The selftests' share: a host folder over virtio-9p, its path a QemuOpts value.
   [
     'q35-share',
