@@ -17,6 +17,7 @@ import type { KernelArtifacts } from '../kernel/artifacts.js';
 import { diffText, xmlEscape, type RunReport } from '../report/run-report.js';
 import { renderMatrixHtml } from '../report/html/matrix-page.js';
 import { cellDetailsHtml } from '../report/html/cell-details.js';
+import type { PhaseTimeouts } from '../cycle/options.js';
 import type { Scenario } from '../cycle/scenario.js';
 import type { GuestArch } from '../qemu/args.js';
 
@@ -44,6 +45,8 @@ export interface MatrixOptions {
   readonly accel?: 'auto' | 'tcg' | 'kvm';
   readonly memoryBytes?: number;
   readonly cycles?: number;
+  /** Each cell's phase limits (the run's defaults for the rest). */
+  readonly timeouts?: Partial<PhaseTimeouts>;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: MatrixEvent) => void;
   readonly log?: (line: string) => void;
@@ -253,6 +256,7 @@ async function runCell(o: MatrixOptions, arch: GuestArch, cell: MatrixCell): Pro
       scenario,
       ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
       cycles: o.cycles ?? 1,
+      ...(o.timeouts === undefined ? {} : { timeouts: o.timeouts }),
       outDir: cell.outDir,
       accel: o.accel ?? 'auto',
       ...(o.memoryBytes === undefined ? {} : { memoryBytes: o.memoryBytes }),

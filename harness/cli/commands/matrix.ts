@@ -16,6 +16,7 @@ import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
 import type { ConfigArgs } from '../config-options.js';
 import { kernelSpecOf, runCmdline, runDtNode } from './run.js';
 import { checkOutDir } from '../input.js';
+import { parseTimeout, timeoutHelp } from '../timeouts.js';
 
 interface MatrixArgs {
   arch: string;
@@ -32,7 +33,7 @@ interface MatrixArgs {
   out?: string;
   json: boolean;
   junit?: string;
-  timeout?: number;
+  timeout?: string;
   shard?: string;
   only?: string[];
   'rerun-failed'?: string;
@@ -226,7 +227,10 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       .option('out', { type: 'string', describe: 'artifacts folder (a cells/ folder per cell, matrix.json, junit.xml); default: a fresh temp folder' })
       .option('json', { type: 'boolean', default: false, describe: 'print matrix.json instead of the table' })
       .option('junit', { type: 'string', describe: 'also copy the JUnit XML here' })
-      .option('timeout', { type: 'number', describe: 'give up after this many seconds in all (default: 20 min per cell / jobs + 60 min for kernel builds)' })
+      .option('timeout', {
+        type: 'string',
+        describe: timeoutHelp('matrix (default: 20 min per cell / jobs + 60 min for kernel builds); phases apply to every cell'),
+      })
       .option('shard', {
         type: 'string',
         describe: "run only shard i of N (e.g. 2/3): the same split on every runner; merge the folders with 'ramoops report merge'",
@@ -264,6 +268,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
     if (a.cpus !== undefined && !(Number.isInteger(a.cpus) && a.cpus >= 1 && a.cpus <= 64)) throw new Error(`--cpus must be an integer 1..64, got ${a.cpus}`);
     if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
     const memoryBytes = parseSize('--memory', a.memory);
+    const timeout = parseTimeout(a.timeout);
     const shard = a.shard === undefined ? { index: 1, count: 1 } : parseShard(a.shard);
     const out = prepareOutDir(a.out ?? mkdtempSync(path.join(os.tmpdir(), 'ramoops-matrix-')));
     // What decides the results (not --jobs, --out, --timeout): the matrix's identity for merge and reruns.
@@ -314,7 +319,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
     const view = progressView(cells, jobs, process.stderr.isTTY === true);
     let report: MatrixReport;
     try {
-      report = await withLifetime({ handleSignals: true, timeoutMs: (a.timeout ?? (Math.ceil(cells / jobs) * 20 + 60) * 60) * 1000 }, (life) => {
+      report = await withLifetime({ handleSignals: true, timeoutMs: timeout.totalMs ?? (Math.ceil(cells / jobs) * 20 + 60) * 60_000 }, (life) => {
         const run = runMatrix({
           kernels,
           configs,
@@ -326,6 +331,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
           cycles: a.cycles,
           accel: a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto',
           memoryBytes,
+          timeouts: timeout.phases,
           signal: life.signal,
           onEvent: view.onEvent,
           log: view.log,

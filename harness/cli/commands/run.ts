@@ -18,7 +18,8 @@ import { RunAbortedError } from '../../proc/lifetime.js';
 import { junitXml, reportJson, verdictText, type RunReport } from '../../report/run-report.js';
 import { resolveSettings, withConfigOptions, type ConfigArgs } from '../config-options.js';
 import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
-import { checkOutDir } from '../input.js';
+import { checkInputFile, checkOutDir } from '../input.js';
+import { DEBIAN_SPECS } from '../../kernel/obtain.js';
 import { parseTimeout, timeoutHelp } from '../timeouts.js';
 
 interface RunArgs extends ConfigArgs {
@@ -190,6 +191,8 @@ function runOptionsOf(a: RunArgs): { options: Omit<RunOptions, 'outDir'>; notes:
   const scenario = scenarioName === undefined ? undefined : loadScenario(scenarioName);
   if (scenario !== undefined && a.crash !== 'sysrq') throw new Error('give --scenario or --crash, not both (a scenario names its own crash)');
   const kernelSpec = kernelSpecOf(a);
+  // A kernel file is checked now, not after the guest image is built.
+  if (!(DEBIAN_SPECS as readonly string[]).includes(kernelSpec) && !kernelSpec.startsWith('build:')) checkInputFile('--kernel', kernelSpec);
   const cpus = a.cpus ?? resolveSettings(a).settings.cpus;
   if (cpus !== undefined && !(Number.isInteger(cpus) && cpus >= 1 && cpus <= 64)) throw new Error(`--cpus must be an integer 1..64, got ${cpus}`);
   const options: Omit<RunOptions, 'outDir'> = {
