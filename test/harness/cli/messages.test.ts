@@ -75,6 +75,11 @@ const cases: readonly Case[] = [
   { name: 'harvest-local-missing', args: () => ['harvest', '--local', 'nope', '--out', 'o'] },
   { name: 'harvest-no-machine', args: () => ['harvest', '--out', 'o'] },
   { name: 'layout-no-size', args: () => ['layout', '--mem-address', '0x8000000'] },
+  { name: 'layout-no-room', args: () => ['layout', '--mem-address', '0x8000000', '--mem-size', '0x1000', '--record-size', '0x4000'] },
+  {
+    name: 'layout-console-too-big-json',
+    args: () => ['layout', ...REGION, '--console-size', '0x100000', '--kernel-version', '6.1.192', '--json'],
+  },
   { name: 'run-timeout-unknown-phase', args: () => ['run', '--timeout', 'bot=120', '--dry-run'] },
   { name: 'run-timeout-bad-seconds', args: () => ['run', '--timeout', 'boot=2m', '--dry-run'] },
   { name: 'matrix-timeout-unknown-phase', args: () => ['matrix', '--kernels', 'debian', '--timeout', 'crash=60'] },
