@@ -25,6 +25,7 @@ export { qemuRamMemory, ramRanges, lowMemorySize, ramFileOffset, LEGACY_HOLE, VI
 // The public name of the one LZO1X decoder (records and kdump pages share it).
 export { lzoDecompressBlock as lzo1xDecompress } from './records/decompress/lzo.js';
 export { snappyDecompress } from './dump/codecs/snappy.js';
+export { junitDocument, xmlEscape, type JunitCase, type JunitDocument, type JunitProblem, type JunitStyle, type JunitSuite } from './report/junit.js';
 export { extract, type Extraction, type PstoreFile, type ZoneReport, type ExtractOptions, type KaslrOffset } from './extract/index.js';
 
 import { buildConfig } from './config/build.js';
