@@ -84,6 +84,23 @@ const cases: readonly Case[] = [
   { name: 'run-timeout-bad-seconds', args: () => ['run', '--timeout', 'boot=2m', '--dry-run'] },
   { name: 'matrix-timeout-unknown-phase', args: () => ['matrix', '--kernels', 'debian', '--timeout', 'crash=60'] },
   { name: 'run-kernel-missing', args: () => ['run', '--kernel', 'bzImage-nope', '--dry-run'] },
+  {
+    name: 'matrix-dry-run',
+    status: 0,
+    args: () => [
+      'matrix',
+      '--dry-run',
+      '--kernels',
+      'build:debian-6.1:base,pstore-full',
+      '--accel',
+      'tcg',
+      '--configs',
+      '',
+      'ecc:ramoops.ecc=16',
+      '--out',
+      'o',
+    ],
+  },
   { name: 'run-dry-run', status: 0, args: () => ['run', '--dry-run', ...UNBUILT, '--cmdline', 'ramoops.ecc=16 nokaslr', '--out', 'o'] },
   {
     name: 'run-dry-run-arm64-json',
