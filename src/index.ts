@@ -23,8 +23,10 @@ export { openElf, elfNotes, elfVmcoreinfo, parseElfHeaders, parseNotes, isElf, t
 export { openKdump, parseKdumpHeader, isKdump, KDUMP_SIGNATURE, type KdumpMemory, type KdumpHeader } from './dump/kdump.js';
 export { unflatten, isFlattened, type FlattenedSource } from './dump/flattened.js';
 export { qemuRamMemory, ramRanges, lowMemorySize, ramFileOffset, LEGACY_HOLE, VIRT_RAM_BASE, type QemuMachine, type RamRange } from './dump/qemu-ram.js';
-export { lzo1xDecompress } from './dump/codecs/lzo.js';
+// The public name of the one LZO1X decoder (records and kdump pages share it).
+export { lzoDecompressBlock as lzo1xDecompress } from './records/decompress/lzo.js';
 export { snappyDecompress } from './dump/codecs/snappy.js';
+export { junitDocument, xmlEscape, type JunitCase, type JunitDocument, type JunitProblem, type JunitStyle, type JunitSuite } from './report/junit.js';
 export { extract, type Extraction, type PstoreFile, type ZoneReport, type ExtractOptions, type KaslrOffset } from './extract/index.js';
 
 import { buildConfig } from './config/build.js';

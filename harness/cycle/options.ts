@@ -91,6 +91,8 @@ export interface RunOptions {
   /** Stops the run from outside (a matrix being interrupted): QEMU is stopped and cleaned up. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: Progress) => void;
+  /** Told each command line as the run saves it (kernel-cmdline.txt, qemu-cmdline.txt), key words masked. */
+  readonly onCommandLine?: (kind: 'kernel' | 'qemu', line: string) => void;
   /** Messages from fetching the kernel and building the image. */
   readonly log?: (line: string) => void;
   readonly cacheDir?: string;

@@ -40,11 +40,14 @@ export interface RunPlan {
   readonly kernelSpec: string;
 }
 
-/** Resolves the options into a plan; throws RangeError on a request that cannot run. */
-export function planRun(options: RunOptions, accel: AccelDecision): RunPlan {
+/**
+ * Resolves the options into a plan; throws RangeError on a request that cannot run. `outFolder`
+ * makes the artifacts folder (`--dry-run` passes one that only resolves the path).
+ */
+export function planRun(options: RunOptions, accel: AccelDecision, outFolder: (dir: string) => string = prepareOutDir): RunPlan {
   const cycles = options.cycles ?? 1;
   if (!Number.isInteger(cycles) || cycles < 1) throw new RangeError(`cycles must be a positive integer, got ${cycles}`);
-  const out = prepareOutDir(options.outDir);
+  const out = outFolder(options.outDir);
   const scenario = options.scenario ?? crashOnlyScenario(options.crash === undefined || options.crash === 'sysrq' ? SYSRQ_CRASH : options.crash);
   const words = splitScenarioCmdline(scenario);
   const share = options.share ?? (scenario.kselftest === undefined ? undefined : path.join(out, 'share'));

@@ -15,9 +15,11 @@ import { buildGuestImage } from '../guest/image.js';
 import { obtainArm64Kernel } from '../kernel/arm64.js';
 import { obtainKernel } from '../kernel/obtain.js';
 import type { KernelArtifacts } from '../kernel/artifacts.js';
-import { diffText, xmlEscape, type RunReport } from '../report/run-report.js';
+import { junitDocument, type JunitCase, type JunitSuite } from '../../src/index.js';
+import { diffText, type RunReport } from '../report/run-report.js';
 import { renderMatrixHtml } from '../report/html/matrix-page.js';
 import { cellDetailsHtml } from '../report/html/cell-details.js';
+import type { PhaseTimeouts } from '../cycle/options.js';
 import type { Scenario } from '../cycle/scenario.js';
 import type { GuestArch } from '../qemu/args.js';
 
@@ -45,6 +47,8 @@ export interface MatrixOptions {
   readonly accel?: 'auto' | 'tcg' | 'kvm';
   readonly memoryBytes?: number;
   readonly cycles?: number;
+  /** Each cell's phase limits (the run's defaults for the rest). */
+  readonly timeouts?: Partial<PhaseTimeouts>;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: MatrixEvent) => void;
   readonly log?: (line: string) => void;
@@ -257,6 +261,7 @@ function cellRunOptions(o: MatrixOptions, arch: GuestArch, cell: MatrixCell): Ru
     scenario,
     ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
     cycles: o.cycles ?? 1,
+    ...(o.timeouts === undefined ? {} : { timeouts: o.timeouts }),
     outDir: cell.outDir,
     accel: o.accel ?? 'auto',
     ...(o.memoryBytes === undefined ? {} : { memoryBytes: o.memoryBytes }),
@@ -378,44 +383,27 @@ export function matrixExitCode(summary: { readonly fault: number; readonly misma
 
 /** JUnit XML: a testsuite per kernel, a testcase per cell with the diff and log folder on failure. */
 export function matrixJunit(m: MatrixReport, results: readonly CellResult[]): string {
-  const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  const failures = results.filter((r) => r.verdict === 'mismatch').length;
-  const errors = results.filter((r) => r.verdict === 'fault').length;
-  const skipped = results.filter((r) => r.verdict === 'skipped').length;
-  lines.push(
-    `<testsuites name="ramoops matrix" tests="${results.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${m.seconds.toFixed(3)}">`,
-  );
-  for (const k of m.kernels) {
+  const suites = m.kernels.map((k): JunitSuite => {
     const mine = results.filter((r) => r.kernel === k.spec);
-    const f = mine.filter((r) => r.verdict === 'mismatch').length;
-    const e = mine.filter((r) => r.verdict === 'fault').length;
-    const s = mine.filter((r) => r.verdict === 'skipped').length;
-    const time = mine.reduce((a, r) => a + r.seconds, 0);
-    lines.push(
-      `  <testsuite name="${xmlEscape(`${k.spec} (${k.release})`)}" tests="${mine.length}" failures="${f}" errors="${e}" skipped="${s}" time="${time.toFixed(3)}" timestamp="${xmlEscape(m.startedAt)}">`,
-    );
-    for (const r of mine) {
-      const open = `    <testcase name="${xmlEscape(`${r.config} / ${r.scenario}`)}" classname="${xmlEscape(`ramoops.matrix.${k.release.replace(/[^A-Za-z0-9_.-]/g, '_')}`)}" time="${r.seconds.toFixed(3)}"`;
-      if (r.verdict === 'pass') {
-        lines.push(`${open}/>`);
-        continue;
-      }
-      lines.push(`${open}>`);
-      if (r.verdict === 'skipped') lines.push(`      <skipped message="${xmlEscape(r.why ?? '')}"/>`);
-      else {
-        const tag = r.verdict === 'fault' ? 'error' : 'failure';
-        const body = [r.why ?? '', r.report === undefined ? '' : r.verdict === 'mismatch' ? diffText(r.report) : '', `artifacts: ${r.outDir}`]
-          .filter((x) => x !== '')
-          .join('\n');
-        lines.push(`      <${tag} message="${xmlEscape(r.why ?? r.verdict)}">${xmlEscape(body)}</${tag}>`);
-      }
-      lines.push(
-        `      <system-out>${xmlEscape(`report: ${path.join(r.outDir, 'report.json')}, serial log and both sides' files in ${r.outDir}`)}</system-out>`,
-      );
-      lines.push('    </testcase>');
-    }
-    lines.push('  </testsuite>');
-  }
-  lines.push('</testsuites>');
-  return lines.join('\n') + '\n';
+    return {
+      name: `${k.spec} (${k.release})`,
+      seconds: mine.reduce((a, r) => a + r.seconds, 0),
+      timestamp: m.startedAt,
+      cases: mine.map((r) => cellCase(r, `ramoops.matrix.${k.release.replace(/[^A-Za-z0-9_.-]/g, '_')}`)),
+    };
+  });
+  return junitDocument({ name: 'ramoops matrix', seconds: m.seconds, suites, style: { skippedCounts: 'all', emptyCase: 'self-closing' } });
+}
+
+/** A cell as a testcase: nothing inside when it passed; else its verdict, the diff or fault, and where its artifacts are. */
+function cellCase(r: CellResult, classname: string): JunitCase {
+  const c = { name: `${r.config} / ${r.scenario}`, classname, seconds: r.seconds };
+  if (r.verdict === 'pass') return c;
+  const out = `report: ${path.join(r.outDir, 'report.json')}, serial log and both sides' files in ${r.outDir}`;
+  if (r.verdict === 'skipped') return { ...c, skipped: r.why ?? '', out };
+  const body = [r.why ?? '', r.report === undefined ? '' : r.verdict === 'mismatch' ? diffText(r.report) : '', `artifacts: ${r.outDir}`]
+    .filter((x) => x !== '')
+    .join('\n');
+  const problem = { message: r.why ?? r.verdict, body };
+  return { ...c, ...(r.verdict === 'fault' ? { error: problem } : { failure: problem }), out };
 }

@@ -64,6 +64,41 @@ export interface QemuStartOptions {
   readonly startTimeoutMs?: number;
   /** SIGTERM, then SIGKILL after this delay (default 3 s). */
   readonly killDelayMs?: number;
+  /** Told the full argv (binary first) just before QEMU starts, so it is known even when QEMU fails at once. */
+  readonly onCommandLine?: (argv: readonly string[]) => void;
+}
+
+/** Where QEMU's own files go inside its temp folder. */
+export interface QemuPaths {
+  readonly ramFile: string;
+  readonly qmpSocket: string;
+  readonly serial: string;
+}
+
+/** The binary and argv QEMU is started with for these options; pure (`--dry-run` prints it without starting anything). */
+export function qemuInvocation(options: QemuStartOptions, paths: QemuPaths, sshPort: number | undefined): { readonly binary: string; readonly args: string[] } {
+  const machine = options.machine ?? 'q35';
+  const spec: QemuSpec = {
+    machine,
+    accel: options.accel ?? 'tcg',
+    memoryBytes: options.memoryBytes,
+    ramFile: paths.ramFile,
+    qmpSocket: paths.qmpSocket,
+    serial: { kind: 'file', path: paths.serial },
+    cpus: options.cpus,
+    cpu: options.cpu,
+    kernel: options.kernel,
+    ...(options.firmware === undefined ? {} : { firmware: options.firmware }),
+    initrd: options.initrd,
+    append: options.append,
+    sshPort,
+    pvpanic: options.pvpanic,
+    dtb: options.dtb,
+    paused: options.paused,
+    share: options.share,
+    extraArgs: options.extraArgs,
+  };
+  return { binary: options.binary ?? qemuBinary(machine), args: buildQemuArgs(spec) };
 }
 
 /** How QEMU ended. */
@@ -156,32 +191,13 @@ export class QemuProcess {
       }
       if (options.prepareRam !== undefined) await options.prepareRam(ramFile);
 
-      const spec: QemuSpec = {
-        machine,
-        accel: options.accel ?? 'tcg',
-        memoryBytes: options.memoryBytes,
-        ramFile,
-        qmpSocket,
-        serial: { kind: 'file', path: serialPath },
-        cpus: options.cpus,
-        cpu: options.cpu,
-        kernel: options.kernel,
-        ...(options.firmware === undefined ? {} : { firmware: options.firmware }),
-        initrd: options.initrd,
-        append: options.append,
-        sshPort,
-        pvpanic: options.pvpanic,
-        dtb: options.dtb,
-        paused: options.paused,
-        share: options.share,
-        extraArgs: options.extraArgs,
-      };
-      const args = buildQemuArgs(spec);
+      const { binary, args } = qemuInvocation(options, { ramFile, qmpSocket, serial: serialPath }, sshPort);
+      options.onCommandLine?.([binary, ...args]);
       const prefix = options.artifactsPrefix ?? '';
       serial = SerialLog.follow(serialPath, {
         teePath: options.artifactsDir === undefined ? undefined : path.join(options.artifactsDir, `${prefix}serial.log`),
       });
-      const child = execa(options.binary ?? qemuBinary(machine), args, {
+      const child = execa(binary, args, {
         stdin: 'ignore',
         buffer: false,
         reject: false,

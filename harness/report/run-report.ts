@@ -7,6 +7,7 @@ import { formatComparison } from '../cycle/compare.js';
 import type { HarnessStage } from '../errors.js';
 import type { Check } from '../cycle/scenario.js';
 import { failedSteps, type KselftestReport } from '../cycle/selftests.js';
+import { junitDocument, xmlEscape, type JunitCase } from '../../src/index.js';
 
 /** The steps of a run, in order; timings and faults name them. */
 export type Phase = 'setup' | 'boot' | 'crash' | 'capture' | 'reboot' | 'ssh' | 'compare';
@@ -219,29 +220,8 @@ export function diffText(r: RunReport): string {
     .join('\n');
 }
 
-// XML 1.0 allows tab, LF, CR and everything from U+0020 except the surrogates and U+FFFE/FFFF;
-// kernel logs can hold any byte, so the rest is shown as \xNN rather than making the file invalid.
-const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** Text safe inside an XML attribute or element. */
-export function xmlEscape(s: string): string {
-  return s
-    .replace(XML_INVALID, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&apos;');
-}
-
-interface TestCase {
-  readonly name: string;
-  readonly classname: string;
-  readonly seconds: number;
-  readonly failure?: { readonly message: string; readonly body: string };
-  readonly error?: { readonly message: string; readonly body: string };
-  readonly skipped?: string;
-}
+/** The one XML escape (src/report/junit.ts), exported here for the harness's other XML. */
+export { xmlEscape };
 
 /**
  * JUnit XML: one testcase per file per cycle (failure when it differs), one per cycle that
@@ -249,7 +229,7 @@ interface TestCase {
  */
 export function junitXml(r: RunReport): string {
   const classname = `ramoops.run.${(r.kernel.release ?? r.kernel.spec).replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-  const cases: TestCase[] = [];
+  const cases: JunitCase[] = [];
   for (const c of r.cycles) {
     // The cycle's time goes to its first testcase, so the suite's times add up.
     let seconds = Object.values(c.timings).reduce((a: number, b) => a + (b ?? 0), 0);
@@ -291,28 +271,9 @@ export function junitXml(r: RunReport): string {
     const body = [r.fault.message, '--- serial ---', ...r.fault.serial, '--- QEMU stderr ---', ...r.fault.qemuStderr].join('\n');
     cases.push({ name: `harness: ${r.fault.phase}`, classname, seconds: 0, error: { message: r.fault.message.split('\n')[0] ?? '', body } });
   }
-  const failures = cases.filter((c) => c.failure !== undefined).length;
-  const errors = cases.filter((c) => c.error !== undefined).length;
-  const skips = cases.filter((c) => c.skipped !== undefined).length;
-  const lines: string[] = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites tests="${cases.length}" failures="${failures}" errors="${errors}" time="${r.seconds.toFixed(3)}">`,
-    `  <testsuite name="${xmlEscape(`ramoops run (${r.kernel.release ?? r.kernel.spec})`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skips}" time="${r.seconds.toFixed(3)}" timestamp="${xmlEscape(r.startedAt)}">`,
-  ];
-  for (const c of cases) {
-    const open = `    <testcase name="${xmlEscape(c.name)}" classname="${xmlEscape(c.classname)}" time="${c.seconds.toFixed(3)}"`;
-    if (c.skipped !== undefined) {
-      lines.push(`${open}>`, `      <skipped message="${xmlEscape(c.skipped)}"/>`, '    </testcase>');
-      continue;
-    }
-    const inner = c.failure ?? c.error;
-    if (inner === undefined) {
-      lines.push(`${open}/>`);
-      continue;
-    }
-    const tag = c.failure !== undefined ? 'failure' : 'error';
-    lines.push(`${open}>`, `      <${tag} message="${xmlEscape(inner.message)}">${xmlEscape(inner.body)}</${tag}>`, '    </testcase>');
-  }
-  lines.push(`    <system-out>${xmlEscape(verdictText(r))}</system-out>`, '  </testsuite>', '</testsuites>');
-  return lines.join('\n') + '\n';
+  return junitDocument({
+    seconds: r.seconds,
+    suites: [{ name: `ramoops run (${r.kernel.release ?? r.kernel.spec})`, seconds: r.seconds, timestamp: r.startedAt, cases, out: verdictText(r) }],
+    style: { skippedCounts: 'suites', emptyCase: 'self-closing' },
+  });
 }

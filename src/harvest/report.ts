@@ -3,6 +3,10 @@
 
 import type { EraseReport } from './erase.js';
 import type { HarvestContext } from './manifest.js';
+import { junitDocument, type JunitCase } from '../report/junit.js';
+
+/** Kept here for the harvest API; the one escape is the JUnit writer's. */
+export { xmlEscape } from '../report/junit.js';
 
 /** One crash (or boot-log folder) of a harvest. */
 export interface CrashReport {
@@ -106,71 +110,37 @@ export function harvestJunit(r: HarvestReport): string {
     cases.push({
       name: `${k.name}${k.headline === null ? '' : `: ${k.headline}`}`,
       classname,
+      seconds: 0,
       out: k.summary ?? '',
       ...(k.unrecoverableBlocks > 0 ? { failure: { message: `record damaged: ${k.ecc ?? ''}`, body: k.summary ?? '' } } : {}),
     });
   }
-  if (cases.length === 0) cases.push({ name: 'pstore: no crash records', classname, out: `${r.files.length} file(s) read` });
+  if (cases.length === 0) cases.push({ name: 'pstore: no crash records', classname, seconds: 0, out: `${r.files.length} file(s) read` });
   if (r.erase !== null) {
     const bad = [...r.erase.remaining, ...r.erase.kept.map((k) => `${k.file} (${k.why})`)];
     cases.push({
       name: 'erase',
       classname,
+      seconds: 0,
       out: `unlinked: ${r.erase.unlinked.join(', ')}; zones reset: ${r.erase.zonesCleared.join(', ')}`,
       ...(bad.length > 0 ? { failure: { message: 'files remain in pstore after erase', body: bad.join('\n') } } : {}),
     });
   }
-  return junitDocument(`ramoops harvest ${r.target}`, r.seconds, cases);
+  return junitOf(`ramoops harvest ${r.target}`, r.seconds, cases);
 }
 
 /** JUnit XML for a harvest that could not run (machine down, key refused, no pstore). */
 export function harvestErrorJunit(target: string, message: string, seconds: number): string {
-  return junitDocument(`ramoops harvest ${target}`, seconds, [
-    { name: 'harvest', classname: `ramoops.harvest.${safeClass(target)}`, out: '', error: { message: message.split('\n')[0] ?? '', body: message } },
+  return junitOf(`ramoops harvest ${target}`, seconds, [
+    { name: 'harvest', classname: `ramoops.harvest.${safeClass(target)}`, seconds: 0, error: { message: message.split('\n')[0] ?? '', body: message } },
   ]);
 }
 
-interface JunitCase {
-  readonly name: string;
-  readonly classname: string;
-  readonly out: string;
-  readonly failure?: { readonly message: string; readonly body: string };
-  readonly error?: { readonly message: string; readonly body: string };
-}
-
-function junitDocument(suite: string, seconds: number, cases: readonly JunitCase[]): string {
-  const failures = cases.filter((c) => c.failure !== undefined).length;
-  const errors = cases.filter((c) => c.error !== undefined).length;
-  const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites tests="${cases.length}" failures="${failures}" errors="${errors}" time="${seconds.toFixed(3)}">`,
-    `  <testsuite name="${xmlEscape(suite)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${seconds.toFixed(3)}">`,
-  ];
-  for (const c of cases) {
-    lines.push(`    <testcase name="${xmlEscape(c.name)}" classname="${xmlEscape(c.classname)}" time="0.000">`);
-    if (c.failure !== undefined) lines.push(`      <failure message="${xmlEscape(c.failure.message)}">${xmlEscape(c.failure.body)}</failure>`);
-    if (c.error !== undefined) lines.push(`      <error message="${xmlEscape(c.error.message)}">${xmlEscape(c.error.body)}</error>`);
-    if (c.out !== '') lines.push(`      <system-out>${xmlEscape(c.out)}</system-out>`);
-    lines.push('    </testcase>');
-  }
-  lines.push('  </testsuite>', '</testsuites>');
-  return lines.join('\n') + '\n';
+/** A harvest's cases: no timings of their own, all in one suite. */
+function junitOf(suite: string, seconds: number, cases: readonly JunitCase[]): string {
+  return junitDocument({ seconds, suites: [{ name: suite, seconds, cases }], style: { skippedCounts: 'none', emptyCase: 'open-close' } });
 }
 
 function safeClass(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
-// XML 1.0 forbids most control characters even escaped; kernel logs can hold any byte.
-const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** Text safe inside an XML attribute or element. */
-export function xmlEscape(s: string): string {
-  return s
-    .replace(XML_INVALID, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&apos;');
 }

@@ -1,9 +1,11 @@
 // `ramoops layout`: the zones the kernel will carve out of the region for a configuration.
 import type { Argv, CommandModule } from 'yargs';
-import { computeLayout, describeVersion, type Layout, type RamoopsConfig } from '../../../src/index.js';
+import { computeLayout, describeVersion, LayoutError, type Layout, type RamoopsConfig } from '../../../src/index.js';
+import { probeProblems } from '../../../src/validate/probe.js';
 import { hasEvenZoneSizes, isPost49, pmsgBeforeFtrace } from '../../../src/kernel/version.js';
 import { hexAddr, table } from '../../../src/report/table.js';
 import { resolveConfig, withConfigOptions, type ConfigArgs } from '../config-options.js';
+import { InputError } from '../input.js';
 
 interface LayoutArgs extends ConfigArgs {
   json: boolean;
@@ -30,13 +32,28 @@ export function layoutFor(config: RamoopsConfig): { layout: Layout; notes: strin
   return { layout, notes };
 }
 
+/** The layout, or the kernel's refusal explained as `validate` explains it: one line with the reason and the fix. */
+function layoutOrRefusal(config: RamoopsConfig): ReturnType<typeof layoutFor> {
+  try {
+    return layoutFor(config);
+  } catch (e) {
+    if (!(e instanceof LayoutError)) throw e;
+    const why = probeProblems(config).problems.find((p) => p.severity === 'error');
+    if (why === undefined) throw new InputError('', `the kernel refuses this configuration: "${e.message}" (ramoops validate explains more)`);
+    throw new InputError('', `the kernel refuses this configuration: ${why.message}; fix: ${why.fix} (kernel: "${why.kernelMessage ?? e.message}")`);
+  }
+}
+
 export const layoutCommand: CommandModule<object, LayoutArgs> = {
   command: 'layout',
   describe: 'print the zone layout the kernel computes for a ramoops configuration',
-  builder: (y: Argv) => withConfigOptions(y.option('json', { type: 'boolean', default: false, describe: 'print JSON' })),
+  builder: (y: Argv) =>
+    withConfigOptions(y.option('json', { type: 'boolean', default: false, describe: 'print JSON' })).epilog(
+      'Exit codes: 0 the layout; 2 a configuration the kernel refuses (one line: why, and what to change) or bad options.',
+    ),
   handler: (a) => {
     const { config, warnings } = resolveConfig(a);
-    const { layout, notes } = layoutFor(config);
+    const { layout, notes } = layoutOrRefusal(config);
     const zones = layout.zones.map((z) => ({
       kind: z.kind,
       index: z.index,

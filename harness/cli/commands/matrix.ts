@@ -12,11 +12,14 @@ import { shardCell, toolVersions, writeShardManifest } from '../../matrix/manife
 import { failedCells, onlyCells, rerunLine, type MatrixCommandOptions } from '../../matrix/select.js';
 import { kernelBuildCost, matrixId, parseShard, scenarioCost, splitCells } from '../../matrix/shard.js';
 import { withLifetime, RunAbortedError } from '../../proc/lifetime.js';
-import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
+import { builtinScenarioNames, loadScenario, type Scenario } from '../../cycle/scenario.js';
 import type { ConfigArgs } from '../config-options.js';
 import { kernelSpecOf, runCmdline, runDtNode } from './run.js';
 import { checkOutDir } from '../input.js';
 import { checkKcidbArgs, kcidbYargs, writeKcidbFile, type KcidbArgs } from '../kcidb-options.js';
+import { parseTimeout, timeoutHelp } from '../timeouts.js';
+import { describeRun } from '../../cycle/dry-run.js';
+import type { AccelChoice } from '../../qemu/accel.js';
 
 interface MatrixArgs extends KcidbArgs {
   arch: string;
@@ -34,7 +37,8 @@ interface MatrixArgs extends KcidbArgs {
   out?: string;
   json: boolean;
   junit?: string;
-  timeout?: number;
+  timeout?: string;
+  'dry-run': boolean;
   shard?: string;
   only?: string[];
   'rerun-failed'?: string;
@@ -185,6 +189,41 @@ export function matrixText(m: MatrixReport): string {
   return out.join('\n') + '\n';
 }
 
+/** --dry-run: each cell's command lines (as `run --dry-run` prints them), nothing started or written. */
+async function printMatrixDryRun(
+  a: MatrixArgs,
+  kernels: readonly string[],
+  configs: readonly MatrixConfig[],
+  scenarios: readonly Scenario[],
+  memoryBytes: number,
+): Promise<void> {
+  const base = path.resolve(a.out ?? path.join(os.tmpdir(), 'ramoops-matrix-<random>'));
+  const cells = matrixCells(kernels, configs, scenarios, base);
+  const chosen = a.only === undefined ? undefined : onlyCells(cells, a.only);
+  const accel: AccelChoice = a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto';
+  const run = { arch: a.arch === 'arm64' ? ('arm64' as const) : ('x86_64' as const), accel };
+  for (const cell of cells.filter((c) => chosen === undefined || chosen.has(c.index))) {
+    const config = configs.find((c) => c.label === cell.config);
+    const scenario = scenarios.find((x) => x.name === cell.scenario);
+    if (config === undefined || scenario === undefined) continue;
+    const d = await describeRun({
+      ...run,
+      kernel: cell.kernel,
+      ramoopsCmdline: config.ramoopsCmdline,
+      extraCmdline: config.extraCmdline,
+      ...(config.ramoopsNode === undefined ? {} : { ramoopsNode: config.ramoopsNode }),
+      scenario,
+      ...(a.cpus === undefined ? {} : { cpus: a.cpus }),
+      cycles: a.cycles,
+      outDir: cell.outDir,
+      memoryBytes,
+    });
+    process.stdout.write(`cell ${cell.index}: ${cell.label}\n  kernel command line: ${d.kernelCmdline}\n  QEMU command line: ${d.qemuCmdline}\n`);
+    for (const n of d.notes) process.stdout.write(`  note: ${n}\n`);
+  }
+  process.stdout.write('dry run: nothing started\n');
+}
+
 export const matrixCommand: CommandModule<object, MatrixArgs> = {
   command: 'matrix',
   describe: 'run kernels x ramoops configurations x scenarios, one verified crash cycle per cell, one VM per core',
@@ -234,7 +273,15 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       .option('out', { type: 'string', describe: 'artifacts folder (a cells/ folder per cell, matrix.json, junit.xml); default: a fresh temp folder' })
       .option('json', { type: 'boolean', default: false, describe: 'print matrix.json instead of the table' })
       .option('junit', { type: 'string', describe: 'also copy the JUnit XML here' })
-      .option('timeout', { type: 'number', describe: 'give up after this many seconds in all (default: 20 min per cell / jobs + 60 min for kernel builds)' })
+      .option('timeout', {
+        type: 'string',
+        describe: timeoutHelp('matrix (default: 20 min per cell / jobs + 60 min for kernel builds); phases apply to every cell'),
+      })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe: "check the options and print each cell's kernel and QEMU command lines (as `run --dry-run`), start nothing (exit 0)",
+      })
       .option('shard', {
         type: 'string',
         describe: "run only shard i of N (e.g. 2/3): the same split on every runner; merge the folders with 'ramoops report merge'",
@@ -257,7 +304,12 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
     for (const c of configs) for (const n of c.notes ?? []) process.stderr.write(`ramoops matrix: note: configuration ${c.label}: ${n}\n`);
     const scenarios = checkedScenarios(a, configs);
     const memoryBytes = parseSize('--memory', a.memory);
+    const timeout = parseTimeout(a.timeout);
     const shard = a.shard === undefined ? { index: 1, count: 1 } : parseShard(a.shard);
+    if (a['dry-run']) {
+      await printMatrixDryRun(a, kernels, configs, scenarios, memoryBytes);
+      return;
+    }
     const out = prepareOutDir(a.out ?? mkdtempSync(path.join(os.tmpdir(), 'ramoops-matrix-')));
     // What decides the results (not --jobs, --out, --timeout): the matrix's identity for merge and reruns.
     const options: MatrixCommandOptions = {
@@ -307,7 +359,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
     const view = progressView(cells, jobs, process.stderr.isTTY === true);
     let report: MatrixReport;
     try {
-      report = await withLifetime({ handleSignals: true, timeoutMs: (a.timeout ?? (Math.ceil(cells / jobs) * 20 + 60) * 60) * 1000 }, (life) => {
+      report = await withLifetime({ handleSignals: true, timeoutMs: timeout.totalMs ?? (Math.ceil(cells / jobs) * 20 + 60) * 60_000 }, (life) => {
         const run = runMatrix({
           kernels,
           configs,
@@ -320,6 +372,7 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
           chain: a.chain,
           accel: a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto',
           memoryBytes,
+          timeouts: timeout.phases,
           signal: life.signal,
           onEvent: view.onEvent,
           log: view.log,

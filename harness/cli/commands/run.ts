@@ -11,12 +11,16 @@ import { ARM64_DEFAULT_NODE } from '../../qemu/virt-arm64.js';
 import { prepareOutDir, writeConfined } from '../../io/artifacts.js';
 import { renderRunHtml } from '../../report/html/run-page.js';
 import { runCycles } from '../../cycle/run.js';
-import { DEFAULT_REGION, type Progress } from '../../cycle/options.js';
+import { DEFAULT_REGION, type Progress, type RunOptions } from '../../cycle/options.js';
+import { KERNEL_CMDLINE_FILE, QEMU_CMDLINE_FILE } from '../../cycle/command-lines.js';
+import { describeRun, type RunDescription } from '../../cycle/dry-run.js';
 import { RunAbortedError } from '../../proc/lifetime.js';
 import { junitXml, reportJson, verdictText, type RunReport } from '../../report/run-report.js';
 import { resolveSettings, withConfigOptions, type ConfigArgs } from '../config-options.js';
 import { builtinScenarioNames, loadScenario } from '../../cycle/scenario.js';
-import { checkOutDir } from '../input.js';
+import { checkInputFile, checkOutDir } from '../input.js';
+import { DEBIAN_SPECS } from '../../kernel/obtain.js';
+import { parseTimeout, timeoutHelp } from '../timeouts.js';
 
 interface RunArgs extends ConfigArgs {
   arch: string;
@@ -35,7 +39,10 @@ interface RunArgs extends ConfigArgs {
   accel: string;
   'boot-path': string;
   memory: string;
-  timeout?: number;
+  timeout?: string;
+  'dry-run': boolean;
+  verbose?: boolean;
+  quiet?: boolean;
 }
 
 // ConfigSettings field -> the guest's command line word (module parameter names).
@@ -171,6 +178,64 @@ function progressPrinter(tty: boolean): { onProgress: (p: Progress) => void; log
   };
 }
 
+/** The options of runCycles from the flags (all checked here, before anything starts), and notes about them. */
+function runOptionsOf(a: RunArgs): { options: Omit<RunOptions, 'outDir'>; notes: readonly string[] } {
+  const dt = a.arch === 'arm64' ? runDtNode(a) : undefined;
+  const { ramoops, extra, notes } = dt === undefined ? runCmdline(a) : { ramoops: dt.pstore, extra: dt.extra, notes: dt.notes };
+  if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
+  const timeout = parseTimeout(a.timeout);
+  const memoryBytes = parseSize('--memory', a.memory);
+  if (a.selftests && a.scenario !== undefined && a.scenario !== 'selftests')
+    throw new Error('give --selftests or --scenario, not both (--selftests is --scenario selftests)');
+  const scenarioName = a.selftests ? 'selftests' : a.scenario;
+  const scenario = scenarioName === undefined ? undefined : loadScenario(scenarioName);
+  if (scenario !== undefined && a.crash !== 'sysrq') throw new Error('give --scenario or --crash, not both (a scenario names its own crash)');
+  const kernelSpec = kernelSpecOf(a);
+  // A kernel file is checked now, not after the guest image is built.
+  if (!(DEBIAN_SPECS as readonly string[]).includes(kernelSpec) && !kernelSpec.startsWith('build:')) checkInputFile('--kernel', kernelSpec);
+  const cpus = a.cpus ?? resolveSettings(a).settings.cpus;
+  if (cpus !== undefined && !(Number.isInteger(cpus) && cpus >= 1 && cpus <= 64)) throw new Error(`--cpus must be an integer 1..64, got ${cpus}`);
+  const options: Omit<RunOptions, 'outDir'> = {
+    ...(dt === undefined ? {} : { arch: 'arm64' as const, ramoopsNode: dt.node }),
+    kernel: kernelSpec,
+    modulesDir: a.modules,
+    ramoopsCmdline: ramoops,
+    extraCmdline: extra,
+    crash: a.crash,
+    ...(scenario === undefined ? {} : { scenario }),
+    ...(a.share === undefined ? {} : { share: path.resolve(a.share) }),
+    ...(cpus === undefined ? {} : { cpus }),
+    cycles: a.cycles,
+    accel: a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto',
+    bootPath: a['boot-path'] === 'pvh' || a['boot-path'] === 'bzimage' ? a['boot-path'] : 'auto',
+    memoryBytes,
+    timeoutMs: timeout.totalMs,
+    timeouts: timeout.phases,
+  };
+  return { options, notes };
+}
+
+/** What --dry-run prints: the command lines on stdout (or JSON), then what is only known at run time. */
+function printDryRun(d: RunDescription, notes: readonly string[], json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ dryRun: true, ...d, notes: [...notes, ...d.notes] }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(
+    [
+      `kernel: ${d.kernel} (boot ${d.bootPath.path}: ${d.bootPath.reason})`,
+      `accel: ${d.accel.chosen} (${d.accel.reason})`,
+      `artifacts: ${d.outDir}`,
+      'kernel command line:',
+      `  ${d.kernelCmdline}`,
+      'QEMU command line:',
+      `  ${d.qemuCmdline}`,
+      ...[...notes, ...d.notes].map((n) => `note: ${n}`),
+      'dry run: nothing started',
+    ].join('\n') + '\n',
+  );
+}
+
 /** `ramoops run`; exit codes are the report's (0 pass, 1 mismatch, 2 fault), 130/143 when interrupted. */
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
@@ -231,54 +296,51 @@ export const runCommand: CommandModule<object, RunArgs> = {
             'x86_64: boot the uncompressed vmlinux by its PVH entry with qboot (auto: when the kernel has one; several times faster under TCG) or the bzImage through SeaBIOS',
         })
         .option('memory', { type: 'string', default: '512M', describe: 'guest RAM' })
-        .option('timeout', { type: 'number', describe: 'give up after this many seconds in all (default 15 min + 2 min per cycle)' })
+        .option('timeout', { type: 'string', describe: timeoutHelp('run (default 15 min + 2 min per cycle)') })
+        .option('dry-run', {
+          type: 'boolean',
+          default: false,
+          describe: 'check the options, print the kernel and QEMU command lines the run would use, start nothing (exit 0)',
+        })
+        .option('verbose', { type: 'boolean', describe: 'also print the kernel and QEMU command lines as the run starts them' })
+        .option('quiet', { type: 'boolean', describe: 'print only the verdict and errors (no progress, notes or log lines)' })
+        .conflicts('verbose', 'quiet')
         .epilog(
           `Without region flags the run uses ramoops.mem_address=0x${DEFAULT_REGION.memAddress.toString(16)} ramoops.mem_size=0x${DEFAULT_REGION.memSize.toString(16)} ramoops.record_size=0x${DEFAULT_REGION.recordSize.toString(16)} (mid-RAM: firmware and the -kernel loader write the top and bottom).\n` +
             `--arch arm64: the configuration flags (or --cmdline ramoops.* words, or --config JSON) become the properties of /reserved-memory/ramoops@ADDR in the DTB QEMU's virt machine generates (reg, record-size, console-size, ftrace-size, pmsg-size, ecc-size, mem-type, max-reason, flags, no-map), and the host parses by the DT rules: a size absent from the node is 0, --ecc N is ecc-size N literally (1 is 1, not 16). ` +
             `Defaults: reg 0x${ARM64_DEFAULT_NODE.size.toString(16)}@0x${ARM64_DEFAULT_NODE.address.toString(16)} (RAM starts at 0x40000000; QEMU loads the initrd at RAM base + min(RAM/2, 128 MiB), 0x48000000 in a 512M guest, where the kernel refuses to reserve a region), record-size 0x${(ARM64_DEFAULT_NODE.recordSize ?? 0).toString(16)}, console-size 0x${(ARM64_DEFAULT_NODE.consoleSize ?? 0).toString(16)}, pmsg-size 0x${(ARM64_DEFAULT_NODE.pmsgSize ?? 0).toString(16)}, no ftrace zone, ECC off. The booted DTB is kept as guest.dtb in the artifacts. Debian's arm64 kernel has no pvpanic driver: its panics are seen on the console.\n` +
+            `The artifacts also hold ${QEMU_CMDLINE_FILE} and ${KERNEL_CMDLINE_FILE}: the exact command lines, key words masked as in report.json.\n` +
             'Exit codes: 0 every file matched in every cycle (and every scenario check held); 1 a mismatch or a failed check (see diff.txt); 2 harness fault (no boot, no panic, SSH refused, QEMU died, timeout, bad options); 3 skipped: the guest lacks what --scenario requires; 130/143 interrupted.',
         ),
     ),
   handler: async (a) => {
     if (a.out !== undefined) checkOutDir('--out', a.out);
-    const dt = a.arch === 'arm64' ? runDtNode(a) : undefined;
-    const { ramoops, extra, notes } = dt === undefined ? runCmdline(a) : { ramoops: dt.pstore, extra: dt.extra, notes: dt.notes };
-    if (!Number.isInteger(a.cycles) || a.cycles < 1) throw new Error(`--cycles must be a positive integer, got ${a.cycles}`);
-    if (a.timeout !== undefined && !(a.timeout > 0)) throw new Error(`--timeout must be a positive number of seconds, got ${a.timeout}`);
-    const memoryBytes = parseSize('--memory', a.memory);
-    if (a.selftests && a.scenario !== undefined && a.scenario !== 'selftests')
-      throw new Error('give --selftests or --scenario, not both (--selftests is --scenario selftests)');
-    const scenarioName = a.selftests ? 'selftests' : a.scenario;
-    const scenario = scenarioName === undefined ? undefined : loadScenario(scenarioName);
-    if (scenario !== undefined && a.crash !== 'sysrq') throw new Error('give --scenario or --crash, not both (a scenario names its own crash)');
-    const kernelSpec = kernelSpecOf(a);
-    const cpus = a.cpus ?? resolveSettings(a).settings.cpus;
-    if (cpus !== undefined && !(Number.isInteger(cpus) && cpus >= 1 && cpus <= 64)) throw new Error(`--cpus must be an integer 1..64, got ${cpus}`);
+    const { options, notes } = runOptionsOf(a);
+    if (a['dry-run']) {
+      printDryRun(await describeRun({ ...options, outDir: a.out ?? path.join(os.tmpdir(), 'ramoops-run-<random>') }), notes, a.json);
+      return;
+    }
+    const say = (line: string): void => {
+      if (a.quiet !== true) process.stderr.write(`${line}\n`);
+    };
     const out = a.out ?? mkdtempSync(path.join(os.tmpdir(), 'ramoops-run-'));
-    for (const n of notes) process.stderr.write(`ramoops run: note: ${n}\n`);
-    process.stderr.write(`ramoops run: artifacts in ${prepareOutDir(out)}\n`);
-    const progress = progressPrinter(process.stderr.isTTY === true);
+    for (const n of notes) say(`ramoops run: note: ${n}`);
+    say(`ramoops run: artifacts in ${prepareOutDir(out)}`);
+    const progress = a.quiet === true ? { onProgress: () => {}, log: () => {}, done: () => {} } : progressPrinter(process.stderr.isTTY === true);
     let report: RunReport;
     try {
       report = await runCycles({
-        ...(dt === undefined ? {} : { arch: 'arm64' as const, ramoopsNode: dt.node }),
-        kernel: kernelSpec,
-        modulesDir: a.modules,
-        ramoopsCmdline: ramoops,
-        extraCmdline: extra,
-        crash: a.crash,
-        ...(scenario === undefined ? {} : { scenario }),
-        ...(a.share === undefined ? {} : { share: path.resolve(a.share) }),
-        ...(cpus === undefined ? {} : { cpus }),
-        cycles: a.cycles,
+        ...options,
         outDir: out,
-        accel: a.accel === 'kvm' || a.accel === 'tcg' ? a.accel : 'auto',
-        bootPath: a['boot-path'] === 'pvh' || a['boot-path'] === 'bzimage' ? a['boot-path'] : 'auto',
-        memoryBytes,
-        timeoutMs: a.timeout === undefined ? undefined : a.timeout * 1000,
         handleSignals: true,
         onProgress: progress.onProgress,
         log: (line) => progress.log(`ramoops run: ${line}`),
+        ...(a.verbose === true
+          ? {
+              onCommandLine: (kind: 'kernel' | 'qemu', line: string) =>
+                progress.log(`ramoops run: ${kind === 'qemu' ? 'QEMU' : 'kernel'} command line: ${line}`),
+            }
+          : {}),
       });
     } catch (e) {
       progress.done();

@@ -5,12 +5,13 @@
 import { stat } from 'node:fs/promises';
 import { HarnessError } from '../../errors.js';
 import type { Lifetime } from '../../proc/lifetime.js';
-import { QemuProcess } from '../../qemu/process.js';
+import { QemuProcess, type QemuStartOptions } from '../../qemu/process.js';
 import type { LineMark } from '../../qemu/serial.js';
 import { RESERVE_FAILED_LINE, reservationFailureText, VIRT_CPU, virtInitrdRange } from '../../qemu/virt-arm64.js';
 import type { EventMark } from '../../qmp/client.js';
 import { HOSTKEY_LINE, SshSession } from '../../ssh/session.js';
 import { sleep } from '../clock.js';
+import { QEMU_CMDLINE_FILE, saveCommandLine, shellLine } from '../command-lines.js';
 import type { RunContext } from '../context.js';
 import type { RunPlan } from '../plan.js';
 import { SHARE_TAG } from '../selftests.js';
@@ -118,10 +119,12 @@ export class Guest {
   }
 }
 
-/** Starts QEMU and waits for the first READY. */
-export async function boot(ctx: RunContext, prepared: Prepared): Promise<{ readonly value: Guest }> {
-  const { plan, life, state } = ctx;
-  const qemu = await QemuProcess.start({
+/** What QEMU's options are made of: the prepared boot, or (`--dry-run`) its description. */
+export type BootInputs = Pick<Prepared, 'bootPath' | 'image' | 'append' | 'dtb' | 'shareDir'>;
+
+/** QEMU's options for a run's guest, without the run's lifetime: the same for a boot and for `--dry-run`. */
+export function qemuStartOptions(plan: RunPlan, prepared: BootInputs): QemuStartOptions {
+  return {
     machine: plan.machine,
     accel: plan.accel,
     memoryBytes: plan.memoryBytes,
@@ -132,10 +135,19 @@ export async function boot(ctx: RunContext, prepared: Prepared): Promise<{ reado
     initrd: prepared.image,
     append: prepared.append,
     ...(prepared.shareDir === undefined ? {} : { share: { path: prepared.shareDir, tag: SHARE_TAG } }),
-    lifetime: life,
-    signal: life.signal,
     artifactsDir: plan.options.qemuLogDir ?? plan.out,
     tempParent: plan.options.tempParent,
+  };
+}
+
+/** Starts QEMU (its command line saved first, even if it fails at once) and waits for the first READY. */
+export async function boot(ctx: RunContext, prepared: Prepared): Promise<{ readonly value: Guest }> {
+  const { plan, life, state } = ctx;
+  const qemu = await QemuProcess.start({
+    ...qemuStartOptions(plan, prepared),
+    lifetime: life,
+    signal: life.signal,
+    onCommandLine: (argv) => plan.options.onCommandLine?.('qemu', saveCommandLine(plan.out, QEMU_CMDLINE_FILE, shellLine(argv))),
   });
   state.qemu = qemu;
   const guest = new Guest(qemu, plan, prepared, life, (await stat(prepared.image)).size, state.guestErrors);

@@ -14,6 +14,7 @@ import { physToFileOffset } from '../../qemu/machines.js';
 import { arm64GuestCmdline, dumpVirtDtb, nodeProperties, ramoopsDtb, VIRT_CPU } from '../../qemu/virt-arm64.js';
 import { generateGuestHostKey, generateRunKeys, type RunKeys } from '../../ssh/keys.js';
 import { HostKeyPin } from '../../ssh/session.js';
+import { KERNEL_CMDLINE_FILE, saveCommandLine } from '../command-lines.js';
 import type { RunContext } from '../context.js';
 import { guestCmdline } from '../guest-cmdline.js';
 import { KselftestRun, selftestSourceTree } from '../selftests.js';
@@ -62,6 +63,7 @@ export async function setup(ctx: RunContext): Promise<{ readonly value: Prepared
   // Fail before booting when the region is not plain RAM of this guest.
   physToFileOffset(plan.machine, plan.memoryBytes, config.memAddress, config.memSize);
   state.cmdline = configured.append;
+  o.onCommandLine?.('kernel', saveCommandLine(plan.out, KERNEL_CMDLINE_FILE, configured.append));
   const value: Prepared = {
     kernel,
     bootPath,

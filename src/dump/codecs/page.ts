@@ -5,7 +5,9 @@
 import { inflateSync } from 'fflate';
 import { Decompress as ZstdStream } from 'fzstd';
 import { DecompressError, OutputLimitError, RamoopsError } from '../../errors.js';
-import { lzo1xDecompress } from './lzo.js';
+// The one LZO1X decoder, the kernel's lzo1x_decompress_safe rules (a leaf: errors and its
+// output window only, no ramoops knowledge); liblzo2's lzo1x_1 pages are the same format.
+import { lzoDecompressBlock } from '../../records/decompress/lzo.js';
 import { snappyDecompress } from './snappy.js';
 
 /** page_desc.flags values (makedumpfile diskdump_mod.h DUMP_DH_COMPRESSED_*). */
@@ -117,7 +119,7 @@ export function decodePage(compression: PageCompression, data: Uint8Array, pageS
       page = unzlibPage(data, pageSize);
       break;
     case 'lzo':
-      page = lzo1xDecompress(data, pageSize);
+      page = lzoDecompressBlock(data, pageSize);
       break;
     case 'snappy':
       page = snappyDecompress(data, pageSize);

@@ -10,6 +10,7 @@ import {
   crashMeta,
   harvestExitCode,
   harvestJunit,
+  harvestErrorJunit,
   harvestText,
   parseCrashMeta,
   planArchive,
@@ -19,6 +20,7 @@ import {
   type HarvestReport,
 } from '../../../src/harvest/index.js';
 import { loadFixture } from '../../helpers/fixtures.js';
+import { matchesGolden } from '../../helpers/golden.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const enc = new TextEncoder();
@@ -212,6 +214,8 @@ test('text, JUnit and exit status of a report', (t) => {
   t.regex(text, /STILL PRESENT: dmesg-ramoops-1/);
   t.is(harvestExitCode(report), 1);
   const xml = harvestJunit(report);
+  // The whole document, byte for byte (the one JUnit writer, src/report/junit.ts, must keep it).
+  matchesGolden(t, 'junit/harvest.xml', xml);
   t.regex(xml, /<testsuites tests="3" failures="2" errors="0"/);
   t.regex(xml, /<testcase name="20261126T073534Z-panic-c1549a6d6adf: Kernel panic - not syncing: sysrq triggered crash" classname="ramoops.harvest.board"/);
   t.regex(xml, /<failure message="files remain in pstore after erase">dmesg-ramoops-1<\/failure>/);
@@ -225,4 +229,8 @@ test('.enc.z: a record the kernel could not decompress is decoded here when it c
   t.like(a.crashes[0], { reason: 'Panic', counter: 1, headline: 'Kernel panic - not syncing: sysrq triggered crash' });
   t.like(a.crashes[0]?.parts[0], { encZ: true, decodedWith: 'deflate', sha256: sha256(stored) });
   t.regex(a.crashes[0]?.name ?? '', /^20231114T221320Z-panic-/);
+});
+
+test('JUnit of a harvest that could not run: one error testcase, byte for byte', (t) => {
+  matchesGolden(t, 'junit/harvest-error.xml', harvestErrorJunit('root@board:2222', 'connection refused <127.0.0.1:2222>\nnothing listens there', 1.25));
 });

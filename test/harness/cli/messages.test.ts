@@ -37,6 +37,7 @@ test.before(() => {
   writeFileSync(join(work, 'empty.bin'), new Uint8Array(0));
   writeFileSync(join(work, 'noise.bin'), noise(0x100000));
   writeFileSync(join(work, 'a-file'), 'x');
+  writeFileSync(join(work, 'Image'), 'not booted: --dry-run only names it');
   mkdirSync(join(work, 'full'));
   writeFileSync(join(work, 'full', 'old-file'), 'x');
   mkdirSync(join(work, 'folder'));
@@ -45,7 +46,12 @@ test.before(() => {
 interface Case {
   readonly name: string;
   readonly args: () => readonly string[];
+  /** The README's exit code; 2 (a refusal, one line) unless given. */
+  readonly status?: number;
 }
+
+/** A kernel spec that is never on disk here: --dry-run names it instead of looking it up, so the text does not depend on the cache. */
+const UNBUILT = ['--kernel', 'build:debian-6.1:base,pstore-full', '--accel', 'tcg', '--boot-path', 'bzimage'];
 
 const cases: readonly Case[] = [
   { name: 'no-command', args: () => [] },
@@ -69,6 +75,38 @@ const cases: readonly Case[] = [
   { name: 'harvest-local-missing', args: () => ['harvest', '--local', 'nope', '--out', 'o'] },
   { name: 'harvest-no-machine', args: () => ['harvest', '--out', 'o'] },
   { name: 'layout-no-size', args: () => ['layout', '--mem-address', '0x8000000'] },
+  { name: 'layout-no-room', args: () => ['layout', '--mem-address', '0x8000000', '--mem-size', '0x1000', '--record-size', '0x4000'] },
+  {
+    name: 'layout-console-too-big-json',
+    args: () => ['layout', ...REGION, '--console-size', '0x100000', '--kernel-version', '6.1.192', '--json'],
+  },
+  { name: 'run-timeout-unknown-phase', args: () => ['run', '--timeout', 'bot=120', '--dry-run'] },
+  { name: 'run-timeout-bad-seconds', args: () => ['run', '--timeout', 'boot=2m', '--dry-run'] },
+  { name: 'matrix-timeout-unknown-phase', args: () => ['matrix', '--kernels', 'debian', '--timeout', 'crash=60'] },
+  { name: 'run-kernel-missing', args: () => ['run', '--kernel', 'bzImage-nope', '--dry-run'] },
+  {
+    name: 'matrix-dry-run',
+    status: 0,
+    args: () => [
+      'matrix',
+      '--dry-run',
+      '--kernels',
+      'build:debian-6.1:base,pstore-full',
+      '--accel',
+      'tcg',
+      '--configs',
+      '',
+      'ecc:ramoops.ecc=16',
+      '--out',
+      'o',
+    ],
+  },
+  { name: 'run-dry-run', status: 0, args: () => ['run', '--dry-run', ...UNBUILT, '--cmdline', 'ramoops.ecc=16 nokaslr', '--out', 'o'] },
+  {
+    name: 'run-dry-run-arm64-json',
+    status: 0,
+    args: () => ['run', '--dry-run', '--arch', 'arm64', '--accel', 'tcg', '--kernel', 'Image', '--json', '--out', 'o'],
+  },
 ];
 
 interface Seen {
@@ -77,7 +115,9 @@ interface Seen {
   readonly stderr: string;
 }
 
-const render = (c: Case, r: Seen): string => `$ ramoops ${c.args().join(' ')}\nexit ${r.status}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+/** The scratch folder and QEMU's temp parent (/dev/shm or the OS's) as placeholders: the same text on every machine. */
+const stable = (text: string): string => text.replaceAll(work, '<work>').replace(/(\/dev\/shm|\/tmp)\/ramoops-qemu-/g, '<temp>/ramoops-qemu-');
+const render = (c: Case, r: Seen): string => stable(`$ ramoops ${c.args().join(' ')}\nexit ${r.status}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
 
 for (const c of cases) {
   test(`${c.name}: one line, the README's exit code`, (t) => {
@@ -86,14 +126,29 @@ for (const c of cases) {
     const file = join(goldenDir, `${c.name}.txt`);
     if (process.env['RAMOOPS_UPDATE_GOLDEN'] === '1') writeFileSync(file, seen);
     t.is(seen, readFileSync(file, 'utf8'));
+    t.is(r.status, c.status ?? 2);
     // Every refusal is exit 2 with exactly one line (on stdout as JSON with --json).
-    t.is(r.status, 2);
-    if (c.args().includes('--json')) t.is((JSON.parse(r.stdout) as { error: { exitCode: number } }).error.exitCode, 2);
+    if (c.status !== undefined) t.is(r.stderr, '');
+    else if (c.args().includes('--json')) t.is((JSON.parse(r.stdout) as { error: { exitCode: number } }).error.exitCode, 2);
     else t.is(r.stderr.trimEnd().split('\n').length, 1);
-    // Nothing was created for a refused --out.
+    // Nothing was created for a refused --out, nor by a dry run.
     t.false(existsSync(join(work, 'o')));
   });
 }
+
+test('run --dry-run: the command lines a run saves, starting nothing', (t) => {
+  const r = spawnSync(process.execPath, [cli, 'run', '--dry-run', ...UNBUILT, '--json', '--out', 'o'], { cwd: work, encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const d = JSON.parse(r.stdout) as { kernelCmdline: string; qemuArgv: string[]; qemuCmdline: string };
+  // The guest gets the region reserved and the run's key words, masked.
+  t.regex(d.kernelCmdline, /memmap=0x100000\$0x8000000 ramoops\.mem_address=0x8000000 .* rh\.key=<run key> rh\.hostkey=<run host key>$/);
+  t.is(d.qemuArgv[d.qemuArgv.indexOf('-append') + 1], d.kernelCmdline);
+  t.is(d.qemuArgv[0], 'qemu-system-x86_64');
+  // The shell line splits back into the argv (single quotes only).
+  const words = [...d.qemuCmdline.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
+  t.deepEqual(words, d.qemuArgv);
+  t.false(existsSync(join(work, 'o')));
+});
 
 test('extract --force clears a non-empty --out and writes only this dump', (t) => {
   const out = join(work, 'forced');

@@ -3,6 +3,7 @@ import test from 'ava';
 import { chainCells, kernelLabels, matrixCells, matrixJunit, slug, type CellResult, type MatrixReport } from '../../../harness/matrix/run.js';
 import { matrixConfig } from '../../../harness/cli/commands/matrix.js';
 import { loadScenario } from '../../../harness/cycle/scenario.js';
+import { matchesGolden } from '../../helpers/golden.js';
 
 test('configuration entries: words, labels, the default, DT nodes on arm64', (t) => {
   const lz4 = matrixConfig('lz4-ecc:ramoops.ecc=16 pstore.compress=lz4', 'x86_64');
@@ -63,6 +64,8 @@ test('JUnit: a suite per kernel, failure/error/skipped per cell verdict', (t) =>
     outDir: '/o',
   };
   const x = matrixJunit(m, results);
+  // The whole document, byte for byte (the one JUnit writer, src/report/junit.ts, must keep it).
+  matchesGolden(t, 'junit/matrix.xml', x);
   t.regex(x, /<testsuites name="ramoops matrix" tests="4" failures="1" errors="1" skipped="1"/);
   t.regex(x, /<testsuite name="debian \(6\.1\.0-56-amd64\)" tests="4"/);
   t.regex(x, /<failure message="cycle 1: dmesg-ramoops-0 differ">/);

@@ -3,6 +3,7 @@ import test from 'ava';
 import { compareFiles } from '../../../harness/cycle/compare.js';
 import { diffText, junitXml, overallVerdict, verdictText, xmlEscape, type CycleReport, type RunReport } from '../../../harness/report/run-report.js';
 import { eccNoticeOf } from '../../../harness/cycle/files.js';
+import { matchesGolden } from '../../helpers/golden.js';
 
 function cycle(n: number, guestText: string): CycleReport {
   const bytes = new TextEncoder().encode('sysrq\n');
@@ -87,6 +88,8 @@ test('XML escaping covers markup characters and bytes XML 1.0 cannot hold', (t) 
 test('JUnit XML: a testcase per file per cycle, failures and the fault as an error', (t) => {
   const fault = { phase: 'reboot' as const, stage: 'qemu' as const, message: 'QEMU died <oops> & "more"', serial: ['\u0007bell'], qemuStderr: [] };
   const xml = junitXml(report([cycle(1, 'sysrq\n'), cycle(2, '<bad>\n')], fault));
+  // The whole document, byte for byte (the one JUnit writer, src/report/junit.ts, must keep it).
+  matchesGolden(t, 'junit/run.xml', xml);
   t.regex(xml, /<testsuites tests="3" failures="1" errors="1"/);
   t.regex(xml, /<testcase name="cycle 1: dmesg-ramoops-0" classname="ramoops\.run\.6\.1\.0-56-amd64" time="4\.610"\/>/);
   t.regex(xml, /<failure message="dmesg-ramoops-0 differs">/);
