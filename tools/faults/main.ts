@@ -1,6 +1,6 @@
 // `make faults`: the fault-injection suite's long version. Every fault in every phase where it
-// applies, --repeat times (default 3: 7 faults x 8 phases, less the cells that cannot apply,
-// is 42 cells, so 126 faulted runs), one run at a time; prints each result as it comes, then
+// applies, --repeat times (default 3: 7 faults x 8 phases, less the 4 cells that cannot apply,
+// is 52 cells, so 156 faulted runs), one run at a time; prints each result as it comes, then
 // the table and the totals. Exit 0 only when every run reported as expected and nothing leaked.
 //   node dist/tools/faults/main.js [--faults a,b] [--phases x,y] [--repeat N] [--json FILE]
 import { writeFileSync } from 'node:fs';

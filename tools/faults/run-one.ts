@@ -206,7 +206,8 @@ function judge(want: Expected, exitCode: number | null, reportedPhase: string | 
 }
 
 function lastFaultLine(stderr: string): string {
-  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.includes(STOPPED_LINE));
+  // The artifacts line names the suite's folder (ramoops-faults-...), which is no fault.
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.includes(STOPPED_LINE) && !l.includes('artifacts in'));
   return lines.find((l) => /fault|error|interrupted|ENOSPC/i.test(l)) ?? lines.at(-1) ?? '';
 }
 
