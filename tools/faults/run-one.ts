@@ -96,7 +96,8 @@ async function faulted(fault: FaultName, phase: PhaseName, want: Expected, w: Wh
   if (code === 'hung') leaks.unshift(`the harness was still running after ${limit / 1000} s`);
   const report = readReport(w.out);
   const reportedPhase = report?.fault?.phase;
-  const said = firstLine(report?.fault?.message ?? lastFaultLine(stderr));
+  // Without report.json (a full --out) the verdict on stdout says it.
+  const said = firstLine(report?.fault?.message ?? /^FAULT .*$/m.exec(stdout)?.[0] ?? lastFaultLine(stderr));
   if (!reached) return result(fault, phase, 'not-reached', exitCode, reportedPhase, said || lastFaultLine(stderr), [], leaks, t0);
   const why = judge(want, exitCode, reportedPhase, `${report?.fault?.message ?? ''}\n${stderr}\n${stdout}`);
   return result(fault, phase, why.length === 0 ? 'ok' : 'wrong', exitCode, reportedPhase, said, why, leaks, t0);
