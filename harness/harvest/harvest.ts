@@ -318,11 +318,13 @@ function readArchive(root: string): ArchiveRead {
 }
 
 /**
- * The temp name of an archive entry being written: `.tmp-<name>-pid<pid>@<host>-<random>`, so
+ * The temp name of an archive entry being written: `.tmp-<name>-pid<pid>-h<host>-<random>`, so
  * that a later harvest can tell a dead writer's leftovers from a live writer's work.
  */
-function tempName(name: string): string {
-  return `.tmp-${name}-pid${process.pid}@${os.hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-${randomBytes(4).toString('hex')}`;
+function tempName(name: string, kind: 'folder' | 'file'): string {
+  const writer = `pid${process.pid}-h${os.hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-${randomBytes(4).toString('hex')}`;
+  // writeConfined refuses dot names for files: a file's temp is `<name>.tmp-<writer>`.
+  return kind === 'folder' ? `.tmp-${name}-${writer}` : `${name}.tmp-${writer}`;
 }
 
 /**
@@ -335,9 +337,9 @@ function removeStaleTemps(root: string): void {
   const hourAgo = Date.now() - 3600_000;
   const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
   for (const name of readdirSync(root)) {
-    if (!name.startsWith('.tmp-')) continue;
+    if (!name.startsWith('.tmp-') && !name.includes('.tmp-pid')) continue;
     const p = path.join(root, name);
-    const writer = /-pid(\d+)@(.+)-[0-9a-f]{8}$/.exec(name);
+    const writer = /pid(\d+)-h(.+)-[0-9a-f]{8}$/.exec(name);
     const deadHere = writer !== null && writer[2] === host && !processAlive(Number(writer[1]));
     try {
       if (deadHere || lstatSync(p).mtimeMs < hourAgo) rmSync(p, { recursive: true, force: true });
@@ -363,7 +365,7 @@ function processAlive(pid: number): boolean {
  */
 function writeFolder(root: string, name: string, records: readonly RecordInfo[], bytesOf: ReadonlyMap<string, Uint8Array>, meta: CrashMeta): boolean {
   if (!ARCHIVE_NAME.test(name)) throw new HarnessError('capture', `refusing archive folder name ${JSON.stringify(name)}`);
-  const tmp = path.join(root, tempName(name));
+  const tmp = path.join(root, tempName(name, 'folder'));
   const dir = prepareOutDir(tmp);
   try {
     for (const r of records) {
@@ -389,7 +391,7 @@ function writeFolder(root: string, name: string, records: readonly RecordInfo[],
 /** Replaces `root/name` with new contents so a reader sees the old file or the new one, never half. */
 function writeAtomically(root: string, name: string, bytes: Uint8Array): void {
   // A dot name removeStaleTemps knows: a kill between write and rename leaves nothing it keeps.
-  const tmp = tempName(name);
+  const tmp = tempName(name, 'file');
   const p = writeConfined(root, tmp, bytes);
   try {
     fsyncFile(p);
