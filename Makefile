@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: setup deps system-deps build kernels test test-unit bench demo demo-extract clean
+.PHONY: setup deps system-deps build kernels test test-unit bench faults demo demo-extract clean
 
 # The custom kernels the matrix and selftest tests boot (test/helpers/ci-kernels.ts names the
 # same fragments). Built once, cached under ~/.cache/ramoops-harness/kernel-builds.
@@ -41,6 +41,13 @@ test-unit: deps build
 
 bench: setup
 	node dist/test/bench/run.js
+
+# The fault-injection suite's long version (tools/faults): every fault in every phase of
+# `ramoops run` where it applies, 3 rounds (52 cells, 156 faulted runs), then the table and the totals.
+# Root (tmpfs mounts, other processes' sockets). FAULTS_ARGS narrows it, e.g.
+# FAULTS_ARGS='--faults sigint,qemu-kill --phases crash,capture --repeat 1'.
+faults: setup
+	node dist/tools/faults/main.js $(FAULTS_ARGS)
 
 # Boot, crash, read guest RAM, warm-reboot, compare with the guest's /sys/fs/pstore; prints
 # the verdict, exits 0 only when every file matched (artifacts in out/demo).

@@ -19,6 +19,7 @@ export class PhaseClock {
     this.phase = phase;
     this.t = performance.now();
     this.onProgress?.({ phase, cycle: this.cycle, cycles: this.cycles, state: 'start' });
+    stopIfAsked(phase, this.cycle);
   }
 
   end(into: Partial<Record<Phase, number>>, detail?: string): void {
@@ -26,6 +27,22 @@ export class PhaseClock {
     into[this.phase] = round((into[this.phase] ?? 0) + seconds);
     this.onProgress?.({ phase: this.phase, cycle: this.cycle, cycles: this.cycles, state: 'end', seconds, ...(detail === undefined ? {} : { detail }) });
   }
+}
+
+/** The environment variable of the fault suite's hook (tools/faults): `PHASE` or `CYCLE:PHASE`. */
+export const FAULT_STOP_VARIABLE = 'RAMOOPS_FAULT_STOP_AT';
+
+/**
+ * The fault suite's injection point: a run whose environment names this phase stops itself
+ * (SIGSTOP) as the phase begins, so the suite can inject a fault exactly there, however short
+ * the phase, and continue it (SIGCONT). Watching the progress output instead would race: capture
+ * and compare take milliseconds. Without the variable this is one environment lookup.
+ */
+function stopIfAsked(phase: Phase, cycle: number | undefined): void {
+  const want = process.env[FAULT_STOP_VARIABLE];
+  if (want === undefined || want !== (cycle === undefined ? phase : `${cycle}:${phase}`)) return;
+  process.stderr.write(`ramoops: ${FAULT_STOP_VARIABLE}: stopped at ${want}\n`);
+  process.kill(process.pid, 'SIGSTOP');
 }
 
 /** Milliseconds of precision are all a report needs. */

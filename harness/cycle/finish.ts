@@ -50,11 +50,21 @@ export function finish(plan: RunPlan, state: RunState, clock: PhaseClock, starte
     ...(selftests === undefined ? {} : { selftests }),
     outDir: plan.out,
   };
-  // Synchronous on purpose: after Ctrl-C the process exits on the next macrotask.
-  writeConfined(plan.out, 'report.json', new TextEncoder().encode(reportJson(report)));
-  if (selftests !== undefined) writeConfined(plan.out, 'selftests.tap', new TextEncoder().encode(selftests.tap));
-  if (report.verdict === 'mismatch') writeConfined(plan.out, 'diff.txt', new TextEncoder().encode(diffText(report)));
+  // Synchronous on purpose: after Ctrl-C the process exits on the next macrotask. A file that
+  // cannot be written (--out full) must not hide the verdict: the fault suite found a full disk
+  // reported as a bare ENOSPC with no phase, the report itself lost.
+  writeArtifact(plan.out, 'report.json', reportJson(report));
+  if (selftests !== undefined) writeArtifact(plan.out, 'selftests.tap', selftests.tap);
+  if (report.verdict === 'mismatch') writeArtifact(plan.out, 'diff.txt', diffText(report));
   return report;
+}
+
+function writeArtifact(out: string, name: string, text: string): void {
+  try {
+    writeConfined(out, name, new TextEncoder().encode(text));
+  } catch (e) {
+    process.stderr.write(`ramoops run: cannot write ${name} in ${out}: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
 }
 
 /** A fault for the report: the phase, the failing part and the end of the logs. */

@@ -316,17 +316,45 @@ function readArchive(root: string): ArchiveRead {
   return { state: { folders, files }, metas, where, warnings };
 }
 
-/** A harvest killed mid-write leaves a `.tmp-*` folder; one an hour old belongs to nobody any more. */
+/**
+ * The temp name of an archive entry being written: `.tmp-<name>-pid<pid>-h<host>-<random>`, so
+ * that a later harvest can tell a dead writer's leftovers from a live writer's work.
+ */
+function tempName(name: string, kind: 'folder' | 'file'): string {
+  const writer = `pid${process.pid}-h${os.hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-${randomBytes(4).toString('hex')}`;
+  // writeConfined refuses dot names for files: a file's temp is `<name>.tmp-<writer>`.
+  return kind === 'folder' ? `.tmp-${name}-${writer}` : `${name}.tmp-${writer}`;
+}
+
+/**
+ * A harvest killed mid-write leaves a `.tmp-*` entry. It is removed when its writer was a
+ * process of this machine that is gone (a kill must not leave litter until the next hour), or
+ * when it is an hour old (a writer on another machine sharing the archive, or an older name).
+ * A live writer's temp is never touched: pids are unique among live processes of one machine.
+ */
 function removeStaleTemps(root: string): void {
   const hourAgo = Date.now() - 3600_000;
+  const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
   for (const name of readdirSync(root)) {
-    if (!name.startsWith('.tmp-')) continue;
+    if (!name.startsWith('.tmp-') && !name.includes('.tmp-pid')) continue;
     const p = path.join(root, name);
+    const writer = /pid(\d+)-h(.+)-[0-9a-f]{8}$/.exec(name);
+    const deadHere = writer !== null && writer[2] === host && !processAlive(Number(writer[1]));
     try {
-      if (lstatSync(p).mtimeMs < hourAgo) rmSync(p, { recursive: true, force: true });
+      if (deadHere || lstatSync(p).mtimeMs < hourAgo) rmSync(p, { recursive: true, force: true });
     } catch {
       // Gone meanwhile, or not ours to remove: harmless either way.
     }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: alive, someone else's.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -336,7 +364,7 @@ function removeStaleTemps(root: string): void {
  */
 function writeFolder(root: string, name: string, records: readonly RecordInfo[], bytesOf: ReadonlyMap<string, Uint8Array>, meta: CrashMeta): boolean {
   if (!ARCHIVE_NAME.test(name)) throw new HarnessError('capture', `refusing archive folder name ${JSON.stringify(name)}`);
-  const tmp = path.join(root, `.tmp-${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = path.join(root, tempName(name, 'folder'));
   const dir = prepareOutDir(tmp);
   try {
     for (const r of records) {
@@ -361,7 +389,8 @@ function writeFolder(root: string, name: string, records: readonly RecordInfo[],
 
 /** Replaces `root/name` with new contents so a reader sees the old file or the new one, never half. */
 function writeAtomically(root: string, name: string, bytes: Uint8Array): void {
-  const tmp = `${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  // A dot name removeStaleTemps knows: a kill between write and rename leaves nothing it keeps.
+  const tmp = tempName(name, 'file');
   const p = writeConfined(root, tmp, bytes);
   try {
     fsyncFile(p);

@@ -7,7 +7,6 @@
 
 import { accessSync, constants, createWriteStream, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { dir } from 'tmp-promise';
@@ -362,19 +361,6 @@ export class QemuProcess {
 /** The QEMU system emulator that runs a machine type. */
 export function qemuBinary(machine: MachineType): string {
   return machine === 'virt' ? 'qemu-system-aarch64' : 'qemu-system-x86_64';
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
 }
 
 /** /dev/shm if this process may write there, else undefined (tmp-promise then uses os.tmpdir()). */

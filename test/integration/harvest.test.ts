@@ -8,12 +8,12 @@ import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, symlinkSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dir } from 'tmp-promise';
 import { HarnessError } from '../../harness/errors.js';
 import { harvestLocal, harvestSession, parseListing, type HarvestShell } from '../../harness/harvest/harvest.js';
-import { freePort } from '../../harness/qemu/process.js';
 import { generateRunKeys } from '../../harness/ssh/keys.js';
 import type { ExecResult } from '../../harness/ssh/session.js';
 import { configFromCmdline, extractRegion } from '../../src/index.js';
@@ -21,6 +21,7 @@ import { ARCHIVE_NAME, type HarvestReport, type Manifest } from '../../src/harve
 import { loadFixture } from '../helpers/fixtures.js';
 import { bootGuest, canBootGuests, GUEST_RAMOOPS_CMDLINE, GUEST_REGION, type TestGuest } from '../helpers/guest.js';
 import { repoRoot } from '../helpers/paths.js';
+import { closedPort } from '../helpers/closed-port.js';
 
 const CLI = join(repoRoot(), 'dist', 'harness', 'cli', 'main.js');
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -191,12 +192,26 @@ test('names from the machine never reach a command unless pstore could have made
   ]);
 });
 
+test('the closed port of these tests is held: no one can listen on it until it is released', async (t) => {
+  const held = await closedPort();
+  const listen = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once('error', reject);
+      srv.listen(held.port, '127.0.0.1', () => srv.close(() => resolve()));
+    });
+  await t.throwsAsync(listen, { code: 'EADDRINUSE' });
+  await held.release();
+  await t.notThrowsAsync(listen);
+});
+
 test('CLI: a closed port ends with exit 2 and a clear message within the timeout', async (t) => {
   const out = await dir({ unsafeCleanup: true });
   t.teardown(() => out.cleanup());
   const keyFile = join(out.path, 'key');
   writeFileSync(keyFile, generateRunKeys().privateKey, { mode: 0o600 });
-  const port = await freePort();
+  const { port, release } = await closedPort();
+  t.teardown(release);
   const r = await cli([
     '--ssh',
     `root@127.0.0.1:${port}`,
@@ -224,7 +239,8 @@ test('CLI: --wait keeps trying a closed port, then says how long it waited', asy
   t.teardown(() => out.cleanup());
   const keyFile = join(out.path, 'key');
   writeFileSync(keyFile, generateRunKeys().privateKey, { mode: 0o600 });
-  const port = await freePort();
+  const { port, release } = await closedPort();
+  t.teardown(release);
   const r = await cli(['--ssh', `root@127.0.0.1:${port}`, '--key', keyFile, '--accept-new-host-key', '--out', join(out.path, 'a'), '--wait', '2']);
   t.is(r.code, 2);
   t.regex(r.stderr, new RegExp(`no SSH login to root@127\\.0\\.0\\.1:${port} within --wait 2 s \\(last error: .*ECONNREFUSED`));

@@ -352,7 +352,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
       throw e;
     }
     progress.done();
-    writeConfined(prepareOutDir(out), 'report.html', new TextEncoder().encode(renderRunHtml(report)));
+    try {
+      writeConfined(prepareOutDir(out), 'report.html', new TextEncoder().encode(renderRunHtml(report)));
+    } catch (e) {
+      // A full --out must not hide the verdict below (the fault suite's full tmpfs).
+      process.stderr.write(`ramoops run: cannot write report.html in ${out}: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
     if (a.junit !== undefined) {
       const file = path.resolve(a.junit);
       writeConfined(prepareOutDir(path.dirname(file)), path.basename(file), new TextEncoder().encode(junitXml(report)));

@@ -52,7 +52,8 @@ export async function capture(ctx: RunContext, guest: Guest, prepared: Prepared,
 
 async function crossCheck(qemu: QemuProcess, address: number, size: number, region: Buffer): Promise<'equal'> {
   const viaQmp = path.join(qemu.tempDir, 'pmemsave.bin');
-  await qemu.qmp.execute('pmemsave', { val: address, size, filename: viaQmp }, { timeout: 30_000 });
+  // Guarded like every QMP command of the cycle: QEMU dying here is QEMU's fault, not a QMP one.
+  await qemu.guard(qemu.qmp.execute('pmemsave', { val: address, size, filename: viaQmp }, { timeout: 30_000 }), 'pmemsave');
   if (!(await readFile(viaQmp)).equals(region)) {
     throw new HarnessError('capture', `the RAM file and pmemsave disagree about the region at 0x${address.toString(16)}`);
   }
