@@ -5,7 +5,7 @@
 // the manifest equal to the disk, no temp file left. --erase never removes a record whose copy
 // is not on disk. A local pstore folder (the real capture c61-full-deflate: two crashes and three
 // logs) stands in for a guest: the harvest's code is the same, and a kill costs 1 s, not a boot.
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -62,7 +62,9 @@ function nothingLost(t: ExecutionContext, pstore: string, root: string, records:
 /** The archive after a finished harvest: manifest = disk, every record's bytes as listed, no temp entry. */
 function archiveComplete(t: ExecutionContext, root: string, records: ReadonlyMap<string, string>): void {
   const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as Manifest;
-  const folders = readdirSync(root).filter((n) => ARCHIVE_NAME.test(n)).sort();
+  const folders = readdirSync(root)
+    .filter((n) => ARCHIVE_NAME.test(n))
+    .sort();
   t.deepEqual(manifest.crashes.map((c) => c.name).sort(), folders, 'the manifest lists exactly the folders on disk');
   for (const r of manifest.records) t.is(sha256(readFileSync(join(root, r.archive))), r.sha256, `${r.archive} as the manifest says`);
   t.deepEqual(

@@ -210,8 +210,9 @@ test('CLI: a closed port ends with exit 2 and a clear message within the timeout
   t.teardown(() => out.cleanup());
   const keyFile = join(out.path, 'key');
   writeFileSync(keyFile, generateRunKeys().privateKey, { mode: 0o600 });
-  const { port, release } = await closedPort();
-  t.teardown(release);
+  const closed = await closedPort();
+  const port = closed.port;
+  t.teardown(() => closed.release());
   const r = await cli([
     '--ssh',
     `root@127.0.0.1:${port}`,
@@ -239,8 +240,9 @@ test('CLI: --wait keeps trying a closed port, then says how long it waited', asy
   t.teardown(() => out.cleanup());
   const keyFile = join(out.path, 'key');
   writeFileSync(keyFile, generateRunKeys().privateKey, { mode: 0o600 });
-  const { port, release } = await closedPort();
-  t.teardown(release);
+  const closed = await closedPort();
+  const port = closed.port;
+  t.teardown(() => closed.release());
   const r = await cli(['--ssh', `root@127.0.0.1:${port}`, '--key', keyFile, '--accept-new-host-key', '--out', join(out.path, 'a'), '--wait', '2']);
   t.is(r.code, 2);
   t.regex(r.stderr, new RegExp(`no SSH login to root@127\\.0\\.0\\.1:${port} within --wait 2 s \\(last error: .*ECONNREFUSED`));

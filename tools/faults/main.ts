@@ -18,7 +18,8 @@ async function main(): Promise<number> {
   const faults = (listArg('--faults') ?? [...FAULTS]) as FaultName[];
   const phases = (listArg('--phases') ?? PHASES.map((p) => p.name)) as PhaseName[];
   for (const f of faults) if (!(FAULTS as readonly string[]).includes(f)) throw new Error(`--faults: unknown fault ${f} (known: ${FAULTS.join(', ')})`);
-  for (const p of phases) if (!PHASES.some((x) => x.name === p)) throw new Error(`--phases: unknown phase ${p} (known: ${PHASES.map((x) => x.name).join(', ')})`);
+  for (const p of phases)
+    if (!PHASES.some((x) => x.name === p)) throw new Error(`--phases: unknown phase ${p} (known: ${PHASES.map((x) => x.name).join(', ')})`);
   const repeat = Number(listArg('--repeat')?.[0] ?? '3');
   const json = listArg('--json')?.[0];
   const cli = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'harness', 'cli', 'main.js');
@@ -29,7 +30,9 @@ async function main(): Promise<number> {
         const r = await runOne(f, p, { cli, log: (l) => process.stderr.write(`faults: ${l}\n`) });
         results.push(r);
         if (r.outcome !== 'not-applicable') {
-          process.stdout.write(`${round}/${repeat} ${f} at ${p}: ${r.outcome}, exit ${r.exitCode}, ${r.seconds} s${r.leaks.length > 0 ? `, LEAKS ${r.leaks.join(', ')}` : ''}${r.why.length > 0 ? ` (${r.why.join('; ')})` : ''}\n`);
+          process.stdout.write(
+            `${round}/${repeat} ${f} at ${p}: ${r.outcome}, exit ${r.exitCode}, ${r.seconds} s${r.leaks.length > 0 ? `, LEAKS ${r.leaks.join(', ')}` : ''}${r.why.length > 0 ? ` (${r.why.join('; ')})` : ''}\n`,
+          );
         }
         if (json !== undefined) writeFileSync(json, JSON.stringify(results, null, 2));
       }

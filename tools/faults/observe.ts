@@ -26,7 +26,9 @@ export function markedProcesses(id: string): Seen[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
       // The state follows the parenthesised command name, which may hold spaces.
       if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').filter((a) => a !== '');
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'latin1')
+        .split('\0')
+        .filter((a) => a !== '');
       found.push({ pid: Number(name), comm: readFileSync(`/proc/${name}/comm`, 'latin1').trim(), argv });
     } catch {
       // Gone while we looked, or not ours to read.

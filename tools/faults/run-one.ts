@@ -73,7 +73,9 @@ async function faulted(fault: FaultName, phase: PhaseName, want: Expected, w: Wh
   let stderr = '';
   let stdout = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig === null ? null : 128 + (os.constants.signals[sig] ?? 0)))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, sig) => resolve(code ?? (sig === null ? null : 128 + (os.constants.signals[sig] ?? 0)))),
+  );
   const stopped = new Promise<boolean>((resolve) => {
     child.stderr.on('data', (b: Buffer) => {
       stderr += b.toString('utf8');

@@ -48,5 +48,8 @@ export function faultTable(results: readonly FaultResult[]): string {
 export function problems(results: readonly FaultResult[]): string[] {
   return results
     .filter((r) => r.outcome === 'wrong' || r.outcome === 'not-reached' || r.leaks.length > 0)
-    .map((r) => `${r.fault} at ${r.phase}: ${r.outcome}, exit ${r.exitCode}, phase ${r.reportedPhase ?? '-'}${r.why.length > 0 ? `; ${r.why.join('; ')}` : ''}${r.leaks.length > 0 ? `; leaks: ${r.leaks.join(', ')}` : ''}; said: ${r.said}`);
+    .map(
+      (r) =>
+        `${r.fault} at ${r.phase}: ${r.outcome}, exit ${r.exitCode}, phase ${r.reportedPhase ?? '-'}${r.why.length > 0 ? `; ${r.why.join('; ')}` : ''}${r.leaks.length > 0 ? `; leaks: ${r.leaks.join(', ')}` : ''}; said: ${r.said}`,
+    );
 }
