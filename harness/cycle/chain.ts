@@ -7,6 +7,8 @@
 // the console). A fault ends the chain: the cells after it run on their own, each on a fresh
 // guest, so one bad cell never decides another's verdict.
 
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { HarnessError } from '../errors.js';
 import { writeConfined } from '../io/artifacts.js';
@@ -15,6 +17,7 @@ import { chooseAccel, type AccelDecision } from '../qemu/accel.js';
 import { machineFor } from '../qemu/args.js';
 import type { RunReport } from '../report/run-report.js';
 import { PhaseClock } from './clock.js';
+import { KERNEL_CMDLINE_FILE, QEMU_CMDLINE_FILE } from './command-lines.js';
 import { emptyRunState, type RunContext } from './context.js';
 import { finish, toFault, type Started } from './finish.js';
 import { missingRequirements } from './guest-commands.js';
@@ -70,6 +73,8 @@ interface Shared {
   prepared: Prepared | undefined;
   readonly cells: number;
   readonly dir: string;
+  /** The first cell's folder: the boot's saved command lines are copied from it. */
+  firstOut: string | undefined;
   broken: boolean;
 }
 
@@ -85,7 +90,7 @@ export async function runChain(o: ChainOptions): Promise<RunReport[]> {
   try {
     await withLifetime({ timeoutMs }, async (life) => {
       followOuterSignal(o.signal, life);
-      const shared: Shared = { accel, life, guest: undefined, prepared: undefined, cells: o.cells.length, dir: o.dir, broken: false };
+      const shared: Shared = { accel, life, guest: undefined, prepared: undefined, cells: o.cells.length, dir: o.dir, firstOut: undefined, broken: false };
       try {
         for (const [i, cell] of o.cells.entries()) {
           if (shared.broken) break;
@@ -154,6 +159,7 @@ async function takeGuest(ctx: RunContext, shared: Shared, index: number): Promis
   if (index === 0 || shared.guest === undefined || shared.prepared === undefined) {
     const prepared = await phase(ctx, 'setup', state.runTimes, () => setup(ctx));
     shared.prepared = prepared;
+    shared.firstOut = ctx.plan.out;
     const guest = await phase(ctx, 'boot', state.runTimes, () => boot(ctx, prepared));
     shared.guest = guest;
     await phase(ctx, 'ssh', state.runTimes, async () => ({ value: await guest.login() }));
@@ -166,6 +172,11 @@ async function takeGuest(ctx: RunContext, shared: Shared, index: number): Promis
   state.qemu = guest.qemu;
   state.cmdline = prepared.append;
   guest.errorSink = state.guestErrors;
+  // The guest this cell crashes was started with these lines: keep them with the cell.
+  for (const f of [QEMU_CMDLINE_FILE, KERNEL_CMDLINE_FILE]) {
+    const from = shared.firstOut === undefined ? undefined : path.join(shared.firstOut, f);
+    if (from !== undefined && existsSync(from)) writeConfined(ctx.plan.out, f, readFileSync(from));
+  }
   await phase(ctx, 'setup', state.runTimes, () => eraseRecords(ctx, guest, index));
   return guest;
 }

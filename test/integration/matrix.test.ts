@@ -4,7 +4,7 @@
 // of guest RAM equals the guest's /sys/fs/pstore byte for byte, and the scenario's checks
 // hold. Driven through the CLI as a user would; run alone (scripts/run-tests.mjs phase 2).
 import type { ExecutionContext } from 'ava';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { dir } from 'tmp-promise';
@@ -145,4 +145,27 @@ matrixTest('arm64: the matrix with ramoops from the device tree, ECC off and on 
     t.is(r?.ramoopsNode?.['ecc-size'], c.config === 'ecc16' ? 16 : undefined, c.label);
     t.true(files(r).includes('dmesg-ramoops-0'), c.label);
   }
+});
+
+matrixTest('chained cells: the verdicts and files of fresh guests, each cell only its own crash, its own command lines', async (t) => {
+  const args = ['--kernels', CI_KERNEL_61, '--scenarios', 'panic-sysrq', 'pmsg', 'oops-then-panic', 'ftrace'];
+  const chained = await matrix(t, args);
+  const fresh = await matrix(t, [...args, '--no-chain']);
+  t.is(chained.m.summary.pass, 4, JSON.stringify(chained.m.summary));
+  t.is(fresh.m.summary.pass, 4, JSON.stringify(fresh.m.summary));
+  // Two VMs, four cells: two chains of two (at most cells/jobs long).
+  t.deepEqual(
+    chained.m.cells.map((c) => chained.reports.get(c.label)?.chain?.position),
+    [1, 2, 1, 2],
+  );
+  t.true(
+    fresh.m.cells.every((c) => fresh.reports.get(c.label)?.chain === undefined),
+    'a fresh guest per cell',
+  );
+  for (const c of chained.m.cells) {
+    // Erased between cells: exactly the files a fresh guest shows (oops-then-panic: two dmesg, not three).
+    t.deepEqual(files(chained.reports.get(c.label)), files(fresh.reports.get(c.label)), c.label);
+    for (const f of ['kernel-cmdline.txt', 'qemu-cmdline.txt', 'serial.log']) t.true(existsSync(join(c.outDir, f)), `${c.label}: ${f}`);
+  }
+  t.deepEqual(files(chained.reports.get(chained.m.cells[2]?.label ?? '')), ['console-ramoops-0', 'dmesg-ramoops-0', 'dmesg-ramoops-1']);
 });

@@ -147,7 +147,10 @@ export async function boot(ctx: RunContext, prepared: Prepared): Promise<{ reado
     ...qemuStartOptions(plan, prepared),
     lifetime: life,
     signal: life.signal,
-    onCommandLine: (argv) => plan.options.onCommandLine?.('qemu', saveCommandLine(plan.out, QEMU_CMDLINE_FILE, shellLine(argv))),
+    onCommandLine: (argv) => {
+      const line = saveCommandLine(plan.out, QEMU_CMDLINE_FILE, shellLine(argv));
+      plan.options.onCommandLine?.('qemu', line);
+    },
   });
   state.qemu = qemu;
   const guest = new Guest(qemu, plan, prepared, life, (await stat(prepared.image)).size, state.guestErrors);

@@ -63,7 +63,9 @@ export async function setup(ctx: RunContext): Promise<{ readonly value: Prepared
   // Fail before booting when the region is not plain RAM of this guest.
   physToFileOffset(plan.machine, plan.memoryBytes, config.memAddress, config.memSize);
   state.cmdline = configured.append;
-  o.onCommandLine?.('kernel', saveCommandLine(plan.out, KERNEL_CMDLINE_FILE, configured.append));
+  // Saved whether or not anyone listens (`a?.(b())` would skip b when a is absent).
+  const kernelLine = saveCommandLine(plan.out, KERNEL_CMDLINE_FILE, configured.append);
+  o.onCommandLine?.('kernel', kernelLine);
   const value: Prepared = {
     kernel,
     bootPath,
