@@ -3,7 +3,7 @@
 // cache, also when apt cannot answer.
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir } from 'tmp-promise';
 import { cacheDir } from '../../../harness/io/cache-dir.js';
@@ -154,16 +154,23 @@ itest('with apt unable to answer, obtainKernel falls back to the cached tree', a
   const k = await obtainKernel('debian');
   const tmp = await dir({ unsafeCleanup: true });
   const oldPath = process.env['PATH'];
+  const asked = join(tmp.path, 'apt-was-asked');
   try {
     // apt-cache and apt-get that behave as on a machine with empty package lists and no network.
     for (const name of ['apt-cache', 'apt-get']) {
       const p = join(tmp.path, name);
-      await writeFile(p, '#!/bin/sh\necho "E: No packages found" >&2\nexit 100\n');
+      await writeFile(p, `#!/bin/sh\ntouch '${asked}'\necho "E: No packages found" >&2\nexit 100\n`);
       await chmod(p, 0o755);
     }
     process.env['PATH'] = `${tmp.path}:${oldPath ?? ''}`;
     const lines: string[] = [];
+    // apt's lists have not changed since the first call: its answer is remembered, apt not asked.
     t.deepEqual(await obtainKernel('debian', { log: (l) => lines.push(l) }), k);
+    t.false(existsSync(asked), 'apt asked again although its lists did not change');
+    // Without the remembered answer, apt is asked, fails, and the cached tree is used.
+    await rm(join(cacheDir(), 'kernels', 'apt-debian.json'), { force: true });
+    t.deepEqual(await obtainKernel('debian', { log: (l) => lines.push(l) }), k);
+    t.true(existsSync(asked));
     t.regex(lines.join('\n'), /apt cannot resolve 'debian' here; using cached/);
 
     // And with an empty cache the failure says what was tried.
