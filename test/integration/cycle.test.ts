@@ -10,6 +10,8 @@ import { dir } from 'tmp-promise';
 import { runCycles } from '../../harness/cycle/run.js';
 import { defaultRamoopsCmdline, type CorruptSpec } from '../../harness/cycle/options.js';
 import { verdictText, type RunReport } from '../../harness/report/run-report.js';
+import { loadScenario } from '../../harness/cycle/scenario.js';
+import { CI_KERNEL_61 } from '../helpers/ci-kernels.js';
 import { serialUnless, x86SkipReason } from '../helpers/integration.js';
 
 const cycleTest = serialUnless(x86SkipReason({ debianKernel: true }));
@@ -104,4 +106,30 @@ cycleTest('ECC 16, 20 bytes corrupted in one block (beyond capacity): host and g
   t.true(f !== undefined && (f.name.endsWith('.enc.z') || /[1-9]\d* unrecoverable/.test(f.eccNotice ?? '')), `outcome: ${f?.name} [${f?.eccNotice}]`);
   t.regex(f?.eccNotice ?? '', /[1-9]\d* unrecoverable blocks/);
   t.is(c.host.files.find((x) => x.name === f?.name)?.eccNotice, f?.eccNotice);
+});
+
+// PVH skips the decompressor, which is where x86 KASLR picks the base: the CI kernels boot at
+// their link address on the default path. The bzImage path keeps a randomized base, so this
+// cell proves what an offset changes (ftrace records named with the reading boot's symbols).
+cycleTest('KASLR on the bzImage path: a randomized base, ftrace named as the guest names it', async (t) => {
+  t.timeout(20 * 60_000);
+  const out = await dir({ prefix: 'ramoops-kaslr-test-', unsafeCleanup: true });
+  if (process.env['RAMOOPS_KEEP_ARTIFACTS'] !== '1') t.teardown(() => out.cleanup());
+  const report = await runCycles({
+    kernel: CI_KERNEL_61,
+    ramoopsCmdline: defaultRamoopsCmdline(),
+    scenario: loadScenario('ftrace'),
+    bootPath: 'bzimage',
+    outDir: out.path,
+  });
+  t.log(verdictText(report));
+  t.is(report.verdict, 'pass', report.fault?.message);
+  t.is(report.qemu.boot?.path, 'bzimage');
+  const names = report.cycles[0]?.comparison.files.map((f) => f.name) ?? [];
+  t.true(
+    names.some((n) => n.startsWith('ftrace-ramoops-')),
+    names.join(','),
+  );
+  const dmesg = await readFile(join(out.path, 'cycle1-host', 'dmesg-ramoops-0'), 'latin1');
+  t.regex(dmesg, /Kernel Offset: 0x[0-9a-f]*[1-9a-f][0-9a-f]* from 0x/, 'the crashed boot ran at a randomized base');
 });
