@@ -46,7 +46,9 @@ export async function benchMatrix(): Promise<string> {
   lines.push(
     `matrix bench: kernel ${kernel}, ${par.cells} cells ((panic-sysrq, oops-then-panic) x ${configs.length} configurations), one verified cycle each; load ${loadavg()[0]?.toFixed(1)} at start`,
   );
-  lines.push(`  matrix, ${jobs} VMs at a time, chained:   ${par.seconds.toFixed(1)} s, ${perMin(par)} verified cycles/min (target >= 30) (${par.passed}/${par.cells} passed)`);
+  lines.push(
+    `  matrix, ${jobs} VMs at a time, chained:   ${par.seconds.toFixed(1)} s, ${perMin(par)} verified cycles/min (target >= 30) (${par.passed}/${par.cells} passed)`,
+  );
   lines.push(`  one VM at a time, chained:           ${one.seconds.toFixed(1)} s, ${perMin(one)} verified cycles/min (${one.passed}/${one.cells} passed)`);
   lines.push(`  one at a time, unchained (peer):     ${seq.seconds.toFixed(1)} s, ${perMin(seq)} verified cycles/min (${seq.passed}/${seq.cells} passed)`);
   lines.push(`  throughput ratio matrix / peer: ${(seq.seconds / par.seconds).toFixed(2)}x`);
