@@ -340,20 +340,15 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
       versions,
       argv: process.argv.slice(2),
     });
-    const what = shard.count > 1 ? `shard ${shard.index}/${shard.count}: ` : '';
-    if (mine.size > 0 && versions.qemu === undefined) {
-      throw new Error(
-        `${what}${a.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} does not run on this runner, so no cell can run; install QEMU (apt-get install ${a.arch === 'arm64' ? 'qemu-system-arm' : 'qemu-system-x86'}) or run this shard elsewhere`,
-      );
-    }
-    if (mine.size === 0)
-      process.stderr.write(
-        `ramoops matrix: ${what}no cells to run (of the matrix's ${all.length}${a['rerun-failed'] === undefined ? '' : `; nothing failed in ${a['rerun-failed']}`}); wrote shard.json and an empty matrix.json in ${out}\n`,
-      );
-    else
-      process.stderr.write(
-        `ramoops matrix: ${what}${kernels.length} kernel(s) x ${configs.length} configuration(s) x ${scenarios.length} scenario(s) = ${all.length} cell(s)${mine.size === all.length ? '' : `, running ${mine.size}`}; matrix ${id}; artifacts in ${out}\n`,
-      );
+    announceCells(a, {
+      out,
+      cells: all.length,
+      mine: mine.size,
+      id,
+      qemuRuns: versions.qemu !== undefined,
+      shard,
+      product: [kernels.length, configs.length, scenarios.length],
+    });
     const jobs = a.jobs ?? os.availableParallelism();
     const cells = mine.size;
     const view = progressView(cells, jobs, process.stderr.isTTY === true);
@@ -401,6 +396,35 @@ export const matrixCommand: CommandModule<object, MatrixArgs> = {
     writeOutputs(a, report, out, options);
   },
 };
+
+/** Says what this process will run (or that it has nothing to run); a runner without QEMU is refused when there is work. */
+function announceCells(
+  a: MatrixArgs,
+  o: {
+    readonly out: string;
+    readonly cells: number;
+    readonly mine: number;
+    readonly id: string;
+    readonly qemuRuns: boolean;
+    readonly shard: { readonly index: number; readonly count: number };
+    readonly product: readonly [number, number, number];
+  },
+): void {
+  const what = o.shard.count > 1 ? `shard ${o.shard.index}/${o.shard.count}: ` : '';
+  if (o.mine > 0 && !o.qemuRuns) {
+    throw new Error(
+      `${what}${a.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64'} does not run on this runner, so no cell can run; install QEMU (apt-get install ${a.arch === 'arm64' ? 'qemu-system-arm' : 'qemu-system-x86'}) or run this shard elsewhere`,
+    );
+  }
+  if (o.mine === 0)
+    process.stderr.write(
+      `ramoops matrix: ${what}no cells to run (of the matrix's ${o.cells}${a['rerun-failed'] === undefined ? '' : `; nothing failed in ${a['rerun-failed']}`}); wrote shard.json and an empty matrix.json in ${o.out}\n`,
+    );
+  else
+    process.stderr.write(
+      `ramoops matrix: ${what}${o.product[0]} kernel(s) x ${o.product[1]} configuration(s) x ${o.product[2]} scenario(s) = ${o.cells} cell(s)${o.mine === o.cells ? '' : `, running ${o.mine}`}; matrix ${o.id}; artifacts in ${o.out}\n`,
+    );
+}
 
 /** The kernels to run: --kernels (the default `debian` dropped when only --source names some), one per --source. */
 function matrixKernels(a: MatrixArgs): string[] {
